@@ -1,0 +1,57 @@
+"""Layered configuration: defaults, then the environment, then what the caller passes."""
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+DEMO_MODEL = "hyperchat/demo"
+
+
+def data_dir() -> Path:
+    path = Path(os.environ.get("HYPERCHAT_DATA_DIR", "data"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def persistent_secret_key() -> str:
+    """Return SECRET_KEY, or one generated on first start and kept under data/ so sessions survive restarts."""
+    path = data_dir() / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment() -> dict:
+    env = os.environ
+    api_key = env.get("OPENROUTER_API_KEY") or None
+    return {
+        "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite://{data_dir() / 'hyperchat.sqlite3'}",
+        "OPENROUTER_API_KEY": api_key,
+        "OPENROUTER_BASE_URL": env.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL,
+        # Without a key (and without a custom base URL) the offline demo model answers.
+        "DEFAULT_MODEL": env.get("DEFAULT_MODEL") or (
+            "openai/gpt-4o-mini" if api_key or env.get("OPENROUTER_BASE_URL") else DEMO_MODEL
+        ),
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+    }
+
+
+DEFAULTS = {
+    "MAX_MESSAGE_CHARS": 10_000,
+    "UPSTREAM_CONNECT_TIMEOUT": 10.0,
+    # Longest silence we accept from the upstream between two bytes once it has answered.
+    "UPSTREAM_READ_TIMEOUT": 120.0,
+    # How long token frames are coalesced before they go to the browser (seconds).
+    "SSE_COALESCE": 0.03,
+    "SSE_KEEPALIVE": 15.0,
+    # How often a streaming reply's text so far is written to the database (seconds),
+    # so that a crash loses at most this much.
+    "PARTIAL_SAVE_INTERVAL": 2.0,
+    "DEMO_TOKEN_DELAY": 0.02,
+    "RUN_MIGRATIONS": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 365,
+}

@@ -1,0 +1,65 @@
+"""Database setup: Tortoise config, aerich migrations per dialect, connect and disconnect."""
+
+from pathlib import Path
+
+from aerich import Command
+from tortoise import Tortoise
+
+MODELS = ["hyperchat.models", "aerich.models"]
+MIGRATIONS_ROOT = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def dialect(url: str) -> str:
+    """Return the migrations folder name for a DATABASE_URL: aerich writes dialect-specific SQL."""
+    scheme = url.split(":", 1)[0]
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgres", "postgresql", "asyncpg", "psycopg"):
+        return "postgres"
+    raise ValueError(f"unsupported DATABASE_URL scheme: {scheme!r}")
+
+
+def tortoise_config(url: str) -> dict:
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    return {
+        "connections": {"default": url},
+        "apps": {"models": {"models": MODELS, "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def migrations_location(url: str) -> Path:
+    return MIGRATIONS_ROOT / dialect(url)
+
+
+async def migrate(url: str) -> list[str]:
+    """Apply pending aerich migrations for the URL's dialect; return the names applied."""
+    if url.startswith("sqlite://"):
+        Path(url.removeprefix("sqlite://").split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
+    # Command's __aexit__ closes Tortoise's connections: the app connects again afterwards.
+    async with Command(tortoise_config=tortoise_config(url), app="models",
+                       location=str(migrations_location(url))) as command:
+        return await command.upgrade(run_in_transaction=True)
+
+
+async def connect(url: str) -> None:
+    # _enable_global_fallback: request tasks do not inherit the lifespan task's context
+    # (tortoise 1.x keeps its state in a ContextVar; register_tortoise for Quart is broken).
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+
+
+async def disconnect() -> None:
+    await Tortoise.close_connections()
+
+
+# For the aerich CLI (pyproject [tool.aerich]); makemigrations is run per dialect by
+# scripts/makemigrations, which points DATABASE_URL at a scratch database of each kind.
+def _aerich_config() -> dict:
+    import os
+
+    return tortoise_config(os.environ.get("DATABASE_URL", "sqlite://data/hyperchat.sqlite3"))
+
+
+AERICH_CONFIG = _aerich_config()
