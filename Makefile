@@ -1,0 +1,85 @@
+# One command for each loop: make run, make test, make bench, make lint.
+# `make run` needs only python3 (3.11+) and npm: SQLite and the offline demo model.
+# `make test` also needs Debian's chromium, postgresql and redis-server (make deps-system).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Stamps: reinstall only when the file that pins the dependencies changes.
+VENV_STAMP := $(VENV)/.hyperchat-deps
+NODE_STAMP := node_modules/.hyperchat-deps
+# Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k share -x"
+PYTEST_ARGS ?=
+SYSTEM_PACKAGES := chromium postgresql redis-server
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: deps venv node deps-system run test bench lint clean migrations
+
+deps: venv node
+
+venv: $(VENV_STAMP)
+
+node: $(NODE_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "$(PYTHON) is older than 3.11: make PYTHON=python3.11 ..." >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "pip install -e '.[test]'"
+	@$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Installs only what is missing; apt-get update runs only then, so this is instant when present.
+deps-system:
+	@missing=""; \
+	for p in $(SYSTEM_PACKAGES); do \
+		case $$p in \
+			chromium) command -v chromium >/dev/null 2>&1 && continue ;; \
+			redis-server) command -v redis-server >/dev/null 2>&1 && continue ;; \
+			postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && continue ;; \
+		esac; \
+		dpkg -s $$p >/dev/null 2>&1 && [ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p)" = installed ] \
+			&& continue; \
+		missing="$$missing $$p"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	else echo "need root (or sudo) to install:$$missing" >&2; exit 1; fi; \
+	echo "apt-get install$$missing"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q \
+	&& $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing
+
+run: deps
+	$(PY) -m hyperchat
+
+# Starts the throwaway PostgreSQL, runs the whole suite, always stops the server, and exits
+# with pytest's status ("no tests collected", 5, counts as a failure).
+test: deps deps-system
+	@pg=$$(scripts/postgres.sh start) || exit $$?; \
+	trap 'scripts/postgres.sh stop' EXIT; trap 'exit 130' INT TERM; \
+	status=0; \
+	TEST_POSTGRES_URL="$$pg" HYPERCHAT_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest $(PYTEST_ARGS) \
+		|| status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; status=1; fi; \
+	exit $$status
+
+bench: deps
+	$(PY) bench/run.py
+
+lint: venv
+	$(VENV)/bin/ruff check src tests bench
+
+clean:
+	-@[ -d .tmp/pg ] && scripts/postgres.sh stop || true
+	rm -rf .venv node_modules .tmp data
+
+# make migrations NAME=add_pinned: writes the migration for both dialects (needs PostgreSQL).
+migrations: deps deps-system
+	@[ -n "$(NAME)" ] || { echo "usage: make migrations NAME=what_changed" >&2; exit 2; }
+	scripts/makemigrations $(NAME)

@@ -1,0 +1,71 @@
+"""hyperchat: a self-hosted LLM chat app built the hypermedia way."""
+
+from pathlib import Path
+
+from markupsafe import Markup
+from quart import Quart
+
+from hyperchat import config as configuration
+from hyperchat import db, errors, security
+from hyperchat.generation import Generations
+from hyperchat.models import Message, Status
+from hyperchat.rendering import render_markdown, shorten_model_name
+from hyperchat.streaming import MemoryStreamHub
+from hyperchat.upstream import demo
+from hyperchat.upstream.client import Upstream
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def create_app(config: dict | None = None) -> Quart:
+    """Build the app: defaults, then the environment, then `config` (what tests pass)."""
+    app = Quart(__name__, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"))
+    app.config.update(configuration.DEFAULTS)
+    app.config.update(configuration.from_environment())
+    app.config.from_prefixed_env("HYPERCHAT")
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = configuration.persistent_secret_key()
+    app.config["DEMO_MODE"] = app.config["DEFAULT_MODEL"] == demo.MODEL_ID
+
+    # Sanitized by render_markdown, so it is safe to mark as HTML.
+    app.jinja_env.filters["markdown"] = lambda text: Markup(render_markdown(text))
+    app.jinja_env.filters["short_model"] = shorten_model_name
+    errors.init_app(app)
+    security.init_app(app)
+    from hyperchat.views import assets, conversations, messages, shares
+
+    for blueprint in (assets.bp, conversations.bp, messages.bp, shares.bp):
+        app.register_blueprint(blueprint)
+
+    @app.before_serving
+    async def start() -> None:
+        url = app.config["DATABASE_URL"]
+        if app.config["RUN_MIGRATIONS"]:
+            await db.migrate(url)
+        await db.connect(url)
+        # Replies that were streaming when the last process died cannot resume: say so,
+        # keeping whatever text was saved. (One process owns the database's live replies;
+        # several workers will need the Redis hub to know which replies are orphans.)
+        await Message.filter(status=Status.STREAMING).update(
+            status=Status.ERROR, error="The server restarted before this reply finished.")
+        upstream = Upstream(
+            base_url=app.config["OPENROUTER_BASE_URL"],
+            api_key=app.config["OPENROUTER_API_KEY"],
+            connect_timeout=app.config["UPSTREAM_CONNECT_TIMEOUT"],
+            read_timeout=app.config["UPSTREAM_READ_TIMEOUT"],
+            demo_token_delay=app.config["DEMO_TOKEN_DELAY"],
+        )
+        app.extensions["generations"] = Generations(
+            MemoryStreamHub(), upstream,
+            partial_save_interval=app.config["PARTIAL_SAVE_INTERVAL"])
+
+    @app.after_serving
+    async def stop() -> None:
+        generations: Generations = app.extensions["generations"]
+        await generations.shutdown()
+        await generations.upstream.aclose()
+        await db.disconnect()
+
+    return app

@@ -1,0 +1,31 @@
+"""`python -m hyperchat`: migrate, then serve on HOST:PORT (default 127.0.0.1:5000)."""
+
+import asyncio
+import os
+import signal
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from hyperchat import create_app
+
+
+async def main() -> None:
+    app = create_app()
+    config = Config()
+    config.bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"]
+    config.accesslog = "-" if os.environ.get("ACCESS_LOG") else None
+    config.graceful_timeout = 3
+    # One process: SQLite allows one writer, and the live reply buffers are in memory.
+    config.workers = 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"hyperchat on http://{config.bind[0]}  (model: {app.config['DEFAULT_MODEL']})",
+          flush=True)
+    await serve(app, config, shutdown_trigger=stop.wait)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

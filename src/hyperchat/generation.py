@@ -1,0 +1,124 @@
+"""Reply generation: one asyncio task per reply, independent of any browser connection.
+
+The task streams from the upstream into the hub, saves the text so far every few seconds
+(so a crash loses little), and always saves the outcome: complete, stopped (partial text
+kept), or error (partial text kept, with a message for the person).
+"""
+
+import asyncio
+import logging
+import time
+from contextlib import aclosing
+from datetime import UTC, datetime
+
+from hyperchat.models import FINISHED, Message, Role, Status
+from hyperchat.rendering import estimate_tokens
+from hyperchat.streaming import StreamHub
+from hyperchat.upstream.client import ChatMessage, Upstream, UpstreamError
+from hyperchat.upstream.sse_parser import ModelInfo, TextDelta, Usage
+
+log = logging.getLogger(__name__)
+
+
+async def conversation_context(message: Message) -> list[ChatMessage]:
+    """The finished messages before `message`, oldest first: what the model is sent."""
+    earlier = await Message.filter(
+        conversation_id=message.conversation_id, id__lt=message.id, status__in=FINISHED,
+        role__in=(Role.USER, Role.ASSISTANT, Role.SYSTEM),
+    ).order_by("id").values_list("role", "content")
+    return [ChatMessage(role=str(role), content=content) for role, content in earlier if content]
+
+
+class Generations:
+    """Starts, stops and tracks this process's reply tasks."""
+
+    def __init__(self, hub: StreamHub, upstream: Upstream, *, partial_save_interval: float):
+        self.hub = hub
+        self.upstream = upstream
+        self.partial_save_interval = partial_save_interval
+        self._tasks: dict[int, asyncio.Task] = {}
+        self._stop_requested: set[int] = set()
+
+    async def start(self, message: Message, model: str) -> None:
+        # Register with the hub before returning, so a reader that connects at once finds it.
+        await self.hub.open(message.id, on_stop=lambda: self._stop(message.id))
+        task = asyncio.create_task(self._run(message, model), name=f"reply-{message.id}")
+        self._tasks[message.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(message.id, None))
+
+    def _stop(self, message_id: int) -> None:
+        task = self._tasks.get(message_id)
+        if task is not None and not task.done():
+            self._stop_requested.add(message_id)
+            task.cancel()
+
+    async def stop(self, message_id: int) -> bool:
+        return await self.hub.request_stop(message_id)
+
+    async def shutdown(self) -> None:
+        """Cancel every running reply; each saves its partial text before it ends."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def wait(self, message_id: int) -> None:
+        task = self._tasks.get(message_id)
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self, message: Message, model: str) -> None:
+        chunks: list[str] = []
+        model_used: str | None = None
+        usage: Usage | None = None
+        status, error = Status.COMPLETE, None
+        context: list[ChatMessage] = []
+        last_save = time.monotonic()
+        try:
+            context = await conversation_context(message)
+            # aclosing: a stop must close the upstream connection, not leave it to the GC.
+            async with aclosing(self.upstream.stream(context, model)) as events:
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        chunks.append(event.text)
+                        await self.hub.append(message.id, event.text)
+                        if time.monotonic() - last_save >= self.partial_save_interval:
+                            last_save = time.monotonic()
+                            await Message.filter(id=message.id).update(content="".join(chunks))
+                    elif isinstance(event, ModelInfo):
+                        model_used = event.model
+                    elif isinstance(event, Usage):
+                        usage = event
+        except UpstreamError as exc:
+            status, error = Status.ERROR, exc.message
+        except asyncio.CancelledError:
+            if message.id in self._stop_requested:
+                status = Status.STOPPED
+            else:
+                status, error = Status.ERROR, "The server shut down before the reply finished."
+        except Exception:
+            log.exception("reply %s failed", message.id)
+            status, error = Status.ERROR, "Something went wrong on our side while replying."
+        finally:
+            self._stop_requested.discard(message.id)
+            await self._save(message, chunks, context, model, model_used, usage, status, error)
+            await self.hub.close(message.id)
+
+    async def _save(self, message, chunks, context, model, model_used, usage, status, error):
+        text = "".join(chunks)
+        fields = {
+            "content": text, "status": status, "error": error,
+            "model_id_used": model_used or (model if text else None),
+            "finished_at": datetime.now(UTC),
+        }
+        if usage is not None and usage.prompt_tokens is not None:
+            fields.update(prompt_tokens=usage.prompt_tokens,
+                          completion_tokens=usage.completion_tokens, tokens_estimated=False)
+        elif text:
+            fields.update(prompt_tokens=sum(estimate_tokens(m.content) for m in context),
+                          completion_tokens=estimate_tokens(text), tokens_estimated=True)
+        try:
+            # Shielded: a second cancellation (shutdown during stop) must not lose the reply.
+            await asyncio.shield(Message.filter(id=message.id).update(**fields))
+        except Exception:
+            log.exception("could not save reply %s", message.id)

@@ -1,0 +1,23 @@
+"""htmx request/response headers, kept in one module (their names changed between htmx 2 and 4)."""
+
+from quart import request
+
+HX_REQUEST = "HX-Request"
+HX_PUSH_URL = "HX-Push-Url"
+HX_RETARGET = "HX-Retarget"
+HX_RESWAP = "HX-Reswap"
+
+
+def is_request() -> bool:
+    """True when htmx made this request: answer with a fragment instead of a page."""
+    return request.headers.get(HX_REQUEST) == "true"
+
+
+def retarget(selector: str, swap: str) -> dict[str, str]:
+    return {HX_RETARGET: selector, HX_RESWAP: swap}
+
+
+def vary(response):
+    """One URL serving both a page and a fragment must tell caches so."""
+    response.vary.add(HX_REQUEST)
+    return response

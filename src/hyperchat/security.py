@@ -1,0 +1,60 @@
+"""Session identity, CSRF protection and the response security headers."""
+
+import hmac
+import secrets
+
+from quart import Quart, request, session
+
+from hyperchat.errors import Forbidden
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_HEADER = "X-CSRF-Token"
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def current_user() -> str:
+    """The random identifier that owns this browser's conversations."""
+    return session["user_identifier"]
+
+
+def csrf_token() -> str:
+    return session.get("csrf", "")
+
+
+def init_app(app: Quart) -> None:
+    @app.before_request
+    async def check_csrf_then_identify():
+        if request.method in UNSAFE_METHODS:
+            expected = session.get("csrf")
+            sent = request.headers.get(CSRF_HEADER)
+            if sent is None and request.mimetype in ("application/x-www-form-urlencoded",
+                                                     "multipart/form-data"):
+                sent = (await request.form).get("csrf_token")
+            # A session without a token rejects everything: "" must never equal "".
+            if not expected or not sent or not hmac.compare_digest(expected, sent):
+                raise Forbidden("Missing or invalid CSRF token. Reload the page and try again.")
+        if "user_identifier" not in session:
+            session["user_identifier"] = secrets.token_urlsafe(16)
+            session["csrf"] = secrets.token_urlsafe(32)
+            session.permanent = True
+
+    @app.after_request
+    async def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    app.jinja_env.globals["csrf_token"] = csrf_token

@@ -1,0 +1,103 @@
+"""Live reply buffers: the generation task writes numbered chunks, any number of readers
+replay from a position and follow.
+
+`StreamHub` is the seam for running several workers: a Redis implementation (a stream per
+message for chunks, a channel for stop requests) can fill the same interface, so a reader on
+one worker can follow a reply generated on another.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass
+class Batch:
+    """Chunks after the reader's position, joined; `seq` is the number of the last one."""
+
+    seq: int
+    text: str
+
+
+class StreamHub(Protocol):
+    async def open(self, message_id: int, on_stop: Callable[[], None]) -> None: ...
+    async def append(self, message_id: int, text: str) -> int: ...
+    async def close(self, message_id: int) -> None: ...
+    async def snapshot(self, message_id: int) -> Batch | None: ...
+    def follow(self, message_id: int, after: int,
+               keepalive: float) -> AsyncIterator[Batch | None]: ...
+    async def request_stop(self, message_id: int) -> bool: ...
+
+
+@dataclass
+class _Live:
+    on_stop: Callable[[], None]
+    chunks: list[str] = field(default_factory=list)
+    closed: bool = False
+    # Replaced after every change: a reader waits on the one current when it last looked.
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class MemoryStreamHub:
+    """One process's live replies, in memory. Finished replies are read from the database."""
+
+    def __init__(self) -> None:
+        self._live: dict[int, _Live] = {}
+
+    async def open(self, message_id: int, on_stop: Callable[[], None]) -> None:
+        self._live[message_id] = _Live(on_stop=on_stop)
+
+    async def append(self, message_id: int, text: str) -> int:
+        live = self._live[message_id]
+        live.chunks.append(text)
+        live.notify()
+        return len(live.chunks)
+
+    async def close(self, message_id: int) -> None:
+        live = self._live.pop(message_id, None)
+        if live is not None:
+            live.closed = True
+            live.notify()
+
+    async def snapshot(self, message_id: int) -> Batch | None:
+        live = self._live.get(message_id)
+        if live is None:
+            return None
+        return Batch(len(live.chunks), "".join(live.chunks))
+
+    async def follow(self, message_id: int, after: int,
+                     keepalive: float) -> AsyncIterator[Batch | None]:
+        """Yield what is new after `after`, then each new batch until the reply closes;
+        None after `keepalive` seconds of silence. Ends at once for a reply not live here."""
+        live = self._live.get(message_id)
+        if live is None:
+            return
+        position = max(0, after)
+        while True:
+            changed = live.changed
+            if len(live.chunks) > position:
+                batch = Batch(len(live.chunks), "".join(live.chunks[position:]))
+                position = batch.seq
+                yield batch
+                continue
+            if live.closed:
+                return
+            try:
+                await asyncio.wait_for(changed.wait(), keepalive)
+            except TimeoutError:
+                yield None
+
+    async def request_stop(self, message_id: int) -> bool:
+        live = self._live.get(message_id)
+        if live is None:
+            return False
+        live.on_stop()
+        return True
+
+    def __len__(self) -> int:
+        return len(self._live)

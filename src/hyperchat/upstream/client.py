@@ -1,0 +1,119 @@
+"""The one narrow interface to an OpenAI-compatible chat-completions server.
+
+`Upstream.stream(messages, model)` is an async iterator of parsed events (text, model,
+usage, finish). Every failure, before or during the stream, is raised as `UpstreamError`
+with a message fit to show a person; what was streamed before it stays with the caller.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from hyperchat.upstream import demo
+from hyperchat.upstream.sse_parser import (
+    Done,
+    Event,
+    Finish,
+    StreamError,
+    StreamParser,
+    parse_error_body,
+)
+
+
+class UpstreamError(Exception):
+    """The model could not answer; `message` is what the person is told."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str
+    content: str
+
+
+class Upstream:
+    def __init__(self, *, base_url: str, api_key: str | None, connect_timeout: float,
+                 read_timeout: float, demo_token_delay: float = 0.02):
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0, pool=30.0)
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=50)
+        # The demo model is an OpenAI-compatible endpoint served in-process by an httpx
+        # transport, so its replies take exactly the path a real provider's do.
+        self.client = httpx.AsyncClient(
+            timeout=timeout, limits=limits,
+            mounts={demo.BASE_URL: demo.DemoTransport(token_delay=demo_token_delay)},
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def _endpoint(self, model: str) -> tuple[str, dict[str, str]]:
+        if model == demo.MODEL_ID:
+            return demo.BASE_URL, {}
+        headers = {"HTTP-Referer": "https://github.com/hyperchat", "X-Title": "hyperchat"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return self.base_url, headers
+
+    async def stream(self, messages: Sequence[ChatMessage], model: str) -> AsyncIterator[Event]:
+        """Yield parsed events of one streamed completion; raise UpstreamError on any failure."""
+        base, headers = self._endpoint(model)
+        body = {
+            "model": model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        parser = StreamParser()
+        finished = False
+        try:
+            async with self.client.stream("POST", f"{base}/chat/completions", json=body,
+                                          headers=headers) as response:
+                if response.status_code != 200:
+                    raw = await response.aread()
+                    message, retry_after = parse_error_body(response.status_code, raw,
+                                                            response.headers)
+                    raise UpstreamError(message, status=response.status_code,
+                                        retry_after=retry_after)
+                async for data in response.aiter_raw():
+                    for event in parser.feed(data):
+                        if isinstance(event, StreamError):
+                            raise UpstreamError(_in_band_message(event), status=_int(event.code))
+                        if isinstance(event, Finish | Done):
+                            finished = True
+                        yield event
+                for event in parser.close():
+                    if isinstance(event, StreamError):
+                        raise UpstreamError(_in_band_message(event), status=_int(event.code))
+                    finished = finished or isinstance(event, Finish | Done)
+                    yield event
+        except httpx.ConnectTimeout as exc:
+            raise UpstreamError("Could not reach the model provider (connection timed out).") from exc
+        except httpx.ConnectError as exc:
+            raise UpstreamError("Could not connect to the model provider.") from exc
+        except httpx.ReadTimeout as exc:
+            raise UpstreamError("The model provider stopped responding (read timed out).") from exc
+        except httpx.TransportError as exc:
+            raise UpstreamError("The connection to the model provider was lost mid-reply.") from exc
+        if not finished:
+            # EOF with neither [DONE] nor a finish_reason: the reply was cut short.
+            raise UpstreamError("The model provider ended the reply unexpectedly.")
+
+
+def _in_band_message(event: StreamError) -> str:
+    code = f" ({event.code})" if event.code not in (None, "") else ""
+    return f"The model provider reported an error{code}: {event.message}"
+
+
+def _int(code: int | str | None) -> int | None:
+    try:
+        return int(code)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

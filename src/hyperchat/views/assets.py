@@ -1,0 +1,44 @@
+"""Third-party front-end files, served from the pinned npm packages (npm ci), never copied."""
+
+from pathlib import Path
+
+from quart import Blueprint, Response, abort, send_from_directory
+from werkzeug.security import safe_join
+
+from hyperchat.rendering import pygments_css
+
+bp = Blueprint("assets", __name__)
+
+NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
+# The allowlist: exactly the files pages load, nothing else from node_modules.
+VENDOR_FILES = {
+    "htmx.min.js": "htmx.org/dist/htmx.min.js",
+    "hx-sse.min.js": "htmx.org/dist/ext/hx-sse.min.js",
+}
+ICON_DIR = NODE_MODULES / "@fortawesome/fontawesome-free/svgs"
+MAX_AGE = 7 * 24 * 3600  # versions are pinned; a new pin changes the files, restart clears
+
+
+@bp.get("/vendor/<name>")
+async def vendor(name: str):
+    """Serve one allowlisted file from node_modules."""
+    relative = VENDOR_FILES.get(name)
+    if relative is None:
+        abort(404)
+    return await send_from_directory(NODE_MODULES, relative, max_age=MAX_AGE)
+
+
+@bp.get("/vendor/icons/<style>/<name>.svg")
+async def icon(style: str, name: str):
+    """Serve one Font Awesome Free SVG; CSS masks paint it, so the seed's <i> markup stays."""
+    if style not in ("regular", "solid") or safe_join(str(ICON_DIR / style), f"{name}.svg") is None:
+        abort(404)
+    return await send_from_directory(ICON_DIR / style, f"{name}.svg", max_age=MAX_AGE)
+
+
+@bp.get("/assets/pygments.css")
+async def code_styles():
+    """Serve the syntax-highlighting classes used by server-rendered code blocks."""
+    response = Response(pygments_css(), mimetype="text/css")
+    response.cache_control.max_age = MAX_AGE
+    return response

@@ -1,0 +1,174 @@
+"""Messages: send, stream a reply, stop it, retry it, rate it."""
+
+import asyncio
+import html
+from datetime import UTC, datetime
+
+from quart import (
+    Blueprint,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+
+from hyperchat import htmx, sse
+from hyperchat.access import get_conversation, get_message
+from hyperchat.errors import BadRequest, json_api
+from hyperchat.generation import Generations
+from hyperchat.models import Conversation, Message, Role, Status
+from hyperchat.security import current_user
+from hyperchat.streaming import Batch
+
+bp = Blueprint("messages", __name__)
+
+TITLE_WORDS = 5
+
+
+def generations() -> Generations:
+    return current_app.extensions["generations"]
+
+
+def title_from(content: str) -> str:
+    """The first five words of the first message, with "..." when there were more (seed 003)."""
+    words = content.split()
+    title = " ".join(words[:TITLE_WORDS])
+    if len(words) > TITLE_WORDS:
+        title += "..."
+    return title[:200] or "New chat"
+
+
+async def live_snapshots(messages: list[Message]) -> dict[int, Batch]:
+    """Text so far of the replies still streaming, keyed by message id."""
+    live = {}
+    for message in messages:
+        if message.status == Status.STREAMING:
+            snapshot = await generations().hub.snapshot(message.id)
+            if snapshot is not None:
+                live[message.id] = snapshot
+    return live
+
+
+async def start_reply(conversation: Conversation) -> Message:
+    reply = await Message.create(conversation=conversation, role=Role.ASSISTANT,
+                                 status=Status.STREAMING)
+    await generations().start(reply, current_app.config["DEFAULT_MODEL"])
+    return reply
+
+
+@bp.post("/messages")
+async def create():
+    """Save the user's message, start the reply, and return both bubbles."""
+    form = await request.form
+    content = (form.get("content") or "").strip()
+    limit = current_app.config["MAX_MESSAGE_CHARS"]
+    if not content:
+        return await _composer_error("Type a message first.")
+    if len(content) > limit:
+        return await _composer_error(
+            f"Your message is {len(content):,} characters long; the limit is {limit:,}. "
+            "Shorten it and send again (your text is still in the box).")
+    conversation_id = form.get("conversation_id", type=int)
+    if conversation_id:
+        conversation = await get_conversation(conversation_id, current_user())
+    else:
+        conversation = await Conversation.create(owner=current_user(), title=title_from(content))
+    # The user's message is saved before the upstream is called: it is never lost.
+    user_message = await Message.create(conversation=conversation, role=Role.USER,
+                                        content=content, status=Status.COMPLETE,
+                                        finished_at=datetime.now(UTC))
+    reply = await start_reply(conversation)
+    if not htmx.is_request():
+        return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
+    body = await render_template("messages/_created.html", conversation=conversation,
+                                 messages=[user_message, reply], live={},
+                                 new_conversation=not conversation_id)
+    return body, 200, {htmx.HX_PUSH_URL: url_for("conversations.show",
+                                                 conversation_id=conversation.id)}
+
+
+async def _composer_error(message: str):
+    if not htmx.is_request():
+        raise BadRequest(message)
+    # Shown next to the composer; the form is not reset, so the typed text stays.
+    body = await render_template("messages/_composer_error.html", message=message)
+    return body, 400, htmx.retarget("#composer-error", "innerHTML")
+
+
+@bp.get("/messages/<int:message_id>/stream")
+async def stream(message_id: int):
+    """Stream a reply as SSE: replay after the client's position, follow live, then send
+    the finished bubble's parts as out-of-band fragments."""
+    message = await get_message(message_id, current_user())
+    position = max(request.args.get("after", default=0, type=int),
+                   request.headers.get("Last-Event-ID", default=0, type=int))
+    config = current_app.config
+    hub = generations().hub
+
+    @stream_with_context
+    async def events():
+        seq = position
+        async for batch in hub.follow(message.id, position, config["SSE_KEEPALIVE"]):
+            if batch is None:
+                yield sse.comment()
+                continue
+            seq = batch.seq
+            yield sse.frame(html.escape(batch.text, quote=False), id=seq)
+            # Coalesce: tokens that arrive meanwhile go out together in the next frame.
+            await asyncio.sleep(config["SSE_COALESCE"])
+        finished = await Message.get(id=message.id).select_related("conversation")
+        final = await render_template("messages/_final.html", message=finished,
+                                      conversation=finished.conversation)
+        yield sse.frame(final, id=seq + 1)
+        # Named and non-empty: browsers drop events without data.
+        yield sse.frame(str(message.id), event="done")
+
+    response = await make_response(events(), 200, sse.HEADERS)
+    response.timeout = None  # Quart's 60 s RESPONSE_TIMEOUT would silently cut long replies
+    return response
+
+
+@bp.post("/messages/<int:message_id>/stop")
+async def stop(message_id: int):
+    """Stop a streaming reply; it keeps its text so far, marked stopped."""
+    message = await get_message(message_id, current_user())
+    if message.role != Role.ASSISTANT:
+        raise BadRequest("Only a reply can be stopped.")
+    await generations().stop(message.id)
+    return "", 204
+
+
+@bp.post("/messages/<int:message_id>/retry")
+async def retry(message_id: int):
+    """Ask for a new reply after a failed or stopped one; the old one stays as it was."""
+    message = await get_message(message_id, current_user())
+    if message.role != Role.ASSISTANT or message.status == Status.STREAMING:
+        raise BadRequest("Only a finished reply can be retried.")
+    reply = await start_reply(message.conversation)
+    if not htmx.is_request():
+        return redirect(url_for("conversations.show",
+                                conversation_id=message.conversation_id), 303)
+    return await render_template("messages/_created.html", conversation=message.conversation,
+                                 messages=[reply], live={}, new_conversation=False)
+
+
+@bp.post("/rate_message/<int:message_id>")
+@json_api
+async def rate(message_id: int):
+    """Set a reply's rating: 1 (up), -1 (down) or 0 (cleared)."""
+    payload = await request.get_json(force=True, silent=True)
+    if not isinstance(payload, dict):
+        raise BadRequest('Send a JSON body like {"rating": 1}.')
+    rating = payload.get("rating")
+    # bool is an int in Python: true/false are not ratings.
+    if isinstance(rating, bool) or rating not in (1, -1, 0):
+        raise BadRequest("rating must be 1, -1 or 0.")
+    message = await get_message(message_id, current_user())
+    if message.role != Role.ASSISTANT:
+        raise BadRequest("Only replies can be rated.")
+    await Message.filter(id=message.id).update(rating=rating)
+    return jsonify({"ok": True, "message_id": message.id, "rating": rating})

@@ -1,0 +1,274 @@
+"""The migrations in migrations/<dialect>/ build exactly the schema the models describe,
+and a model change without a migration fails here rather than in production."""
+
+import asyncio
+import uuid
+
+import aiosqlite
+import asyncpg
+import pytest
+from aerich import Command
+from aerich.migrate import Migrate
+from aerich.utils import decompress_dict, import_py_file
+from tortoise.context import TortoiseContext
+
+from hyperchat import db
+
+DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _migration_files(dialect: str) -> list[str]:
+    folder = db.MIGRATIONS_ROOT / dialect / "models"
+    files = [p.name for p in folder.glob("*.py") if p.stem.split("_", 1)[0].isdigit()]
+    return sorted(files, key=lambda name: int(name.split("_", 1)[0]))
+
+
+@pytest.fixture(params=DIALECTS)
+def new_database(request, tmp_path):
+    """Return a factory of empty databases of one dialect; they are dropped after the test."""
+    # Sync on purpose: the session fixture postgres_admin_url calls asyncio.run, which cannot
+    # run inside the test's event loop.
+    if request.param == "sqlite":
+
+        async def make_sqlite(name: str) -> str:
+            return f"sqlite://{tmp_path}/{name}.sqlite3"
+
+        yield make_sqlite
+        return
+
+    admin = request.getfixturevalue("postgres_admin_url")
+    created = []
+
+    async def make_postgres(name: str) -> str:
+        database = f"t_{uuid.uuid4().hex[:12]}_{name}"
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await conn.close()
+        created.append(database)
+        return admin.rsplit("/", 1)[0] + "/" + database
+
+    yield make_postgres
+
+    async def drop_all():
+        conn = await asyncpg.connect(admin)
+        try:
+            for database in created:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop_all())
+
+
+async def _generate_schema(url: str) -> None:
+    """Create the tables the way Tortoise itself would for the current models."""
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=db.tortoise_config(url))
+        await ctx.generate_schemas(safe=False)
+
+
+async def _schema(url: str) -> dict:
+    """Describe a database's tables: columns, indexes and foreign keys, in comparable form.
+
+    Column order is left out (aerich appends added columns). Unique and primary-key indexes are
+    compared by their columns only: the database names them after declaration order
+    (sqlite_autoindex_message_1, conversation_share_id_key) and no query refers to them.
+    Plain indexes keep their names, which the models choose (Meta.indexes, db_index).
+    """
+    if db.dialect(url) == "sqlite":
+        return await _sqlite_schema(url.removeprefix("sqlite://"))
+    return await _postgres_schema(url)
+
+
+async def _sqlite_schema(path: str) -> dict:
+    schema = {}
+    async with aiosqlite.connect(path) as conn:
+        tables = await conn.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        for (table,) in tables:
+            columns = {
+                name: {"type": type_.upper(), "not_null": bool(notnull), "primary_key": pk > 0}
+                for _, name, type_, notnull, _, pk in await conn.execute_fetchall(
+                    f'PRAGMA table_info("{table}")'
+                )
+            }
+            indexes = set()
+            for _, name, unique, _origin, _ in await conn.execute_fetchall(
+                f'PRAGMA index_list("{table}")'
+            ):
+                info = await conn.execute_fetchall(f'PRAGMA index_info("{name}")')
+                cols = tuple(col for _, _, col in sorted(info))
+                if unique:
+                    indexes.add(("unique", cols))
+                else:
+                    indexes.add((name, cols))
+            foreign_keys = {
+                (from_, ref_table, to, on_delete)
+                for _, _, ref_table, from_, to, _, on_delete, _ in await conn.execute_fetchall(
+                    f'PRAGMA foreign_key_list("{table}")'
+                )
+            }
+            schema[table] = {"columns": columns, "indexes": indexes, "foreign_keys": foreign_keys}
+    return schema
+
+
+async def _postgres_schema(url: str) -> dict:
+    conn = await asyncpg.connect(url)
+    try:
+        tables = await conn.fetch(
+            "SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind = 'r'"
+        )
+        schema = {}
+        for oid, table in tables:
+            columns = {
+                row["attname"]: {
+                    "type": row["type"],
+                    "not_null": row["attnotnull"],
+                    "primary_key": row["pk"],
+                }
+                for row in await conn.fetch(
+                    "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,"
+                    " EXISTS (SELECT 1 FROM pg_index ix WHERE ix.indrelid = a.attrelid"
+                    "   AND ix.indisprimary AND a.attnum = ANY (ix.indkey)) AS pk"
+                    " FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0"
+                    " AND NOT a.attisdropped",
+                    oid,
+                )
+            }
+            indexes = set()
+            for row in await conn.fetch(
+                "SELECT i.relname AS name, ix.indisunique AS unique, ARRAY("
+                "   SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)"
+                "   JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum"
+                "   ORDER BY k.ord) AS cols"
+                " FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid"
+                " WHERE ix.indrelid = $1 AND NOT ix.indisprimary",
+                oid,
+            ):
+                cols = tuple(row["cols"])
+                indexes.add(("unique", cols) if row["unique"] else (row["name"], cols))
+            foreign_keys = {
+                row["definition"]
+                for row in await conn.fetch(
+                    "SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint"
+                    " WHERE conrelid = $1 AND contype = 'f'",
+                    oid,
+                )
+            }
+            schema[table] = {"columns": columns, "indexes": indexes, "foreign_keys": foreign_keys}
+        return schema
+    finally:
+        await conn.close()
+
+
+async def test_fresh_database_migrates_to_the_schema_of_the_models(new_database):
+    migrated = await new_database("migrated")
+    applied = await db.migrate(migrated)
+    assert applied == _migration_files(db.dialect(migrated))
+
+    generated = await new_database("generated")
+    await _generate_schema(generated)
+
+    differences = _differences(await _schema(migrated), await _schema(generated))
+    assert differences == [], "the migrations do not build the models' schema"
+
+
+def _differences(migrated: dict, generated: dict) -> list[str]:
+    """List what the migrated schema has that the models' does not, and the reverse."""
+    out = [f"table {t}: only in migrations" for t in migrated.keys() - generated.keys()]
+    out += [f"table {t}: only in models" for t in generated.keys() - migrated.keys()]
+    for table in sorted(migrated.keys() & generated.keys()):
+        old, new = migrated[table], generated[table]
+        for column in sorted(old["columns"].keys() | new["columns"].keys()):
+            if old["columns"].get(column) != new["columns"].get(column):
+                out.append(
+                    f"{table}.{column}: migrations {old['columns'].get(column)}, "
+                    f"models {new['columns'].get(column)}"
+                )
+        for aspect in ("indexes", "foreign_keys"):
+            out += [
+                f"{table} {aspect}: only in migrations {x}"
+                for x in sorted(old[aspect] - new[aspect])
+            ]
+            out += [
+                f"{table} {aspect}: only in models {x}" for x in sorted(new[aspect] - old[aspect])
+            ]
+    return out
+
+
+async def test_migrating_twice_is_a_noop(new_database):
+    url = await new_database("twice")
+    assert await db.migrate(url) == _migration_files(db.dialect(url))
+    schema = await _schema(url)
+
+    assert await db.migrate(url) == []
+    assert await _schema(url) == schema
+
+
+async def test_models_match_the_newest_migration(new_database, monkeypatch):
+    """Fail when a model changed without `make migrations NAME=...`, per dialect."""
+    url = await new_database("head")
+    async with TortoiseContext():
+        await db.migrate(url)
+
+    # aerich keeps its pending operations in class attributes: start from empty ones, and
+    # return them instead of writing a migration file into the repository.
+    for attr in (
+        "upgrade_operators",
+        "downgrade_operators",
+        "_upgrade_fk_m2m_index_operators",
+        "_downgrade_fk_m2m_index_operators",
+        "_upgrade_m2m",
+        "_downgrade_m2m",
+    ):
+        monkeypatch.setattr(Migrate, attr, [])
+    monkeypatch.setattr(Migrate, "_rename_fields", {})
+    monkeypatch.setattr(Migrate, "_rename_models", {})
+
+    async def pending_operations(name, no_input=False, offline=False):
+        return ";\n".join(Migrate.upgrade_operators)
+
+    monkeypatch.setattr(Migrate, "_generate_diff_py", pending_operations)
+
+    # The same diff `scripts/makemigrations` runs: the models against the newest migration's
+    # MODELS_STATE, which upgrading stored in the aerich table.
+    async with TortoiseContext():
+        async with Command(
+            tortoise_config=db.tortoise_config(url),
+            app="models",
+            location=str(db.migrations_location(url)),
+        ) as command:
+            pending = await command.migrate("unmigrated", no_input=True)
+
+    assert pending == "", (
+        f"the models changed without a migration; run `make migrations NAME=...`. "
+        f"aerich would write:\n{pending}"
+    )
+
+
+def test_every_migrations_folder_is_checked():
+    folders = sorted(p.name for p in db.MIGRATIONS_ROOT.iterdir() if p.is_dir())
+    assert folders == ["postgres", "sqlite"]
+
+
+def test_dialects_have_the_same_migrations():
+    """scripts/makemigrations writes each migration for both dialects, from the same models."""
+
+    def names(dialect):
+        # "3_20261121141547_add_pinned.py" -> ("3", "add_pinned.py"): timestamps may differ.
+        return [(f.split("_", 2)[0], f.split("_", 2)[2]) for f in _migration_files(dialect)]
+
+    assert names("sqlite") == names("postgres")
+    assert names("sqlite"), "no migrations"
+
+    def newest_state(dialect):
+        module = import_py_file(
+            db.MIGRATIONS_ROOT / dialect / "models" / _migration_files(dialect)[-1]
+        )
+        return decompress_dict(module.MODELS_STATE)
+
+    assert newest_state("sqlite") == newest_state("postgres")
