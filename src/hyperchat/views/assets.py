@@ -25,7 +25,7 @@ async def vendor(name: str):
     relative = VENDOR_FILES.get(name)
     if relative is None:
         abort(404)
-    return await send_from_directory(NODE_MODULES, relative, max_age=MAX_AGE)
+    return _cached(await send_from_directory(NODE_MODULES, relative))
 
 
 @bp.get("/vendor/icons/<style>/<name>.svg")
@@ -33,12 +33,16 @@ async def icon(style: str, name: str):
     """Serve one Font Awesome Free SVG; CSS masks paint it, so the seed's <i> markup stays."""
     if style not in ("regular", "solid") or safe_join(str(ICON_DIR / style), f"{name}.svg") is None:
         abort(404)
-    return await send_from_directory(ICON_DIR / style, f"{name}.svg", max_age=MAX_AGE)
+    return _cached(await send_from_directory(ICON_DIR / style, f"{name}.svg"))
 
 
 @bp.get("/assets/pygments.css")
 async def code_styles():
     """Serve the syntax-highlighting classes used by server-rendered code blocks."""
-    response = Response(pygments_css(), mimetype="text/css")
+    return _cached(Response(pygments_css(), mimetype="text/css"))
+
+
+def _cached(response: Response) -> Response:
+    response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE
     return response
