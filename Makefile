@@ -61,7 +61,8 @@ run: deps
 # Starts the throwaway PostgreSQL, runs the whole suite, always stops the server, and exits
 # with pytest's status ("no tests collected", 5, counts as a failure).
 test: deps deps-system
-	@pg=$$(scripts/postgres.sh start) || exit $$?; \
+	@pg=$$(scripts/postgres.sh start) \
+		|| { echo "PostgreSQL did not start: see .tmp/pg/initdb.log and server.log" >&2; exit 1; }; \
 	trap 'scripts/postgres.sh stop' EXIT; trap 'exit 130' INT TERM; \
 	status=0; \
 	TEST_POSTGRES_URL="$$pg" HYPERCHAT_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest $(PYTEST_ARGS) \

@@ -1,16 +1,16 @@
 """Shared fixtures: a fresh database per test (SQLite file, and PostgreSQL when available),
 the app with its lifespan entered, and a fake upstream on loopback."""
 
-import asyncio
 import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from hyperchat import create_app, db
+from hyperchat import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_DB = "hyperchat_template"
@@ -37,17 +37,21 @@ def postgres_admin_url():
             pytest.fail("PostgreSQL is required (make test starts it) but could not be started")
         pytest.skip("no PostgreSQL server for the postgres variant of this test")
 
-    async def make_template():
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
-        finally:
-            await conn.close()
-        # Migrate once; every test clones the template (CREATE DATABASE ... TEMPLATE is fast).
-        await db.migrate(_with_database(url, TEMPLATE_DB))
-
-    asyncio.run(make_template())
+    # Migrate once into a template; every test clones it (CREATE DATABASE ... TEMPLATE is fast).
+    # In a subprocess: Tortoise's model metadata is process-global, and this fixture may be
+    # first requested from inside a running event loop.
+    script = (
+        "import asyncio, asyncpg, sys\n"
+        "from hyperchat import db\n"
+        "async def main(url, name):\n"
+        "    conn = await asyncpg.connect(url)\n"
+        "    await conn.execute(f'DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)')\n"
+        "    await conn.execute(f'CREATE DATABASE \"{name}\"')\n"
+        "    await conn.close()\n"
+        "    await db.migrate(url.rsplit('/', 1)[0] + '/' + name)\n"
+        "asyncio.run(main(sys.argv[1], sys.argv[2]))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, url, TEMPLATE_DB], check=True, timeout=120)
     return url
 
 

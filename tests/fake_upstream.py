@@ -506,9 +506,9 @@ class FakeUpstream:
                 ctype = "application/json" if reply.path.suffix == ".json" else None
                 await out.start(content_type=ctype)
                 size = reply.chunk_size or len(data) or 1
-                for i in range(0, len(data), size):
-                    if i:
-                        await out.pause(reply.delay)
+                t0 = out.now()
+                for n, i in enumerate(range(0, len(data), size)):
+                    await out.pause_until(t0 + n * reply.delay)
                     await out.chunk(data[i:i + size])
                 await out.end()
                 return True
@@ -517,11 +517,11 @@ class FakeUpstream:
                 await out.start(generation_id=c.id)
                 for _ in range(reply.comments):
                     await out.chunk(COMMENT)
-                await out.pause(reply.ttft)
+                first = out.now() + reply.ttft
+                await out.pause_until(first)
                 await out.chunk(c.delta(""))
                 for i, token in enumerate(reply.tokens):
-                    if i:
-                        await out.pause(reply.interval)
+                    await out.pause_until(first + i * reply.interval)
                     await out.chunk(c.delta(token))
                 await out.chunk(c.delta("", reply.finish_reason))
                 if reply.usage:
@@ -544,9 +544,9 @@ class FakeUpstream:
                 c = _Completion("openai/gpt-4o-mini", "OpenAI")
                 await out.start(generation_id=c.id)
                 await out.chunk(c.delta(""))
+                t0 = out.now()
                 for i, token in enumerate(reply.after_tokens):
-                    if i:
-                        await out.pause(reply.interval)
+                    await out.pause_until(t0 + i * reply.interval)
                     await out.chunk(c.delta(token))
                 if reply.reset:
                     await out.reset()
@@ -613,10 +613,20 @@ class _Out:
         self.writer.write(b"0\r\n\r\n")
         await self.writer.drain()
 
+    @staticmethod
+    def now() -> float:
+        return asyncio.get_running_loop().time()
+
     async def pause(self, seconds: float) -> None:
-        """Sleep, but notice within _POLL seconds if the client disconnects meanwhile."""
+        await self.pause_until(self.now() + seconds)
+
+    async def pause_until(self, deadline: float) -> None:
+        """Sleep until a loop-clock deadline, and notice within _POLL seconds if the client
+        disconnects meanwhile. Replies schedule against deadlines measured from the start of
+        the stream, not "sleep interval after the last write". Otherwise each token's
+        scheduling lag would add up (about 0.5 s over 100 tokens under load), and a benchmark
+        would measure the fake instead of the app."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
         while True:
             self._check_client()
             remaining = deadline - loop.time()

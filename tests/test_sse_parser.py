@@ -2,6 +2,7 @@
 
 import json
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ CAPTURES = sorted(EXPECTED)
 LINE_ENDINGS = {"lf": b"\n", "crlf": b"\r\n", "cr": b"\r"}
 
 
+@cache
 def _capture(name: str, ending: str = "lf") -> bytes:
     # The captures use LF only, and JSON escapes any \r or \n inside strings, so a plain
     # replace gives the same stream with other line endings.
@@ -46,6 +48,20 @@ def _parse(*pieces: bytes) -> tuple[StreamParser, list]:
     parser = StreamParser()
     events = [event for piece in pieces for event in parser.feed(piece)]
     return parser, events + parser.close()
+
+
+@cache
+def _reference(name: str) -> tuple[list, StreamSummary, int]:
+    _, events = _parse(_capture(name))
+    return events, *_expected(name)
+
+
+def _assert_matches_capture(name: str, pieces: list[bytes], where: str) -> None:
+    reference_events, summary, comments = _reference(name)
+    parser, events = _parse(*pieces)
+    assert events == reference_events, where
+    assert parser.summary == summary, where
+    assert parser.keepalive_comments == comments, where
 
 
 def _chunk(**fields) -> bytes:
@@ -67,27 +83,45 @@ def test_capture_fed_whole_gives_expected_summary(name):
     assert parser.keepalive_comments == comments
 
 
+@pytest.mark.parametrize("name", CAPTURES)
+def test_capture_split_in_two_at_every_byte_gives_same_events_and_summary(name):
+    data = _capture(name)
+    for cut in range(len(data) + 1):
+        _assert_matches_capture(name, [data[:cut], data[cut:]], f"cut at byte {cut}")
+
+
+# Two feeds at every byte cost one full parse per byte, about half a second per capture. The LF
+# test above pays that; for CRLF and CR, paying it again would triple the file's runtime, so the
+# two tests below cover every byte as a cut point for a fraction of the time: two feeds around
+# every line break (where the endings differ), and strided feeds that cut at every byte.
+
+
+@pytest.mark.parametrize("ending", ["crlf", "cr"])
+@pytest.mark.parametrize("name", CAPTURES)
+def test_capture_split_in_two_around_every_line_break_gives_same_events_and_summary(
+        name, ending):
+    data = _capture(name, ending)
+    breaks = [i for i, byte in enumerate(data) if byte in b"\r\n"]
+    cuts = {cut for i in breaks for cut in range(i - 1, i + 3) if 0 <= cut <= len(data)}
+    for cut in sorted(cuts):
+        _assert_matches_capture(name, [data[:cut], data[cut:]], f"cut at byte {cut}")
+
+
 @pytest.mark.parametrize("ending", LINE_ENDINGS)
 @pytest.mark.parametrize("name", CAPTURES)
-def test_capture_split_in_two_at_every_byte_gives_same_events_and_summary(name, ending):
-    _, reference_events = _parse(_capture(name))
-    summary, comments = _expected(name)
+def test_capture_cut_at_every_byte_by_strided_feeds_gives_same_events_and_summary(name, ending):
     data = _capture(name, ending)
-    for cut in range(len(data) + 1):
-        parser, events = _parse(data[:cut], data[cut:])
-        assert events == reference_events, f"cut at byte {cut}"
-        assert parser.summary == summary, f"cut at byte {cut}"
-        assert parser.keepalive_comments == comments, f"cut at byte {cut}"
+    stride = 97  # run `offset` cuts at offset, offset + 97, ...: every byte is a cut in one run
+    for offset in range(stride):
+        pieces = [data[:offset]] + [data[i:i + stride] for i in range(offset, len(data), stride)]
+        _assert_matches_capture(name, pieces, f"cuts at {offset} + k * {stride}")
 
 
 @pytest.mark.parametrize("ending", LINE_ENDINGS)
 @pytest.mark.parametrize("name", CAPTURES)
 def test_capture_fed_one_byte_at_a_time_gives_same_events_and_summary(name, ending):
-    _, reference_events = _parse(_capture(name))
     data = _capture(name, ending)
-    parser, events = _parse(*(data[i:i + 1] for i in range(len(data))))
-    assert events == reference_events
-    assert (parser.summary, parser.keepalive_comments) == _expected(name)
+    _assert_matches_capture(name, [data[i:i + 1] for i in range(len(data))], "one byte a feed")
 
 
 def test_capture_events_come_in_wire_order():
@@ -140,7 +174,8 @@ def test_cr_only_stream_emits_each_event_without_waiting_for_more_bytes():
 
 
 def test_data_without_space_after_colon_and_comments_inside_an_event_are_handled():
-    data = b': OPENROUTER PROCESSING\n\ndata:{"choices":[{"delta":\n: ping\ndata:{"content":"x"}}]}\n\n'
+    data = (b': OPENROUTER PROCESSING\n\n'
+            b'data:{"choices":[{"delta":\n: ping\ndata:{"content":"x"}}]}\n\n')
     parser, events = _parse(data)
     assert events == [TextDelta("x")]
     assert parser.keepalive_comments == 2
@@ -247,7 +282,8 @@ def test_interleaved_parallel_tool_calls_are_assembled_by_index():
 
 # --- errors inside a 200 stream -----------------------------------------------------------
 
-NESTED_429 = '{\n  "error": {\n    "code": 429,\n    "message": "Resource has been exhausted"\n  }\n}'
+NESTED_429 = json.dumps(
+    {"error": {"code": 429, "message": "Resource has been exhausted"}}, indent=2)
 
 IN_BAND_ERRORS = {
     # Error-only event before any token (keep-alives had already committed the 200), [obs GH-2698].
@@ -267,8 +303,9 @@ IN_BAND_ERRORS = {
          "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]},
         StreamError(429, "Rate limit exceeded", {"error_type": "rate_limit_exceeded"}), "error"),
     "after-tokens-string-code-empty-choices": (
-        ["Once"], {"error": {"code": "server_error", "message": "Provider disconnected unexpectedly"},
-                   "choices": []},
+        ["Once"],
+        {"error": {"code": "server_error", "message": "Provider disconnected unexpectedly"},
+         "choices": []},
         StreamError("server_error", "Provider disconnected unexpectedly", None), None),
     "after-tokens-no-code-no-choices": (
         ["Once"], {"error": {"message": "Upstream timed out"}},
@@ -298,6 +335,11 @@ def test_event_named_error_becomes_stream_error(data, error):
     parser, events = _parse(b"event: error\ndata: " + data + b"\n\n")
     assert events == [error]
     assert parser.summary.error["message"] == error.message
+
+
+def test_event_field_without_space_after_colon_is_recognised():
+    _, events = _parse(b'event:error\ndata:{"error":{"message":"Overloaded"}}\n\n')
+    assert events == [StreamError(None, "Overloaded", None)]
 
 
 @pytest.mark.parametrize("payload", [b'{"choices": [', b"42", b'"text"', b"{'single': 1}"])

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from aerich import Command
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 MODELS = ["hyperchat.models", "aerich.models"]
 MIGRATIONS_ROOT = Path(__file__).resolve().parents[2] / "migrations"
@@ -34,8 +35,16 @@ def migrations_location(url: str) -> Path:
     return MIGRATIONS_ROOT / dialect(url)
 
 
+def _forget_cached_queries() -> None:
+    # Tortoise caches each model's INSERT statement per connection *name*, not per dialect:
+    # a process that reconnects "default" to another kind of database (the test suite runs
+    # SQLite then PostgreSQL) would reuse SQLite's "?" placeholders on PostgreSQL.
+    EXECUTOR_CACHE.clear()
+
+
 async def migrate(url: str) -> list[str]:
     """Apply pending aerich migrations for the URL's dialect; return the names applied."""
+    _forget_cached_queries()
     if url.startswith("sqlite://"):
         Path(url.removeprefix("sqlite://").split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
     # Command's __aexit__ closes Tortoise's connections: the app connects again afterwards.
@@ -47,6 +56,7 @@ async def migrate(url: str) -> list[str]:
 async def connect(url: str) -> None:
     # _enable_global_fallback: request tasks do not inherit the lifespan task's context
     # (tortoise 1.x keeps its state in a ContextVar; register_tortoise for Quart is broken).
+    _forget_cached_queries()
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
 
 

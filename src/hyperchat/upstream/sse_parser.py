@@ -1,10 +1,9 @@
 """Incremental parser for OpenAI-compatible chat-completions streams (OpenRouter, OpenAI).
 
 Pure: bytes in, events out, no I/O. The wire format and its traps are described in
-shared/notes/openrouter-sse.md; the section numbers below refer to it.
+openrouter-sse.md in the shared notes (../shared/notes/ beside the repo); the section numbers
+(§) below refer to it.
 """
-
-from __future__ import annotations
 
 import json
 import re
@@ -218,8 +217,8 @@ class StreamParser:
         provider = _text(chunk.get("provider")) or self.summary.provider
         if model and (model, provider) != (self.summary.model, self.summary.provider):
             events.append(ModelInfo(model, provider))
-        # An error object wins whatever `choices` holds (§3); the choices still carry the
-        # finish_reason "error" and any last text, so they are read too.
+        # An error object wins whatever `choices` holds (§3). It comes first so a consumer that
+        # stops at the error has it; the choices (finish_reason "error") are still read after.
         if chunk.get("error"):
             events.append(_error_event(chunk, ""))
         choices = chunk.get("choices")

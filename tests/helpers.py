@@ -1,0 +1,62 @@
+"""Small helpers shared by the HTTP-level tests."""
+
+import asyncio
+import re
+
+from bs4 import BeautifulSoup
+
+
+def soup(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "html.parser")
+
+
+async def csrf(client) -> str:
+    """Open the app once so the session has an identity and a CSRF token; return the token."""
+    response = await client.get("/")
+    page = soup(await response.get_data(as_text=True))
+    return page.select_one('meta[name="csrf-token"]')["content"]
+
+
+async def send(client, content: str, conversation_id: int | None = None, token: str | None = None,
+               htmx: bool = True):
+    token = token or await csrf(client)
+    form = {"content": content, "csrf_token": token}
+    if conversation_id:
+        form["conversation_id"] = str(conversation_id)
+    headers = {"HX-Request": "true"} if htmx else {}
+    return await client.post("/messages", form=form, headers=headers)
+
+
+def parse_sse(raw: str) -> list[dict]:
+    """Parse an SSE body into events: {"id", "event", "data"}; comments as {"comment"}."""
+    events = []
+    for block in re.split(r"\n\n", raw):
+        if not block:
+            continue
+        event = {"id": None, "event": None, "data": []}
+        for line in block.split("\n"):
+            if line.startswith(":"):
+                event.setdefault("comment", line[1:].strip())
+                continue
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "data":
+                event["data"].append(value)
+            elif field in ("id", "event"):
+                event[field] = value
+        event["data"] = "\n".join(event["data"])
+        events.append(event)
+    return events
+
+
+async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
+    """Await an async predicate until it is true (for state that a background task sets)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
