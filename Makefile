@@ -74,13 +74,17 @@ bench: deps
 	$(PY) bench/run.py
 
 lint: venv
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests $(wildcard bench)
 
 clean:
 	-@[ -d .tmp/pg ] && scripts/postgres.sh stop || true
 	rm -rf .venv node_modules .tmp data
 
 # make migrations NAME=add_pinned: writes the migration for both dialects (needs PostgreSQL).
+ifneq ($(filter migrations,$(MAKECMDGOALS)),)
+ifeq ($(strip $(NAME)),)
+$(error usage: make migrations NAME=what_changed)
+endif
+endif
 migrations: deps deps-system
-	@[ -n "$(NAME)" ] || { echo "usage: make migrations NAME=what_changed" >&2; exit 2; }
 	scripts/makemigrations $(NAME)

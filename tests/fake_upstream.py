@@ -85,7 +85,8 @@ class Tokens:
     """A normal OpenRouter stream: `comments` keep-alive comments, a role chunk (content ""),
     one chunk per token, a finish chunk, a usage chunk with empty choices (unless usage=False),
     then `data: [DONE]` (unless done=False). `ttft` is the delay before the role chunk and the
-    first token. `interval` is the delay between tokens. `cost=None` leaves out `usage.cost`,
+    first token. `interval` is the spacing between tokens (token i is due at ttft + i*interval
+    after the headers, so lag does not add up). `cost=None` leaves out `usage.cost`,
     as OpenAI does. `cost` is written verbatim as a JSON number, so "3.8e-7" stays as it is."""
 
     tokens: Sequence[str]

@@ -409,7 +409,8 @@ def test_sequential_requests_reuse_one_pooled_connection(up):
 
 
 async def test_async_client_on_another_loop_and_many_concurrent_streams(up):
-    up.default = Tokens(["t"] * 20, ttft=1.0, interval=0.01)
+    # ttft leaves time to open all 200 connections before the first stream ends.
+    up.default = Tokens(["t"] * 20, ttft=1.5, interval=0.01)
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=250)
     peak = 0
 

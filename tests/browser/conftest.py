@@ -1,0 +1,180 @@
+"""Browser fixtures: the real app served by Hypercorn on loopback, a fake upstream, and one
+headless Chromium with a fresh context per test.
+
+The server lives for the whole tests/browser package (package scope), in its own thread with
+its own event loop, so that it is gone before the HTTP-level tests (which init Tortoise in
+their own loops) run. Every test gets a fresh browser context, hence a fresh session cookie:
+a new "person" with no conversations, on the same database.
+"""
+
+import asyncio
+import socket
+import threading
+import time
+import urllib.request
+from contextlib import suppress
+
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from playwright.sync_api import sync_playwright
+
+from hyperchat import create_app
+from tests.fake_upstream import FakeUpstream
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# Generous for a loaded CI machine, but a passing test never waits for it.
+TIMEOUT_MS = 10_000
+
+
+class LiveServer:
+    """Hypercorn serving `app` on 127.0.0.1 in a daemon thread; `url` is its origin."""
+
+    def __init__(self, app):
+        self.app = app
+        # Bind here, in the test thread, so the port is known before the server starts and no
+        # other process can take it in between; Hypercorn takes over the file descriptor.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._fd = sock.detach()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="hypercorn", daemon=True)
+        self.error: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+            self.error = exc
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        config = Config()
+        config.bind = [f"fd://{self._fd}"]
+        config.accesslog = None
+        config.errorlog = "-"
+        config.graceful_timeout = 1
+        await serve(self.app, config, shutdown_trigger=self._stop.wait)
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while True:
+            if self.error is not None:
+                raise RuntimeError("the app server failed to start") from self.error
+            with suppress(OSError):
+                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the app server did not start in time")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            with suppress(RuntimeError):  # the loop may already be closed
+                self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(15)
+        if self._thread.is_alive():
+            raise RuntimeError("the app server did not stop")
+
+
+@pytest.fixture(scope="package")
+def upstream():
+    with FakeUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="package")
+def live_server(upstream, tmp_path_factory):
+    app = create_app({
+        "DATABASE_URL": f"sqlite://{tmp_path_factory.mktemp('browser-db')}/browser.sqlite3",
+        "SECRET_KEY": "browser-test-secret",
+        "OPENROUTER_BASE_URL": upstream.url,
+        "OPENROUTER_API_KEY": "test-key",
+        "DEFAULT_MODEL": "openai/gpt-4o-mini",
+    })
+    server = LiveServer(app)
+    server.start()
+    yield server
+    server.stop()
+    if server.error is not None:
+        raise RuntimeError("the app server failed") from server.error
+
+
+@pytest.fixture
+def fake(upstream, live_server):
+    """The fake upstream, with nothing queued or recorded from an earlier test."""
+    upstream._queue.clear()
+    with upstream._cond:
+        upstream.requests.clear()
+    yield upstream
+    upstream._queue.clear()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageProblems:
+    """JS errors and CSP violations seen by the pages of one context."""
+
+    def __init__(self):
+        self.errors: list[str] = []
+
+    def watch(self, page) -> None:
+        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.errors.append(f"CSP: {message.text}")
+
+
+@pytest.fixture
+def new_context(browser, live_server):
+    """Make a fresh browser context (a new person: no cookies). Clipboard access is granted
+    unless clipboard=False. Every page it opens is watched for JS errors and CSP violations,
+    which fail the test at teardown."""
+    contexts = []
+    problems = PageProblems()
+
+    def make(*, clipboard: bool = True):
+        context = browser.new_context(base_url=live_server.url)
+        context.set_default_timeout(TIMEOUT_MS)
+        if clipboard:
+            context.grant_permissions(["clipboard-read", "clipboard-write"],
+                                      origin=live_server.url)
+        context.on("page", problems.watch)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert problems.errors == [], "the page reported errors:\n" + "\n".join(problems.errors)
+
+
+@pytest.fixture
+def context(new_context):
+    return new_context()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    page.goto("/")
+    page.wait_for_function("() => window.htmx !== undefined")
+    return page

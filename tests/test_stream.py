@@ -1,0 +1,250 @@
+"""The reply stream: frames, resume from a position, survival of disconnects, stop, failures."""
+
+import asyncio
+
+import pytest
+
+from hyperchat.models import Message, Status
+from hyperchat.sse import frame
+from tests.fake_upstream import Drop, Hang, HttpError, InBandError, Stall, Tokens
+from tests.helpers import parse_sse, send, soup, wait_until
+
+
+async def start_reply(client, fake_upstream, *replies, content="hi") -> int:
+    fake_upstream.enqueue(*replies)
+    page = soup(await (await send(client, content)).get_data(as_text=True))
+    return int(page.select("article.message")[1]["data-message-id"])
+
+
+async def finished(message_id: int) -> Message:
+    async def done():
+        message = await Message.get(id=message_id)
+        return message if message.status != Status.STREAMING else None
+
+    return await wait_until(done)
+
+
+def token_text(events) -> str:
+    """The streamed text: every unnamed frame before the final fragment frame."""
+    frames = [e for e in events if e["id"] and e["event"] is None]
+    return "".join(e["data"] for e in frames[:-1])
+
+
+def test_frame_prefixes_every_line_and_keeps_a_leading_space():
+    assert frame(" a\nb\r\nc\rd", id=3) == b"id: 3\ndata:  a\ndata: b\ndata: c\ndata: d\n\n"
+    assert frame("42", event="done") == b"event: done\ndata: 42\n\n"
+
+
+async def test_stream_relays_escaped_tokens_then_final_fragments(client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream,
+                                 Tokens(["<b>", "1 < 2", " & ", "😀"], interval=0.01))
+    response = await client.get(f"/messages/{reply_id}/stream?after=0")
+    assert response.headers["Content-Type"] == "text/event-stream"
+    assert response.headers["Cache-Control"] == "no-cache"
+    events = parse_sse(await response.get_data(as_text=True))
+    assert token_text(events) == "&lt;b&gt;1 &lt; 2 &amp; 😀"
+    ids = [int(e["id"]) for e in events if e["id"]]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert events[-1] == {"id": None, "event": "done", "data": str(reply_id)}
+
+
+async def test_stream_resumes_after_position_without_duplicates(client, fake_upstream):
+    tokens = [f"t{i:02d} " for i in range(30)]
+    reply_id = await start_reply(client, fake_upstream, Tokens(tokens, interval=0.02))
+    hub = client.app.extensions["generations"].hub
+    snapshot = await wait_until(lambda: _snapshot_with(hub, reply_id, 10))
+    # What a reloaded page shows, then what its stream adds: exactly the whole reply.
+    raw = await (await client.get(f"/messages/{reply_id}/stream?after={snapshot.seq}")).get_data(
+        as_text=True)
+    assert snapshot.text + token_text(parse_sse(raw)) == "".join(tokens)
+
+
+async def _snapshot_with(hub, message_id, at_least):
+    snapshot = await hub.snapshot(message_id)
+    return snapshot if snapshot and snapshot.seq >= at_least else None
+
+
+async def test_last_event_id_header_resumes_like_after(client, fake_upstream):
+    tokens = ["a", "b", "c", "d"]
+    reply_id = await start_reply(client, fake_upstream, Tokens(tokens, interval=0.05))
+    await wait_until(lambda: _snapshot_with(client.app.extensions["generations"].hub, reply_id, 2))
+    raw = await (await client.get(f"/messages/{reply_id}/stream",
+                                  headers={"Last-Event-ID": "2"})).get_data(as_text=True)
+    assert token_text(parse_sse(raw)) == "cd"
+
+
+async def test_stream_of_finished_reply_sends_only_the_final_frame(client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream, Tokens(["done"]))
+    await finished(reply_id)
+    events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream")).get_data(
+        as_text=True))
+    assert len(events) == 2 and events[1]["event"] == "done"
+    assert soup(events[0]["data"]).select_one(".message-content").get_text(strip=True) == "done"
+
+
+async def test_reply_survives_the_browser_disconnecting(client, fake_upstream):
+    tokens = [f"w{i} " for i in range(20)]
+    reply_id = await start_reply(client, fake_upstream, Tokens(tokens, interval=0.02))
+    async with client.request(f"/messages/{reply_id}/stream?after=0") as connection:
+        await connection.send_complete()
+        first = await connection.receive()
+        assert first.startswith(b"id: ")
+        await connection.disconnect()
+    reply = await finished(reply_id)
+    assert reply.status == Status.COMPLETE and reply.content == "".join(tokens)
+
+
+async def test_keepalive_comments_while_the_model_is_silent(client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream, Stall(after_tokens=["x"], seconds=2))
+    async with client.request(f"/messages/{reply_id}/stream?after=0") as connection:
+        await connection.send_complete()
+        received = b""
+        while b": ping" not in received:
+            received += await asyncio.wait_for(connection.receive(), 3)
+        await connection.disconnect()
+
+
+async def test_stop_keeps_partial_text_and_marks_it_stopped(client, fake_upstream):
+    tokens = [f"s{i} " for i in range(200)]
+    reply_id = await start_reply(client, fake_upstream, Tokens(tokens, interval=0.02))
+    await wait_until(lambda: _snapshot_with(client.app.extensions["generations"].hub, reply_id, 3))
+    token = soup(await (await client.get("/")).get_data(as_text=True)).select_one(
+        'meta[name="csrf-token"]')["content"]
+    response = await client.post(f"/messages/{reply_id}/stop", headers={"X-CSRF-Token": token})
+    assert response.status_code == 204
+    reply = await finished(reply_id)
+    assert reply.status == Status.STOPPED
+    assert reply.content and "".join(tokens).startswith(reply.content)
+    assert reply.tokens_estimated is True
+    # The upstream connection was closed, not left to run.
+    await fake_upstream.wait_for_idle_async(5)
+    final = parse_sse(await (await client.get(f"/messages/{reply_id}/stream")).get_data(
+        as_text=True))[0]["data"]
+    assert "Stopped" in soup(final).get_text()
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    (HttpError(401, {"error": {"code": 401, "message": "Missing Authentication header"}}),
+     "Missing Authentication header"),
+    (HttpError(402, {"error": {"code": 402, "message": "Insufficient credits"}}),
+     "Insufficient credits"),
+    (HttpError(429, {"error": {"code": 429, "message": "Rate limit exceeded"}},
+               {"Retry-After": "60"}), "Rate limit exceeded"),
+    (HttpError(503, b"<html>bad gateway</html>"), "503"),
+])
+async def test_upstream_http_error_ends_the_reply_with_a_clear_error(client, fake_upstream, reply,
+                                                                     expected):
+    reply_id = await start_reply(client, fake_upstream, reply)
+    message = await finished(reply_id)
+    assert message.status == Status.ERROR and expected in message.error
+    events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream")).get_data(
+        as_text=True))
+    final = soup(events[0]["data"])
+    assert expected in final.select_one(".message-status.error").get_text()
+    assert final.select_one(".retry-btn")["hx-post"] == f"/messages/{reply_id}/retry"
+
+
+@pytest.mark.parametrize("reply", [
+    InBandError(after_tokens=["Once", " upon"], code=502),
+    InBandError(after_tokens=["Once", " upon"], code="server_error", with_choices=False),
+    Drop(after_tokens=["Once", " upon"]),
+])
+async def test_failure_mid_stream_keeps_the_partial_text(client, fake_upstream, reply):
+    reply_id = await start_reply(client, fake_upstream, reply)
+    message = await finished(reply_id)
+    assert message.status == Status.ERROR
+    assert message.content == "Once upon"
+    assert message.error
+
+
+async def test_in_band_error_before_first_token(client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream, InBandError(after_tokens=[], code=429,
+                                                                    message="Rate limit exceeded"))
+    message = await finished(reply_id)
+    assert message.status == Status.ERROR and "Rate limit exceeded" in message.error
+    assert message.content == ""
+
+
+async def test_read_timeout_ends_the_reply_with_an_error(app_config, fake_upstream):
+    from hyperchat import create_app
+
+    app = create_app({**app_config, "UPSTREAM_READ_TIMEOUT": 0.3})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        reply_id = await start_reply(client, fake_upstream, Stall(after_tokens=["par", "tial"],
+                                                                  seconds=5))
+        message = await finished(reply_id)
+        assert message.status == Status.ERROR and "stopped responding" in message.error
+        assert message.content == "partial"
+        reply_id = await start_reply(client, fake_upstream, Hang(seconds=5))
+        message = await finished(reply_id)
+        assert message.status == Status.ERROR
+
+
+async def test_connect_failure_ends_the_reply_with_an_error(app_config):
+    from hyperchat import create_app
+
+    # Port 9 on loopback: nothing listens, the connection is refused at once.
+    app = create_app({**app_config, "OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1"})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        page = soup(await (await send(client, "hello")).get_data(as_text=True))
+        reply_id = int(page.select("article.message")[1]["data-message-id"])
+        message = await finished(reply_id)
+        assert message.status == Status.ERROR and "connect" in message.error.lower()
+
+
+async def test_retry_starts_a_new_reply_and_keeps_the_failed_one(client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream, InBandError(after_tokens=["part"]))
+    await finished(reply_id)
+    fake_upstream.enqueue(Tokens(["second", " try"]))
+    token = soup(await (await client.get("/")).get_data(as_text=True)).select_one(
+        'meta[name="csrf-token"]')["content"]
+    response = await client.post(f"/messages/{reply_id}/retry",
+                                 headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    assert response.status_code == 200
+    new_id = int(soup(await response.get_data(as_text=True)).select_one("article")[
+        "data-message-id"])
+    assert (await finished(new_id)).content == "second try"
+    old = await Message.get(id=reply_id)
+    assert old.status == Status.ERROR and old.content == "part"
+    # The failed reply is not sent as context.
+    assert fake_upstream.requests[-1]["json"]["messages"] == [{"role": "user", "content": "hi"}]
+
+
+async def test_shutdown_saves_partial_replies(app_config, fake_upstream):
+    from hyperchat import create_app
+
+    app = create_app(app_config)
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        reply_id = await start_reply(client, fake_upstream,
+                                     Tokens([f"x{i} " for i in range(100)], interval=0.05))
+        await wait_until(lambda: _snapshot_with(test_app.app.extensions["generations"].hub,
+                                                reply_id, 2))
+    # The lifespan ended mid-reply; the partial text was saved with an explanation.
+    app = create_app(app_config)
+    async with app.test_app():
+        message = await Message.get(id=reply_id)
+        assert message.status == Status.ERROR and message.content.startswith("x0 x1 ")
+        assert "shut down" in message.error
+
+
+@pytest.mark.parametrize("path", ["/messages/999/stream", "/messages/999/stop"])
+async def test_unknown_message_is_not_found(client, path):
+    token = soup(await (await client.get("/")).get_data(as_text=True)).select_one(
+        'meta[name="csrf-token"]')["content"]
+    method = client.get if path.endswith("stream") else client.post
+    response = await method(path, headers={"X-CSRF-Token": token})
+    assert response.status_code == 404
+
+
+async def test_someone_elses_stream_and_stop_are_forbidden(app, client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream, Tokens(["a"] * 50, interval=0.02))
+    stranger = app.test_client()
+    token = soup(await (await stranger.get("/")).get_data(as_text=True)).select_one(
+        'meta[name="csrf-token"]')["content"]
+    assert (await stranger.get(f"/messages/{reply_id}/stream")).status_code == 403
+    response = await stranger.post(f"/messages/{reply_id}/stop", headers={"X-CSRF-Token": token})
+    assert response.status_code == 403
+    assert (await finished(reply_id)).status == Status.COMPLETE
