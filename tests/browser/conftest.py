@@ -13,11 +13,12 @@ import threading
 import time
 import urllib.request
 from contextlib import suppress
+from urllib.parse import parse_qs
 
 import pytest
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from hyperchat import create_app
 from tests.fake_upstream import FakeUpstream
@@ -27,6 +28,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 # Generous for a loaded CI machine, but a passing test never waits for it.
 TIMEOUT_MS = 10_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 class LiveServer:
@@ -178,3 +180,83 @@ def page(context):
     page.goto("/")
     page.wait_for_function("() => window.htmx !== undefined")
     return page
+
+
+# Every distinct text a streaming reply's content shows, in order, per message id: the only
+# way to see what the person saw mid-stream, since the final frame re-renders the reply from
+# the database and would hide a duplicated or missing chunk.
+RECORD_STREAM_JS = """
+(() => {
+  if (window.__streamStates) return;
+  window.__streamStates = {};
+  window.__streamMarkup = [];
+  const record = () => {
+    for (const body of document.querySelectorAll('.message-body[data-status="streaming"]')) {
+      const content = body.querySelector('.message-content');
+      if (!content) continue;
+      const id = body.id;
+      const states = (window.__streamStates[id] ||= []);
+      const text = content.textContent;
+      if (states[states.length - 1] !== text) states.push(text);
+      // Streamed text must only ever be text, never elements.
+      if (content.children.length) window.__streamMarkup.push(content.innerHTML);
+    }
+  };
+  new MutationObserver(record).observe(document, {subtree: true, childList: true,
+                                                  characterData: true});
+})();
+"""
+
+
+class Chat:
+    """Drives the chat page the way a person does."""
+
+    def __init__(self, page):
+        self.page = page
+        self.thread = page.locator("#thread")
+        self.input = page.locator("#composer-input")
+        self.replies = page.locator("#thread article.message.assistant")
+        # The form of every POST /messages this page made, parsed.
+        self.posts: list[dict[str, list[str]]] = []
+        page.on("request", self._request)
+
+    def _request(self, request) -> None:
+        if request.method == "POST" and request.url.endswith("/messages"):
+            self.posts.append(parse_qs(request.post_data or ""))
+
+    def send(self, text: str):
+        """Type `text`, press Enter, and return the new reply's article once it is there."""
+        before = self.replies.count()
+        self.input.fill(text)
+        self.input.press("Enter")
+        expect(self.replies).to_have_count(before + 1)
+        return self.replies.nth(before)
+
+    def wait_status(self, article, status: str):
+        expect(article.locator(".message-body")).to_have_attribute("data-status", status)
+        return article
+
+    def record_streams(self) -> None:
+        """Record every streaming state, on this document and on every later load."""
+        self.page.add_init_script(RECORD_STREAM_JS)
+        self.page.evaluate(RECORD_STREAM_JS)
+
+    def stream_states(self, article) -> list[str]:
+        body_id = article.locator(".message-body").get_attribute("id")
+        return self.page.evaluate("id => window.__streamStates[id] || []", body_id)
+
+    def streamed_markup(self) -> list[str]:
+        return self.page.evaluate("window.__streamMarkup")
+
+    @staticmethod
+    def source(article) -> str:
+        """The reply's markdown source, as the copy button copies it."""
+        return article.locator("template.message-source").evaluate("t => t.content.textContent")
+
+    def clipboard(self) -> str:
+        return self.page.evaluate("navigator.clipboard.readText()")
+
+
+@pytest.fixture
+def chat(page):
+    return Chat(page)

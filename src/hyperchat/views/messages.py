@@ -164,8 +164,8 @@ async def rate(message_id: int):
     if not isinstance(payload, dict):
         raise BadRequest('Send a JSON body like {"rating": 1}.')
     rating = payload.get("rating")
-    # bool is an int in Python: true/false are not ratings.
-    if isinstance(rating, bool) or rating not in (1, -1, 0):
+    # Exactly the JSON integers: true/false and 1.0 compare equal to 1 in Python.
+    if type(rating) is not int or rating not in (1, -1, 0):
         raise BadRequest("rating must be 1, -1 or 0.")
     message = await get_message(message_id, current_user())
     if message.role != Role.ASSISTANT:

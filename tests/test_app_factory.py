@@ -1,0 +1,117 @@
+"""create_app's layered configuration, the offline demo model, and static assets."""
+
+import pytest
+
+from hyperchat import create_app
+from hyperchat.config import DEMO_MODEL
+from hyperchat.models import Message, Status, new_share_id
+from tests.helpers import parse_sse, send, soup
+
+
+def test_environment_configures_the_app(monkeypatch, tmp_path):
+    monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/x")
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-env")
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:11434/v1")
+    monkeypatch.setenv("DEFAULT_MODEL", "llama3.2")
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    app = create_app()
+    assert app.config["DATABASE_URL"] == "postgres://u@db.example/x"
+    assert app.config["OPENROUTER_API_KEY"] == "sk-or-env"
+    assert app.config["OPENROUTER_BASE_URL"] == "http://127.0.0.1:11434/v1"
+    assert app.config["DEFAULT_MODEL"] == "llama3.2"
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["DEMO_MODE"] is False
+
+
+def test_explicit_config_overrides_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DEFAULT_MODEL", "from-env")
+    app = create_app({"DEFAULT_MODEL": "from-test", "SECRET_KEY": "x"})
+    assert app.config["DEFAULT_MODEL"] == "from-test"
+
+
+def test_defaults_are_sqlite_under_data_and_the_demo_model(monkeypatch, tmp_path):
+    for name in ("DATABASE_URL", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "DEFAULT_MODEL",
+                 "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))
+    app = create_app()
+    assert app.config["DATABASE_URL"] == f"sqlite://{tmp_path}/hyperchat.sqlite3"
+    assert app.config["OPENROUTER_BASE_URL"] == "https://openrouter.ai/api/v1"
+    assert app.config["DEFAULT_MODEL"] == DEMO_MODEL and app.config["DEMO_MODE"] is True
+    # The generated secret is kept, so sessions survive a restart.
+    assert app.config["SECRET_KEY"] == create_app().config["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_share_ids_are_22_base62_characters_and_unique():
+    ids = {new_share_id() for _ in range(5000)}
+    assert len(ids) == 5000
+    assert all(len(i) == 22 and i.isalnum() and i.isascii() for i in ids)
+
+
+@pytest.fixture
+async def demo_client(database_url, tmp_path):
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "t",
+                      "OPENROUTER_API_KEY": None, "DEFAULT_MODEL": DEMO_MODEL,
+                      "DEMO_TOKEN_DELAY": 0.0})
+    async with app.test_app() as test_app:
+        yield test_app.test_client()
+
+
+async def test_demo_model_streams_a_markdown_reply_through_the_normal_path(demo_client):
+    page = soup(await (await demo_client.get("/")).get_data(as_text=True))
+    assert "offline demo model" in page.select_one(".banner").get_text()
+    created = soup(await (await send(demo_client, "What is hyperchat?")).get_data(as_text=True))
+    reply_id = int(created.select("article")[1]["data-message-id"])
+    events = parse_sse(await (await demo_client.get(f"/messages/{reply_id}/stream")).get_data(
+        as_text=True))
+    assert events[-1]["event"] == "done"
+    reply = await Message.get(id=reply_id)
+    assert reply.status == Status.COMPLETE
+    assert "What is hyperchat?" in reply.content and "OPENROUTER_API_KEY" in reply.content
+    assert reply.model_id_used == DEMO_MODEL
+    assert reply.prompt_tokens and reply.completion_tokens and not reply.tokens_estimated
+    final = soup(events[-2]["data"])
+    assert final.select_one(".message-content pre code") is not None  # rendered markdown
+
+
+async def test_demo_mode_has_no_banner_when_a_provider_is_configured(client):
+    page = soup(await (await client.get("/")).get_data(as_text=True))
+    assert page.select_one(".banner") is None
+
+
+@pytest.mark.parametrize("path", ["/vendor/htmx.min.js", "/vendor/hx-sse.min.js",
+                                  "/vendor/icons/regular/copy.svg", "/assets/pygments.css",
+                                  "/static/app.js", "/static/style.css"])
+async def test_assets_are_served(client, path):
+    response = await client.get(path)
+    assert response.status_code == 200
+    assert len(await response.get_data()) > 100
+
+
+@pytest.mark.parametrize("path", ["/vendor/package.json", "/vendor/../package.json",
+                                  "/vendor/icons/brands/github.svg",
+                                  "/vendor/icons/regular/..%2f..%2fpackage.json"])
+async def test_only_allowlisted_vendor_files_are_served(client, path):
+    assert (await client.get(path)).status_code == 404
+
+
+async def test_unknown_page_is_a_friendly_404(client):
+    response = await client.get("/nope")
+    assert response.status_code == 404
+    assert soup(await response.get_data(as_text=True)).select_one(".error-page") is not None
+
+
+async def test_streaming_messages_of_a_dead_process_become_errors_on_start(app_config):
+    app = create_app(app_config)
+    async with app.test_app():
+        from hyperchat.models import Conversation, Role
+
+        conversation = await Conversation.create(owner="x")
+        await Message.create(conversation=conversation, role=Role.ASSISTANT,
+                             status=Status.STREAMING, content="half")
+    async with create_app(app_config).test_app():
+        message = await Message.get(content="half")
+        assert message.status == Status.ERROR and "restarted" in message.error

@@ -1,0 +1,63 @@
+"""Server-side rendering helpers: model names, markdown sanitization, token estimates."""
+
+import pytest
+
+from hyperchat.rendering import estimate_tokens, render_markdown, shorten_model_name
+from tests.helpers import soup
+
+
+@pytest.mark.parametrize(("model_id", "short"), [
+    ("anthropic/claude-3.5-sonnet-20241022", "claude-3.5-sonnet"),
+    ("openai/gpt-4o-mini", "gpt-4o-mini"),
+    ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
+    ("gpt-3.5-turbo-0613", "gpt-3.5-turbo"),
+    ("meta-llama/llama-3.1-8b-instruct:free", "llama-3.1-8b-instruct"),
+    ("google/gemini-1.5-pro-001", "gemini-1.5-pro"),
+    ("anthropic/claude-4.6-opus-20260205", "claude-4.6-opus"),
+    ("claude-3-5-sonnet@20240620", "claude-3-5-sonnet"),
+    ("deepseek/deepseek-chat-v3.1", "deepseek-chat-v3.1"),
+    ("mistralai/mistral-large-latest", "mistral-large"),
+    ("llama3.2", "llama3.2"),
+    ("", None),
+    (None, None),
+])
+def test_shorten_model_name(model_id, short):
+    assert shorten_model_name(model_id) == short
+
+
+@pytest.mark.parametrize("hostile", [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    "![x](javascript:alert(1))",
+    '<a href="javascript:alert(1)">x</a>',
+    "<iframe src=//evil></iframe>",
+    "<svg onload=alert(1)>",
+    '[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',
+])
+def test_markdown_never_yields_executable_html(hostile):
+    html = soup(render_markdown(f"before {hostile} after"))
+    assert html.select("script, iframe, svg, object, embed") == []
+    for tag in html.find_all(True):
+        assert not any(name.startswith("on") for name in tag.attrs)
+        for attr in ("href", "src"):
+            assert not tag.get(attr, "").lower().startswith(("javascript:", "data:"))
+
+
+def test_markdown_renders_code_with_highlighting_classes():
+    html = soup(render_markdown("```python\nprint('hi')\n```"))
+    code = html.select_one("pre code.language-python")
+    assert code is not None and code.select("span[class]")
+    assert code.get_text() == "print('hi')\n"
+
+
+def test_markdown_keeps_tables_and_links():
+    html = soup(render_markdown("| a |\n|---|\n| b |\n\n[site](https://example.com)"))
+    assert html.select_one("table td").get_text() == "b"
+    link = html.select_one("a")
+    assert link["href"] == "https://example.com" and "noopener" in link["rel"]
+
+
+@pytest.mark.parametrize(("text", "tokens"), [("", 0), ("abc", 1), ("a" * 40, 10), ("a" * 42, 10)])
+def test_estimate_tokens_is_about_four_characters_each(text, tokens):
+    assert estimate_tokens(text) == tokens
