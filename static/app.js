@@ -69,7 +69,7 @@
       const body = await response.json();
       if (!response.ok || !body.ok) throw new Error(body.error || `HTTP ${response.status}`);
       document.querySelectorAll(".share-btn").forEach((b) => (b.dataset.conversationShareId = body.share_id));
-      return body.url;
+      return `${window.location.origin}/share/${body.share_id}`;
     });
     try {
       await writeClipboard(url);
@@ -124,7 +124,9 @@
   // --- composer ------------------------------------------------------------------------
   document.addEventListener("keydown", (event) => {
     const input = event.target;
-    if (input.id === "composer-input" && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    // keyCode 229: the Enter that confirms an IME composition, on browsers that report it so.
+    const composing = event.isComposing || event.keyCode === 229;
+    if (input.id === "composer-input" && event.key === "Enter" && !event.shiftKey && !composing) {
       // Enter sends; Shift+Enter is a newline; Enter that ends an IME composition is not a send.
       event.preventDefault();
       input.form.requestSubmit();

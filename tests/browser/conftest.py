@@ -222,7 +222,7 @@ class Chat:
 
     def _request(self, request) -> None:
         if request.method == "POST" and request.url.endswith("/messages"):
-            self.posts.append(parse_qs(request.post_data or ""))
+            self.posts.append(parse_qs(request.post_data or "", keep_blank_values=True))
 
     def send(self, text: str):
         """Type `text`, press Enter, and return the new reply's article once it is there."""

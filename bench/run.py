@@ -1,0 +1,773 @@
+"""`make bench`: how much latency, memory and page weight the app adds.
+
+Three processes on loopback: the fake upstream (known TTFT and token interval), the app
+(`python -m hyperchat`, served by Hypercorn), and this load client (one asyncio loop,
+httpx). Each simulated user has its own cookie session; it loads `/`, then sends a message
+with htmx's headers and follows the reply's SSE stream, as the browser would.
+
+    app-added TTFT = (first token frame - just before POST /messages) - the fake's TTFT
+
+The machine is shared and noisy, so the same client also measures the fake directly, at the
+same concurrency, and the report gives app-added against that baseline. A real Chromium
+then measures the first-load transfer of `/` and of a conversation page.
+
+    .venv/bin/python bench/run.py            # the full run, a few minutes on 2 cores
+    .venv/bin/python bench/run.py --quick    # a smoke run of the same code paths
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "latest.md"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# The fake's script. Streams last TTFT + TOKENS * INTERVAL (1.8 s): long enough that the 200
+# streams of a round are all open at once, short enough for a few minutes in all.
+TTFT = 0.2
+INTERVAL = 0.02
+TOKENS = 80
+MODEL = "openai/gpt-4o-mini"
+
+# Targets: (level, metric) -> (limit, "<=" or ">=").
+TARGET_P50_1 = 5.0  # ms, app-added TTFT p50 at 1 stream
+TARGET_P99_1 = 25.0  # ms, p99 at 1 stream
+TARGET_P99_200 = 100.0  # ms, p99 at 200 streams
+TARGET_RELAYED_200 = 95.0  # %, relayed text at 200 streams
+TARGET_FIRST_LOAD_KB = 250.0
+
+STARTUP_TIMEOUT = 30.0
+SAMPLE_TIMEOUT = 60.0  # one user's POST + whole stream; far above the 1.8 s a reply takes
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Service:
+    """A child process whose output goes to a log file; stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_path: Path):
+        self.name = name
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log_tail(self, lines: int = 30) -> str:
+        with suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n"
+                               f"{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    # Nothing inherited may change what the app is pointed at or how it is configured.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HYPERCHAT_", "OPENROUTER_", "DATABASE_URL", "ACCESS_LOG"))}
+    env.update(PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def start_fake(tmp: Path) -> tuple[Service, str]:
+    args = [sys.executable, "-m", "tests.fake_upstream", "--port", "0", "--ttft", str(TTFT),
+            "--interval", str(INTERVAL), "--tokens", str(TOKENS), "--model", MODEL]
+    fake = Service("fake upstream", args, child_env({}), tmp / "fake.log")
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        fake.check_alive()
+        match = re.search(r"^READY (\S+)$", fake.log_path.read_text(), re.M)
+        if match:
+            return fake, match.group(1)
+        time.sleep(0.05)
+    raise RuntimeError(f"fake upstream not ready after {STARTUP_TIMEOUT} s:\n{fake.log_tail()}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(tmp: Path, upstream_url: str) -> tuple[Service, str]:
+    port = free_port()
+    env = child_env({
+        "HOST": "127.0.0.1", "PORT": str(port),
+        "HYPERCHAT_DATA_DIR": str(tmp / "data"),
+        "DATABASE_URL": f"sqlite://{tmp / 'bench.sqlite3'}",
+        "OPENROUTER_BASE_URL": upstream_url, "OPENROUTER_API_KEY": "bench",
+        "DEFAULT_MODEL": MODEL, "SECRET_KEY": "bench",
+    })
+    app = Service("app", [sys.executable, "-m", "hyperchat"], env, tmp / "app.log")
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        app.check_alive()
+        with suppress(httpx.TransportError):
+            if httpx.get(url + "/", timeout=2).status_code == 200:
+                return app, url
+        time.sleep(0.1)
+    raise RuntimeError(f"app not ready after {STARTUP_TIMEOUT} s:\n{app.log_tail()}")
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (from /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+class _Finder(HTMLParser):
+    """The CSRF token from the page's meta tag and the reply's stream URL from its shell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.csrf: str | None = None
+        self.stream_url: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "meta" and a.get("name") == "csrf-token":
+            self.csrf = a.get("content")
+        if "stream-source" in (a.get("class") or "").split() and self.stream_url is None:
+            self.stream_url = a.get("hx-get")
+
+
+def find(text: str) -> _Finder:
+    finder = _Finder()
+    finder.feed(text)
+    return finder
+
+
+# --------------------------------------------------------------------------- SSE
+
+
+def sse_events(buffer: bytearray) -> list[dict[str, str]]:
+    """Remove the complete events at the front of `buffer` and return them as field dicts
+    (data lines joined with newlines; comments dropped)."""
+    events = []
+    while True:
+        end = buffer.find(b"\n\n")
+        if end < 0:
+            return events
+        block = bytes(buffer[:end]).decode()
+        del buffer[:end + 2]
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "data" and "data" in fields:
+                fields["data"] += "\n" + value
+            else:
+                fields[name] = value
+        if fields:
+            events.append(fields)
+
+
+@dataclass
+class Sample:
+    """One reply as the client saw it."""
+
+    added_ms: float | None = None  # first token - t0 - the fake's TTFT
+    text: str = ""
+    error: str | None = None
+
+
+@dataclass
+class Load:
+    """What a run of concurrent samples shares: the number of streams open right now."""
+
+    open_streams: int = 0
+    max_open: int = 0
+
+    def opened(self) -> None:
+        self.open_streams += 1
+        self.max_open = max(self.max_open, self.open_streams)
+
+    def closed(self) -> None:
+        self.open_streams -= 1
+
+
+class User:
+    """One browser: its own cookie jar (session and CSRF token), the shared connection pool."""
+
+    def __init__(self, transport: httpx.AsyncHTTPTransport, base_url: str):
+        self.client = httpx.AsyncClient(transport=transport, base_url=base_url,
+                                        timeout=SAMPLE_TIMEOUT)
+        self.csrf = ""
+
+    async def load_page(self) -> None:
+        response = await self.client.get("/")
+        response.raise_for_status()
+        self.csrf = find(response.text).csrf or ""
+        if not self.csrf:
+            raise RuntimeError("no <meta name=csrf-token> on /")
+
+    async def send(self, n: int, load: Load) -> Sample:
+        """Send a message and follow its reply to `event: done`."""
+        sample = Sample()
+        try:
+            t0 = time.perf_counter()
+            response = await self.client.post(
+                "/messages", data={"content": f"Benchmark message {n}", "csrf_token": self.csrf},
+                headers={"HX-Request": "true"})
+            response.raise_for_status()
+            stream_url = find(response.text).stream_url
+            if not stream_url:
+                raise RuntimeError("no .stream-source hx-get in the POST /messages reply")
+            async with self.client.stream("GET", stream_url) as stream:
+                stream.raise_for_status()
+                load.opened()
+                try:
+                    await self._follow(stream, t0, sample)
+                finally:
+                    load.closed()
+        except Exception as exc:  # one failed user is a figure, not a crash
+            sample.error = f"{type(exc).__name__}: {exc}"
+        return sample
+
+    @staticmethod
+    async def _follow(stream: httpx.Response, t0: float, sample: Sample) -> None:
+        buffer = bytearray()
+        tokens: list[str] = []
+        async for chunk in stream.aiter_raw():
+            now = time.perf_counter()
+            buffer += chunk.replace(b"\r\n", b"\n")
+            for event in sse_events(buffer):
+                if event.get("event") == "done":
+                    sample.text = html.unescape("".join(tokens))
+                    return
+                # A token frame: numbered, unnamed, with text. Token text is HTML-escaped, so
+                # it never holds a "<"; the final frame (the finished bubble's out-of-band
+                # HTML) always does.
+                if "id" in event and "event" not in event and event.get("data") \
+                        and "<" not in event["data"]:
+                    if sample.added_ms is None:
+                        sample.added_ms = (now - t0 - TTFT) * 1000
+                    tokens.append(event["data"])
+        sample.text = html.unescape("".join(tokens))
+        raise RuntimeError("stream ended without event: done")
+
+
+async def direct_sample(client: httpx.AsyncClient, url: str, load: Load,
+                        first_token_only: bool = False) -> Sample:
+    """The same path without the app: POST the fake's chat completions, time the first token."""
+    sample = Sample()
+    body = {"model": MODEL, "stream": True, "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": "Benchmark message"}]}
+    try:
+        t0 = time.perf_counter()
+        async with client.stream("POST", url + "/chat/completions", json=body) as stream:
+            stream.raise_for_status()
+            load.opened()
+            try:
+                buffer = bytearray()
+                texts: list[str] = []
+                async for chunk in stream.aiter_raw():
+                    now = time.perf_counter()
+                    buffer += chunk.replace(b"\r\n", b"\n")
+                    for event in sse_events(buffer):
+                        data = event.get("data", "")
+                        if data == "[DONE]":
+                            sample.text = "".join(texts)
+                            return sample
+                        choices = json.loads(data).get("choices") or [{}]
+                        text = (choices[0].get("delta") or {}).get("content")
+                        if text:
+                            if sample.added_ms is None:
+                                sample.added_ms = (now - t0 - TTFT) * 1000
+                                if first_token_only:
+                                    return sample
+                            texts.append(text)
+                sample.text = "".join(texts)
+                raise RuntimeError("stream ended without [DONE]")
+            finally:
+                load.closed()
+    except Exception as exc:
+        sample.error = f"{type(exc).__name__}: {exc}"
+    return sample
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return None
+    values = sorted(values)
+    k = (len(values) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+@dataclass
+class Level:
+    concurrency: int
+    app: list[Sample] = field(default_factory=list)
+    direct: list[Sample] = field(default_factory=list)
+    app_cpu: float = 0.0  # app process CPU seconds / wall seconds over its app rounds
+    client_cpu: float = 0.0  # this process, same
+    wall: float = 0.0
+    max_open: int = 0
+
+    def ttft(self, which: str, q: float) -> float | None:
+        samples = self.app if which == "app" else self.direct
+        return percentile([s.added_ms for s in samples if s.added_ms is not None], q)
+
+    def errors(self, which: str) -> list[str]:
+        samples = self.app if which == "app" else self.direct
+        return [s.error for s in samples if s.error]
+
+    def relayed(self, expected: str) -> float:
+        """Characters of the expected reply that arrived, in order, as % of those emitted."""
+        got = sum(len(common_prefix(s.text, expected)) for s in self.app)
+        return 100 * got / (len(expected) * len(self.app)) if self.app else 0.0
+
+
+def common_prefix(a: str, b: str) -> str:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return a[:n]
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def verdict(value: float | None, limit: float, op: str) -> str:
+    if value is None:
+        return "FAIL"
+    ok = value <= limit if op == "<=" else value >= limit
+    return "PASS" if ok else "FAIL"
+
+
+# --------------------------------------------------------------------------- load runs
+
+
+class RssSampler:
+    """Polls the app's VmRSS in a thread (so a busy client loop cannot skip the peak)."""
+
+    def __init__(self, pid: int, open_streams: Callable[[], int], period: float = 0.01):
+        self.pid, self.open_streams, self.period = pid, open_streams, period
+        self.peak = 0
+        self.open_at_peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with suppress(OSError, RuntimeError):
+                rss = rss_kib(self.pid)
+                if rss > self.peak:
+                    self.peak, self.open_at_peak = rss, self.open_streams()
+            self._stop.wait(self.period)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+async def run_concurrent(factory: Callable[[int, Load], object], n: int, load: Load) -> list:
+    """Start n samples at the same moment; `load` counts their open streams."""
+    start = asyncio.Event()
+
+    async def one(i: int):
+        await start.wait()
+        return await factory(i, load)
+
+    tasks = [asyncio.create_task(one(i)) for i in range(n)]
+    await asyncio.sleep(0)  # every task is now parked on `start`
+    start.set()
+    # Bounded: every request has its own timeout; this is the backstop.
+    return list(await asyncio.wait_for(asyncio.gather(*tasks), SAMPLE_TIMEOUT * 2))
+
+
+async def make_users(transport, base_url: str, n: int) -> list[User]:
+    users = [User(transport, base_url) for _ in range(n)]
+    sem = asyncio.Semaphore(50)
+
+    async def load(user: User) -> None:
+        async with sem:
+            await user.load_page()
+
+    await asyncio.gather(*(load(u) for u in users))
+    return users
+
+
+async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict) -> None:
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    direct = httpx.AsyncClient(limits=limits, timeout=SAMPLE_TIMEOUT)
+    counter = iter(range(10**9))
+    try:
+        # Warm-up (not counted): the reference text, the app's first template renders.
+        reference = await direct_sample(direct, fake_url, Load())
+        if reference.error:
+            raise RuntimeError(f"fake upstream: {reference.error}")
+        expected = reference.text
+        report["expected_chars"] = len(expected)
+        solo = (await make_users(transport, app_url, 1))[0]
+        for _ in range(2):
+            warm = await solo.send(next(counter), Load())
+            if warm.error:
+                raise RuntimeError(f"app warm-up failed: {warm.error}\n{app.log_tail()}")
+        report["rss_start"] = rss_kib(app.pid)
+
+        # Concurrency 1: app and direct alternate, so noise hits both alike. The direct
+        # sample stops at its first token: with nothing else running, the tail of a stream
+        # cannot change the next sample's TTFT.
+        level = Level(1)
+        cpu0, client0, wall0 = cpu_seconds(app.pid), time.process_time(), time.perf_counter()
+        for _ in range(args.samples):
+            level.app.append(await solo.send(next(counter), Load()))
+            level.direct.append(await direct_sample(direct, fake_url, Load(),
+                                                    first_token_only=True))
+        wall = time.perf_counter() - wall0
+        level.app_cpu = (cpu_seconds(app.pid) - cpu0) / wall
+        level.client_cpu = (time.process_time() - client0) / wall
+        level.max_open = 1
+        report["levels"].append(level)
+        print_level(level, expected)
+
+        for n in args.levels:
+            level = Level(n)
+            users = await make_users(transport, app_url, n)
+            await asyncio.sleep(0.5)  # let the app's loop go quiet before the idle sample
+            idle = rss_kib(app.pid)
+            app_wall = app_cpu = client_cpu = 0.0
+            rounds = [Load() for _ in range(args.rounds)]
+            live = rounds[0]  # the app round in progress; its count is read by the sampler
+
+            with RssSampler(app.pid, lambda: live.open_streams) as rss:
+                for live in rounds:
+                    level.direct += await run_concurrent(
+                        lambda i, ld: direct_sample(direct, fake_url, ld), n, Load())
+                    await asyncio.sleep(0.3)
+                    cpu0, client0, wall0 = (cpu_seconds(app.pid), time.process_time(),
+                                            time.perf_counter())
+                    samples = await run_concurrent(
+                        lambda i, ld: users[i].send(next(counter), ld), n, live)
+                    app_wall += time.perf_counter() - wall0
+                    app_cpu += cpu_seconds(app.pid) - cpu0
+                    client_cpu += time.process_time() - client0
+                    level.app += samples
+                    level.max_open = max(level.max_open, live.max_open)
+                    await asyncio.sleep(0.3)
+            level.app_cpu, level.client_cpu = app_cpu / app_wall, client_cpu / app_wall
+            level.wall = app_wall
+            report["levels"].append(level)
+            if n == max(args.levels):
+                report["rss"] = {"idle": idle, "peak": rss.peak, "open_at_peak": rss.open_at_peak,
+                                 "streams": n, "max_open": level.max_open}
+            print_level(level, expected)
+        report["expected"] = expected
+    finally:
+        await direct.aclose()
+        await transport.aclose()
+
+
+def print_level(level: Level, expected: str) -> None:
+    app_errors, direct_errors = level.errors("app"), level.errors("direct")
+    print(f"  {level.concurrency:>3} streams: app-added TTFT p50 {fmt(level.ttft('app', 50))} ms"
+          f" p99 {fmt(level.ttft('app', 99))} ms | direct p50 {fmt(level.ttft('direct', 50))}"
+          f" p99 {fmt(level.ttft('direct', 99))} ms | relayed {fmt(level.relayed(expected))} %"
+          f" | n={len(level.app)} errors app={len(app_errors)} direct={len(direct_errors)}"
+          f" | app CPU {level.app_cpu:.0%} client CPU {level.client_cpu:.0%}"
+          f" | max open {level.max_open}", flush=True)
+    for error in sorted(set(app_errors + direct_errors))[:5]:
+        print(f"      error: {error}")
+
+
+# --------------------------------------------------------------------------- first load
+
+
+def kind(resource_type: str, content_type: str) -> str:
+    content_type = content_type.split(";")[0].strip().lower()
+    if resource_type == "document" or content_type == "text/html":
+        return "HTML"
+    if resource_type == "stylesheet" or content_type == "text/css":
+        return "CSS"
+    if resource_type == "script" or "javascript" in content_type:
+        return "JS"
+    if resource_type == "font" or content_type.startswith("font/"):
+        return "fonts"
+    if resource_type == "image" or content_type.startswith("image/"):
+        return "images/svg"
+    return "other"
+
+
+async def page_weight(context, url: str) -> dict:
+    """Open `url` in a fresh page (the context's cache is cold) and add up what came over
+    the wire: encoded body + headers of every response, by kind."""
+    finished = []
+    page = await context.new_page()
+    page.on("requestfinished", finished.append)
+    failed = []
+    page.on("requestfailed", failed.append)
+    await page.goto(url, wait_until="networkidle", timeout=30_000)
+    totals: dict[str, int] = {}
+    rows = []
+    for request in finished:
+        if request.url.startswith("data:"):
+            continue
+        sizes = await request.sizes()
+        response = await request.response()
+        content_type = (await response.header_value("content-type") or "") if response else ""
+        size = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+        k = kind(request.resource_type, content_type)
+        totals[k] = totals.get(k, 0) + size
+        rows.append((k, size, response.status if response else 0, request.url))
+    await page.close()
+    return {"totals": totals, "total": sum(totals.values()), "rows": rows,
+            "failed": [r.url for r in failed]}
+
+
+async def first_load(app_url: str) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context()
+            home = await page_weight(context, app_url + "/")
+            # A conversation with one finished reply, made in this browser's session.
+            page = await context.new_page()
+            await page.goto(app_url + "/")
+            csrf = await page.get_attribute('meta[name="csrf-token"]', "content")
+            await page.close()
+            created = await context.request.post(
+                app_url + "/messages", form={"content": "Page weight", "csrf_token": csrf},
+                headers={"HX-Request": "true"})
+            if not created.ok:
+                raise RuntimeError(f"POST /messages: {created.status}")
+            stream_url = find(await created.text()).stream_url
+            conversation = created.headers.get("hx-push-url")
+            if not stream_url or not conversation:
+                raise RuntimeError("POST /messages: no stream URL or HX-Push-Url")
+            # Reading the stream to its end waits for the reply to finish.
+            await context.request.get(urljoin(app_url, stream_url), timeout=30_000)
+            state = await context.storage_state()
+            await context.close()
+            # Same session, cold cache: the conversation page's own first load.
+            context = await browser.new_context(storage_state=state)
+            thread = await page_weight(context, urljoin(app_url, conversation))
+            await context.close()
+        finally:
+            await browser.close()
+    return {"home": home, "conversation": thread}
+
+
+def print_weight(name: str, weight: dict) -> None:
+    parts = ", ".join(f"{k} {v / 1000:.1f}" for k, v in sorted(weight["totals"].items()))
+    print(f"  {name}: {weight['total'] / 1000:.1f} KB ({parts})")
+    for k, size, status, url in weight["rows"]:
+        flag = "" if 200 <= status < 400 else f"  <-- HTTP {status}"
+        print(f"      {k:<10} {size / 1000:7.1f} KB  {url}{flag}")
+    for url in weight["failed"]:
+        print(f"      FAILED  {url}")
+
+
+# --------------------------------------------------------------------------- report
+
+
+def markdown(report: dict) -> str:
+    levels = {lv.concurrency: lv for lv in report["levels"]}
+    expected = report["expected"]
+    lines = [
+        f"Benchmark {report['date']} on {report['cpus']} CPUs, load average "
+        f"{report['load_before']} before / {report['load_after']} after. Fake upstream: "
+        f"TTFT {TTFT * 1000:.0f} ms, {TOKENS} tokens every {INTERVAL * 1000:.0f} ms "
+        f"({len(expected)} chars). TTFT figures are app-added (first token frame after "
+        "POST /messages, minus the fake's TTFT); direct = the same client straight to the fake.",
+        "",
+        "| streams | app-added TTFT p50 / p99 (ms) | direct p50 / p99 (ms) "
+        "| app − direct p50 / p99 (ms) | relayed | errors | app CPU |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n, lv in levels.items():
+        a50, a99, d50, d99 = (lv.ttft("app", 50), lv.ttft("app", 99), lv.ttft("direct", 50),
+                              lv.ttft("direct", 99))
+        diff50 = None if a50 is None or d50 is None else a50 - d50
+        diff99 = None if a99 is None or d99 is None else a99 - d99
+        lines.append(f"| {n} | {fmt(a50)} / {fmt(a99)} | {fmt(d50)} / {fmt(d99)} "
+                     f"| {fmt(diff50)} / {fmt(diff99)} | {fmt(lv.relayed(expected))} % "
+                     f"| {len(lv.errors('app'))} | {lv.app_cpu:.0%} |")
+    lines.append("")
+    lines += ["| target | measured | result |", "|---|---:|:---:|"]
+    for name, value, limit, op, unit in targets(report):
+        lines.append(f"| {name} {op} {limit:g} {unit} | {fmt(value)} {unit} "
+                     f"| {verdict(value, limit, op)} |")
+    rss = report.get("rss")
+    if rss:
+        per = (rss["peak"] - rss["idle"]) / rss["streams"]
+        lines.append(f"| RSS per open stream (info) | {per:.0f} KiB | – |")
+    lines.append("")
+    for name in ("home", "conversation"):
+        weight = report["weight"].get(name)
+        if weight:
+            parts = ", ".join(f"{k} {v / 1000:.1f}" for k, v in sorted(weight["totals"].items()))
+            label = "`/`" if name == "home" else "a conversation with one reply"
+            lines.append(f"First load of {label}: **{weight['total'] / 1000:.1f} KB** ({parts} KB)."
+                         "  ")
+    if rss:
+        lines.append(f"App RSS: {rss['idle'] / 1024:.1f} MiB idle (warmed), "
+                     f"{rss['peak'] / 1024:.1f} MiB peak with {rss['max_open']} streams open "
+                     f"at most ({rss['open_at_peak']} at the peak sample).")
+    return "\n".join(lines) + "\n"
+
+
+def targets(report: dict) -> list[tuple[str, float | None, float, str, str]]:
+    levels = {lv.concurrency: lv for lv in report["levels"]}
+    one, top = levels.get(1), levels.get(200)
+    rows = []
+    if one:
+        rows += [("app-added TTFT p50 at 1 stream", one.ttft("app", 50), TARGET_P50_1, "<=", "ms"),
+                 ("app-added TTFT p99 at 1 stream", one.ttft("app", 99), TARGET_P99_1, "<=", "ms")]
+    if top:
+        rows += [("app-added TTFT p99 at 200 streams", top.ttft("app", 99), TARGET_P99_200,
+                  "<=", "ms"),
+                 ("relayed at 200 streams", top.relayed(report["expected"]), TARGET_RELAYED_200,
+                  ">=", "%")]
+    home = report["weight"].get("home")
+    if home:
+        rows.append(("first load of /", home["total"] / 1000, TARGET_FIRST_LOAD_KB, "<=", "KB"))
+    return rows
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=30, help="sequential samples at 1 stream")
+    parser.add_argument("--levels", type=int, nargs="*", default=[50, 200],
+                        help="concurrent levels (all started at once)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per concurrent level")
+    parser.add_argument("--quick", action="store_true", help="5 samples, 1 round: a smoke run")
+    parser.add_argument("--no-browser", action="store_true", help="skip the page-weight part")
+    args = parser.parse_args()
+    if args.quick:
+        args.samples, args.rounds = 5, 1
+
+    report: dict = {"levels": [], "weight": {}, "cpus": os.cpu_count(),
+                    "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                    "load_before": loadavg()}
+    print(f"load average {report['load_before']} on {report['cpus']} CPUs", flush=True)
+    services: list[Service] = []
+    with tempfile.TemporaryDirectory(prefix="hyperchat-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        try:
+            fake, fake_url = start_fake(tmp)
+            services.append(fake)
+            app, app_url = start_app(tmp, fake_url)
+            services.append(app)
+            print(f"fake upstream {fake_url} (pid {fake.pid}), app {app_url} (pid {app.pid}), "
+                  f"idle RSS {rss_kib(app.pid)} KiB", flush=True)
+            print("streams (TTFT = app-added, ms):", flush=True)
+            asyncio.run(run_load(args, app, app_url, fake_url, report))
+            if not args.no_browser:
+                print("first load (Chromium):", flush=True)
+                report["weight"] = asyncio.run(first_load(app_url))
+                print_weight("/", report["weight"]["home"])
+                print_weight("conversation", report["weight"]["conversation"])
+            for service in services:
+                service.check_alive()
+        except BaseException:
+            for service in services:
+                print(f"--- {service.name} log tail:\n{service.log_tail()}", file=sys.stderr)
+            raise
+        finally:
+            for service in reversed(services):
+                service.stop()
+    report["load_after"] = loadavg()
+
+    rss = report.get("rss")
+    if rss:
+        per = (rss["peak"] - rss["idle"]) / rss["streams"]
+        print(f"RSS: idle {rss['idle']} KiB, peak {rss['peak']} KiB "
+              f"({rss['open_at_peak']} streams open at the peak sample, {rss['max_open']} at "
+              f"most) -> {per:.1f} KiB per open stream ((peak - idle) / {rss['streams']})")
+    print(f"load average after: {report['load_after']}")
+    print("\ntargets:")
+    failed = 0
+    for name, value, limit, op, unit in targets(report):
+        result = verdict(value, limit, op)
+        failed += result == "FAIL"
+        print(f"  {result}  {name}: {fmt(value)} {unit} (target {op} {limit:g} {unit})")
+    table = markdown(report)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(table)
+    print(f"\n{table}\n(written to {RESULTS.relative_to(ROOT)})")
+    # The figures are the product; a missed target is reported, not an error exit.
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""A reply streams in, survives a reload, and can be stopped: what only a browser shows."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.fake_upstream import Tokens
+
+pytestmark = pytest.mark.browser
+
+
+def numbered(n: int) -> list[str]:
+    return [f"t{i:02d} " for i in range(n)]
+
+
+def is_growing_prefix_chain(states: list[str], full: str) -> bool:
+    return all(full.startswith(s) for s in states) and all(
+        len(a) < len(b) for a, b in zip(states, states[1:], strict=False))
+
+
+def test_enter_sends_and_reply_streams_in_token_by_token(chat, fake):
+    tokens = numbered(12)
+    fake.enqueue(Tokens(tokens, interval=0.05))
+    chat.record_streams()
+    chat.input.click()
+    chat.input.type("Hello")
+    chat.input.press("Shift+Enter")
+    chat.input.type("world")
+    # Shift+Enter added a line instead of sending.
+    expect(chat.input).to_have_value("Hello\nworld")
+    assert chat.posts == []
+
+    chat.input.press("Enter")
+    expect(chat.replies).to_have_count(1)
+    reply = chat.replies.first
+    expect(chat.input).to_have_value("")
+    user = chat.thread.locator("article.message.user")
+    expect(user.locator(".message-content")).to_have_text("Hello\nworld")
+    chat.wait_status(reply, "complete")
+
+    full = "".join(tokens)
+    assert len(chat.posts) == 1 and chat.posts[0]["content"] == ["Hello\nworld"]
+    states = [s for s in chat.stream_states(reply) if s]
+    # Partial texts, each longer than the last, before the whole reply.
+    intermediate = [s for s in states if s != full]
+    assert len(intermediate) >= 2, states
+    assert is_growing_prefix_chain(states, full), states
+    assert chat.streamed_markup() == []
+    assert chat.source(reply) == full
+    expect(reply.locator(".message-content")).to_have_text(full.strip())
+
+
+def box(locator) -> dict:
+    """The element's box in page coordinates (independent of scrolling)."""
+    return locator.evaluate(
+        "el => { const r = el.getBoundingClientRect();"
+        " return {top: r.top + scrollY, bottom: r.bottom + scrollY, height: r.height}; }")
+
+
+def test_metadata_fills_in_without_moving_the_bubble(chat, fake):
+    fake.enqueue(Tokens(["Short", " reply", " here", "."] + ["."] * 20, interval=0.05,
+                        model="openai/gpt-4o-mini-2024-07-18", prompt_tokens=9))
+    reply = chat.send("Measure me")
+    expect(reply.locator(".message-content")).to_contain_text("Short reply")
+    expect(reply.locator(".stop-btn")).to_be_visible()
+    body, actions, meta = (reply.locator(s) for s in
+                           (".message-body", ".message-actions", ".message-metadata"))
+    assert body.get_attribute("data-status") == "streaming"
+    during = {name: box(loc) for name, loc in
+              (("article", reply), ("body", body), ("actions", actions), ("meta", meta))}
+    assert meta.inner_text() == ""  # the placeholder is there, empty, while streaming
+
+    chat.wait_status(reply, "complete")
+    expect(meta).to_have_text("Model: gpt-4o-mini · Tokens: 9 prompt + 24 completion")
+    after = {name: box(loc) for name, loc in
+             (("article", reply), ("body", body), ("actions", actions), ("meta", meta))}
+    assert after["article"]["top"] == during["article"]["top"]
+    # The rows below the text keep their heights and their distance from the text.
+    assert after["actions"]["height"] == during["actions"]["height"]
+    assert after["meta"]["height"] == during["meta"]["height"]
+    for name in ("actions", "meta"):
+        assert (after[name]["top"] - after["body"]["bottom"]
+                == during[name]["top"] - during["body"]["bottom"]), name
+
+
+def test_reload_mid_stream_resumes_without_duplicates_or_gaps(chat, fake, page):
+    tokens = numbered(60)
+    full = "".join(tokens)
+    fake.enqueue(Tokens(tokens, interval=0.05))
+    chat.record_streams()
+    reply = chat.send("Count for me")
+    expect(reply.locator(".message-content")).to_contain_text("t15")
+    page.reload()
+
+    reply = chat.replies.first
+    # The page came back mid-stream, showing the text so far and following the rest.
+    states = chat.stream_states(reply)
+    assert states and states[0].startswith("t00"), states
+    chat.wait_status(reply, "complete")
+    states = chat.stream_states(reply)
+    assert len(states) >= 2 and states[-1] != "", states
+    assert is_growing_prefix_chain(states, full), states
+    # What streamed after the reload joins what was there without repeating a token.
+    assert states[-1] == full or full.startswith(states[-1])
+    assert chat.source(reply) == full
+    expect(reply.locator(".message-content")).to_have_text(full.strip())
+
+
+@pytest.mark.parametrize("how", ["click", "escape"])
+def test_stop_keeps_the_partial_reply(chat, fake, page, how):
+    tokens = numbered(80)
+    full = "".join(tokens)
+    fake.enqueue(Tokens(tokens, interval=0.05))
+    reply = chat.send("Talk a lot")
+    content = reply.locator(".message-content")
+    expect(content).to_contain_text("t05")
+    seen = content.inner_text()
+    if how == "click":
+        reply.locator(".stop-btn").click()
+    else:
+        page.keyboard.press("Escape")
+
+    chat.wait_status(reply, "stopped")
+    expect(reply.locator(".message-status.stopped")).to_have_text("Stopped")
+    expect(reply.locator(".message-actions .copy-btn")).to_be_visible()
+    expect(reply.locator(".stop-btn")).to_have_count(0)
+    kept = chat.source(reply)
+    assert kept.startswith(seen.strip()) and full.startswith(kept) and kept != full
+    # The stopped reply, with its text, is what the database holds.
+    page.reload()
+    reply = chat.replies.first
+    chat.wait_status(reply, "stopped")
+    assert chat.source(reply) == kept
+    expect(reply.locator(".message-status.stopped")).to_be_visible()
