@@ -406,8 +406,8 @@ def verdict(value: float | None, limit: float, op: str) -> str:
 class RssSampler:
     """Polls the app's VmRSS in a thread (so a busy client loop cannot skip the peak)."""
 
-    def __init__(self, pid: int, open_streams: Callable[[], int], period: float = 0.01):
-        self.pid, self.open_streams, self.period = pid, open_streams, period
+    def __init__(self, pid: int, load: Load, period: float = 0.01):
+        self.pid, self.load, self.period = pid, load, period
         self.peak = 0
         self.open_at_peak = 0
         self._stop = threading.Event()
@@ -418,7 +418,7 @@ class RssSampler:
             with suppress(OSError, RuntimeError):
                 rss = rss_kib(self.pid)
                 if rss > self.peak:
-                    self.peak, self.open_at_peak = rss, self.open_streams()
+                    self.peak, self.open_at_peak = rss, self.load.open_streams
             self._stop.wait(self.period)
 
     def __enter__(self) -> RssSampler:
@@ -498,26 +498,23 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
             await asyncio.sleep(0.5)  # let the app's loop go quiet before the idle sample
             idle = rss_kib(app.pid)
             app_wall = app_cpu = client_cpu = 0.0
-            rounds = [Load() for _ in range(args.rounds)]
-            live = rounds[0]  # the app round in progress; its count is read by the sampler
-
-            with RssSampler(app.pid, lambda: live.open_streams) as rss:
-                for live in rounds:
+            live = Load()  # the app's open streams, read by the sampler thread
+            with RssSampler(app.pid, live) as rss:
+                for _ in range(args.rounds):
                     level.direct += await run_concurrent(
                         lambda i, ld: direct_sample(direct, fake_url, ld), n, Load())
                     await asyncio.sleep(0.3)
                     cpu0, client0, wall0 = (cpu_seconds(app.pid), time.process_time(),
                                             time.perf_counter())
                     samples = await run_concurrent(
-                        lambda i, ld: users[i].send(next(counter), ld), n, live)
+                        lambda i, ld, users=users: users[i].send(next(counter), ld), n, live)
                     app_wall += time.perf_counter() - wall0
                     app_cpu += cpu_seconds(app.pid) - cpu0
                     client_cpu += time.process_time() - client0
                     level.app += samples
-                    level.max_open = max(level.max_open, live.max_open)
                     await asyncio.sleep(0.3)
             level.app_cpu, level.client_cpu = app_cpu / app_wall, client_cpu / app_wall
-            level.wall = app_wall
+            level.wall, level.max_open = app_wall, live.max_open
             report["levels"].append(level)
             if n == max(args.levels):
                 report["rss"] = {"idle": idle, "peak": rss.peak, "open_at_peak": rss.open_at_peak,

@@ -4,7 +4,7 @@ import pytest
 
 from hyperchat.models import Conversation, Message, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, parse_sse, send, soup, wait_until
+from tests.helpers import parse_sse, send, soup, wait_until
 
 
 async def finished(message_id: int) -> Message:
@@ -25,7 +25,8 @@ async def test_send_returns_user_bubble_and_streaming_shell(client, fake_upstrea
     # The user's text is escaped, never markup.
     assert user.select_one(".message-content").get_text() == "Hello <b>world</b>"
     assert user.select_one(".message-content b") is None
-    assert user.select_one(".message-actions .copy-btn")["data-message-id"] == user["data-message-id"]
+    copy = user.select_one(".message-actions .copy-btn")
+    assert copy["data-message-id"] == user["data-message-id"]
     stream = reply.select_one(".stream-source")
     assert stream["hx-get"] == f"/messages/{reply['data-message-id']}/stream?after=0"
     assert reply.select_one(".stop-btn") is not None
@@ -74,7 +75,8 @@ async def test_reply_without_usage_gets_estimated_tokens(client, fake_upstream):
     assert reply.tokens_estimated is True
     assert (reply.prompt_tokens, reply.completion_tokens) == (20, 10)
     page = soup(await (await client.get(f"/c/{reply.conversation_id}")).get_data(as_text=True))
-    assert "≈20 prompt + ≈10 completion" in page.select_one(".message-metadata").get_text(" ", strip=True)
+    metadata = page.select_one(".message-metadata").get_text(" ", strip=True)
+    assert "≈20 prompt + ≈10 completion" in metadata
 
 
 async def test_second_message_sends_whole_conversation_as_context(client, fake_upstream):
@@ -139,8 +141,10 @@ async def test_form_post_without_htmx_redirects_to_the_conversation(client, fake
     assert response.headers["Location"].endswith(f"/c/{conversation.id}")
 
 
-async def test_conversation_page_renders_finished_reply_as_sanitized_markdown(client, fake_upstream):
-    fake_upstream.enqueue(Tokens(["**bold** ", "<script>alert(1)</script>", " [x](javascript:alert(1))"]))
+async def test_conversation_page_renders_finished_reply_as_sanitized_markdown(client,
+                                                                             fake_upstream):
+    fake_upstream.enqueue(Tokens(["**bold** ", "<script>alert(1)</script>",
+                                  " [x](javascript:alert(1))"]))
     await send(client, "hi")
     reply = await finished((await Message.get(role="assistant")).id)
     page = soup(await (await client.get(f"/c/{reply.conversation_id}")).get_data(as_text=True))
@@ -200,5 +204,6 @@ async def test_final_frame_carries_body_actions_and_metadata_out_of_band(client,
     assert meta["hx-swap-oob"] == "outerHTML"
     assert meta.get_text(" ", strip=True) == "Model: gpt-4o-mini · Tokens: 11 prompt + 2 completion"
     assert final.select_one(f"#msg-{reply_id}-stream")["hx-swap-oob"] == "delete"
-    text = "".join(e["data"] for e in events if e["id"] and e["event"] is None and e is not events[-2])
+    frames = [e for e in events if e["id"] and e["event"] is None]
+    text = "".join(e["data"] for e in frames[:-1])
     assert text == "Hello **you**"

@@ -15,7 +15,7 @@ def data_dir() -> Path:
 
 
 def persistent_secret_key() -> str:
-    """Return SECRET_KEY, or one generated on first start and kept under data/ so sessions survive restarts."""
+    """Return a key generated on first start and kept under data/, so sessions survive restarts."""
     path = data_dir() / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))

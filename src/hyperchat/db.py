@@ -46,7 +46,8 @@ async def migrate(url: str) -> list[str]:
     """Apply pending aerich migrations for the URL's dialect; return the names applied."""
     _forget_cached_queries()
     if url.startswith("sqlite://"):
-        Path(url.removeprefix("sqlite://").split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite://").split("?", 1)[0])
+        path.parent.mkdir(parents=True, exist_ok=True)
     # Command's __aexit__ closes Tortoise's connections: the app connects again afterwards.
     async with Command(tortoise_config=tortoise_config(url), app="models",
                        location=str(migrations_location(url))) as command:

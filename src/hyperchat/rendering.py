@@ -60,7 +60,7 @@ def pygments_css() -> str:
 
 
 _SUFFIXES = [
-    re.compile(r":[\w.-]+$"),                      # OpenRouter variants: ":free", ":beta", ":thinking"
+    re.compile(r":[\w.-]+$"),                      # OpenRouter variants: ":free", ":beta"
     re.compile(r"-v\d+(:\d+)?$"),                  # Bedrock-style "-v1:0"
     re.compile(r"[-@]\d{4}-?\d{2}-?\d{2}$"),       # dates: -20241022, -2024-07-18, @20240620
     re.compile(r"-\d{4}$"),                        # OpenAI's -0613 snapshots

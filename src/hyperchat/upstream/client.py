@@ -95,7 +95,8 @@ class Upstream:
                     finished = finished or isinstance(event, Finish | Done)
                     yield event
         except httpx.ConnectTimeout as exc:
-            raise UpstreamError("Could not reach the model provider (connection timed out).") from exc
+            raise UpstreamError(
+                "Could not reach the model provider (connection timed out).") from exc
         except httpx.ConnectError as exc:
             raise UpstreamError("Could not connect to the model provider.") from exc
         except httpx.ReadTimeout as exc:
