@@ -9,15 +9,14 @@ DEMO_MODEL = "hyperchat/demo"
 
 
 def data_dir() -> Path:
-    path = Path(os.environ.get("HYPERCHAT_DATA_DIR", "data"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return Path(os.environ.get("HYPERCHAT_DATA_DIR", "data"))
 
 
 def persistent_secret_key() -> str:
     """Return a key generated on first start and kept under data/, so sessions survive restarts."""
     path = data_dir() / "secret_key"
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()

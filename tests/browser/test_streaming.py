@@ -74,12 +74,15 @@ def test_metadata_fills_in_without_moving_the_bubble(chat, fake):
     after = {name: box(loc) for name, loc in
              (("article", reply), ("body", body), ("actions", actions), ("meta", meta))}
     assert after["article"]["top"] == during["article"]["top"]
-    # The rows below the text keep their heights and their distance from the text.
-    assert after["actions"]["height"] == during["actions"]["height"]
-    assert after["meta"]["height"] == during["meta"]["height"]
+    # The rows below the text keep their heights and their distance from the text. Within
+    # half a pixel: Chromium rounds an empty min-height and a filled line box to different
+    # 1/64 px layout units (22.390625 vs 22.40625), which nobody can see; a shift is >= 1 px.
+    assert after["actions"]["height"] == pytest.approx(during["actions"]["height"], abs=0.5)
+    assert after["meta"]["height"] == pytest.approx(during["meta"]["height"], abs=0.5)
     for name in ("actions", "meta"):
-        assert (after[name]["top"] - after["body"]["bottom"]
-                == during[name]["top"] - during["body"]["bottom"]), name
+        gap_after = after[name]["top"] - after["body"]["bottom"]
+        gap_during = during[name]["top"] - during["body"]["bottom"]
+        assert gap_after == pytest.approx(gap_during, abs=0.5), name
 
 
 def test_reload_mid_stream_resumes_without_duplicates_or_gaps(chat, fake, page):
