@@ -30,15 +30,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin
-
-import httpx
+from urllib.error import URLError
+from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "latest.md"
@@ -144,8 +144,8 @@ def start_app(tmp: Path, upstream_url: str) -> tuple[Service, str]:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         app.check_alive()
-        with suppress(httpx.TransportError):
-            if httpx.get(url + "/", timeout=2).status_code == 200:
+        with suppress(URLError, ConnectionError), urlopen(url + "/", timeout=2) as response:
+            if response.status == 200:
                 return app, url
         time.sleep(0.1)
     raise RuntimeError(f"app not ready after {STARTUP_TIMEOUT} s:\n{app.log_tail()}")
@@ -191,6 +191,103 @@ def find(text: str) -> _Finder:
     return finder
 
 
+# --------------------------------------------------------------------------- HTTP client
+
+# Why not httpx: measured on this 2-core machine against the fake alone, 200 concurrent
+# streams cost httpx about 2-4 s of client CPU per round (its pool rescans every connection
+# on each state change) and put seconds of client-side delay on the baseline; these ~80
+# lines cost about 0.3 s. A client that is slower than the server measures itself.
+
+
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection, as a browser tab holds it: requests go out one
+    after another; a response body is read as it arrives, HTTP chunk by HTTP chunk."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, target: str, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> HttpResponse:
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        if body or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        reused = self.writer is not None
+        if not reused:
+            await self._connect()
+        try:
+            return await self._exchange(data)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            # The server closed the idle keep-alive connection (Hypercorn: after 5 s) just
+            # before we wrote; it never saw the request, so one retry on a new one is safe.
+            self.close()
+            await self._connect()
+            return await self._exchange(data)
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def _exchange(self, data: bytes) -> HttpResponse:
+        self.writer.write(data)
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        status_line, *header_lines = head.rstrip("\r\n").split("\r\n")
+        headers: list[tuple[str, str]] = []
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            headers.append((name.strip().lower(), value.strip()))
+        return HttpResponse(self, int(status_line.split(" ", 2)[1]), headers)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.transport.abort()
+        self.reader = self.writer = None
+
+
+class HttpResponse:
+    def __init__(self, conn: HttpConnection, status: int, headers: list[tuple[str, str]]):
+        self.conn, self.status, self.header_list = conn, status, headers
+        self.headers = dict(headers)  # the last value of each (Set-Cookie: see header_list)
+        self.complete = False
+
+    def raise_for_status(self) -> None:
+        if not 200 <= self.status < 300:
+            raise RuntimeError(f"HTTP {self.status}")
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives: each HTTP chunk (chunked encoding), or all of it."""
+        reader = self.conn.reader
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            while True:
+                size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                if size == 0:
+                    while await reader.readuntil(b"\r\n") != b"\r\n":
+                        pass  # trailers
+                    break
+                yield (await reader.readexactly(size + 2))[:-2]
+        elif "content-length" in self.headers:
+            length = int(self.headers["content-length"])
+            if length:
+                yield await reader.readexactly(length)
+        else:
+            while data := await reader.read(65536):
+                yield data
+            self.conn.close()
+        self.complete = True
+
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks()])
+
+    def release(self) -> None:
+        """Keep the connection for the next request only if this body was read to its end."""
+        if not self.complete or self.headers.get("connection", "").lower() == "close":
+            self.conn.close()
+
+
 # --------------------------------------------------------------------------- SSE
 
 
@@ -223,6 +320,8 @@ class Sample:
     """One reply as the client saw it."""
 
     added_ms: float | None = None  # first token - t0 - the fake's TTFT
+    post_ms: float | None = None  # t0 -> POST /messages answered (app only)
+    headers_ms: float | None = None  # t0 -> the stream's response headers
     text: str = ""
     error: str | None = None
 
@@ -243,88 +342,120 @@ class Load:
 
 
 class User:
-    """One browser: its own cookie jar (session and CSRF token), the shared connection pool."""
+    """One browser: its own cookies (session and CSRF token) and keep-alive connection."""
 
-    def __init__(self, transport: httpx.AsyncHTTPTransport, base_url: str):
-        self.client = httpx.AsyncClient(transport=transport, base_url=base_url,
-                                        timeout=SAMPLE_TIMEOUT)
+    def __init__(self, host: str, port: int):
+        self.conn = HttpConnection(host, port)
+        self.cookies: dict[str, str] = {}
         self.csrf = ""
 
+    async def fetch(self, method: str, target: str, headers: dict[str, str] | None = None,
+                    body: bytes = b"") -> HttpResponse:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = await self.conn.request(method, target, headers, body)
+        for name, value in response.header_list:
+            if name == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key.strip()] = rest.split(";", 1)[0]
+        return response
+
     async def load_page(self) -> None:
-        response = await self.client.get("/")
+        response = await self.fetch("GET", "/")
+        text = (await response.read()).decode()
+        response.release()
         response.raise_for_status()
-        self.csrf = find(response.text).csrf or ""
+        self.csrf = find(text).csrf or ""
         if not self.csrf:
             raise RuntimeError("no <meta name=csrf-token> on /")
 
     async def send(self, n: int, load: Load) -> Sample:
-        """Send a message and follow its reply to `event: done`."""
+        """Send a message as htmx does and follow its reply to `event: done`."""
         sample = Sample()
+        form = urlencode({"content": f"Benchmark message {n}", "csrf_token": self.csrf})
         try:
-            t0 = time.perf_counter()
-            response = await self.client.post(
-                "/messages", data={"content": f"Benchmark message {n}", "csrf_token": self.csrf},
-                headers={"HX-Request": "true"})
-            response.raise_for_status()
-            stream_url = find(response.text).stream_url
-            if not stream_url:
-                raise RuntimeError("no .stream-source hx-get in the POST /messages reply")
-            async with self.client.stream("GET", stream_url) as stream:
-                stream.raise_for_status()
-                load.opened()
+            async with asyncio.timeout(SAMPLE_TIMEOUT):
+                t0 = time.perf_counter()
+                response = await self.fetch(
+                    "POST", "/messages", {"HX-Request": "true",
+                                          "Content-Type": "application/x-www-form-urlencoded"},
+                    form.encode())
+                text = (await response.read()).decode()
+                response.release()
+                response.raise_for_status()
+                sample.post_ms = (time.perf_counter() - t0) * 1000
+                stream_url = find(text).stream_url
+                if not stream_url:
+                    raise RuntimeError("no .stream-source hx-get in the POST /messages reply")
+                stream = await self.fetch("GET", html.unescape(stream_url),
+                                          {"Accept": "text/event-stream"})
                 try:
-                    await self._follow(stream, t0, sample)
+                    stream.raise_for_status()
+                    sample.headers_ms = (time.perf_counter() - t0) * 1000
+                    load.opened()
+                    try:
+                        await self._follow(stream, t0, sample)
+                    finally:
+                        load.closed()
                 finally:
-                    load.closed()
+                    stream.release()
         except Exception as exc:  # one failed user is a figure, not a crash
             sample.error = f"{type(exc).__name__}: {exc}"
+            self.conn.close()
         return sample
 
     @staticmethod
-    async def _follow(stream: httpx.Response, t0: float, sample: Sample) -> None:
+    async def _follow(stream: HttpResponse, t0: float, sample: Sample) -> None:
         buffer = bytearray()
         tokens: list[str] = []
-        async for chunk in stream.aiter_raw():
+        done = False
+        async for chunk in stream.chunks():
             now = time.perf_counter()
             buffer += chunk.replace(b"\r\n", b"\n")
             for event in sse_events(buffer):
                 if event.get("event") == "done":
-                    sample.text = html.unescape("".join(tokens))
-                    return
+                    done = True
                 # A token frame: numbered, unnamed, with text. Token text is HTML-escaped, so
                 # it never holds a "<"; the final frame (the finished bubble's out-of-band
                 # HTML) always does.
-                if "id" in event and "event" not in event and event.get("data") \
+                elif "id" in event and "event" not in event and event.get("data") \
                         and "<" not in event["data"]:
                     if sample.added_ms is None:
                         sample.added_ms = (now - t0 - TTFT) * 1000
                     tokens.append(event["data"])
+        # Read to the end of the body (just after `done`), so the connection can be reused.
         sample.text = html.unescape("".join(tokens))
-        raise RuntimeError("stream ended without event: done")
+        if not done:
+            raise RuntimeError("stream ended without event: done")
 
 
-async def direct_sample(client: httpx.AsyncClient, url: str, load: Load,
+async def direct_sample(host: str, port: int, path: str, load: Load,
                         first_token_only: bool = False) -> Sample:
     """The same path without the app: POST the fake's chat completions, time the first token."""
     sample = Sample()
-    body = {"model": MODEL, "stream": True, "stream_options": {"include_usage": True},
-            "messages": [{"role": "user", "content": "Benchmark message"}]}
+    body = json.dumps({"model": MODEL, "stream": True, "stream_options": {"include_usage": True},
+                       "messages": [{"role": "user", "content": "Benchmark message"}]}).encode()
+    conn = HttpConnection(host, port)
     try:
-        t0 = time.perf_counter()
-        async with client.stream("POST", url + "/chat/completions", json=body) as stream:
+        async with asyncio.timeout(SAMPLE_TIMEOUT):
+            t0 = time.perf_counter()
+            await conn._connect()  # as a fresh connection of the app's upstream pool would
+            stream = await conn.request("POST", path + "/chat/completions",
+                                        {"Content-Type": "application/json"}, body)
             stream.raise_for_status()
+            sample.headers_ms = (time.perf_counter() - t0) * 1000
             load.opened()
             try:
                 buffer = bytearray()
                 texts: list[str] = []
-                async for chunk in stream.aiter_raw():
+                async for chunk in stream.chunks():
                     now = time.perf_counter()
                     buffer += chunk.replace(b"\r\n", b"\n")
                     for event in sse_events(buffer):
                         data = event.get("data", "")
-                        if data == "[DONE]":
-                            sample.text = "".join(texts)
-                            return sample
+                        if not data or data == "[DONE]":
+                            continue
                         choices = json.loads(data).get("choices") or [{}]
                         text = (choices[0].get("delta") or {}).get("content")
                         if text:
@@ -334,11 +465,12 @@ async def direct_sample(client: httpx.AsyncClient, url: str, load: Load,
                                     return sample
                             texts.append(text)
                 sample.text = "".join(texts)
-                raise RuntimeError("stream ended without [DONE]")
             finally:
                 load.closed()
     except Exception as exc:
         sample.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        conn.close()
     return sample
 
 
@@ -366,9 +498,10 @@ class Level:
     wall: float = 0.0
     max_open: int = 0
 
-    def ttft(self, which: str, q: float) -> float | None:
+    def ttft(self, which: str, q: float, attr: str = "added_ms") -> float | None:
         samples = self.app if which == "app" else self.direct
-        return percentile([s.added_ms for s in samples if s.added_ms is not None], q)
+        values = [getattr(s, attr) for s in samples]
+        return percentile([v for v in values if v is not None], q)
 
     def errors(self, which: str) -> list[str]:
         samples = self.app if which == "app" else self.direct
@@ -445,8 +578,9 @@ async def run_concurrent(factory: Callable[[int, Load], object], n: int, load: L
     return list(await asyncio.wait_for(asyncio.gather(*tasks), SAMPLE_TIMEOUT * 2))
 
 
-async def make_users(transport, base_url: str, n: int) -> list[User]:
-    users = [User(transport, base_url) for _ in range(n)]
+async def make_users(app_url: str, n: int) -> list[User]:
+    where = urlsplit(app_url)
+    users = [User(where.hostname, where.port) for _ in range(n)]
     sem = asyncio.Semaphore(50)
 
     async def load(user: User) -> None:
@@ -458,18 +592,19 @@ async def make_users(transport, base_url: str, n: int) -> list[User]:
 
 
 async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict) -> None:
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
-    transport = httpx.AsyncHTTPTransport(limits=limits)
-    direct = httpx.AsyncClient(limits=limits, timeout=SAMPLE_TIMEOUT)
+    fake = urlsplit(fake_url)
+    fake_at = (fake.hostname, fake.port, fake.path)
     counter = iter(range(10**9))
+    users: list[User] = []
     try:
         # Warm-up (not counted): the reference text, the app's first template renders.
-        reference = await direct_sample(direct, fake_url, Load())
+        reference = await direct_sample(*fake_at, Load())
         if reference.error:
             raise RuntimeError(f"fake upstream: {reference.error}")
         expected = reference.text
         report["expected_chars"] = len(expected)
-        solo = (await make_users(transport, app_url, 1))[0]
+        solo = (await make_users(app_url, 1))[0]
+        users.append(solo)
         for _ in range(2):
             warm = await solo.send(next(counter), Load())
             if warm.error:
@@ -483,8 +618,7 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
         cpu0, client0, wall0 = cpu_seconds(app.pid), time.process_time(), time.perf_counter()
         for _ in range(args.samples):
             level.app.append(await solo.send(next(counter), Load()))
-            level.direct.append(await direct_sample(direct, fake_url, Load(),
-                                                    first_token_only=True))
+            level.direct.append(await direct_sample(*fake_at, Load(), first_token_only=True))
         wall = time.perf_counter() - wall0
         level.app_cpu = (cpu_seconds(app.pid) - cpu0) / wall
         level.client_cpu = (time.process_time() - client0) / wall
@@ -494,7 +628,8 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
 
         for n in args.levels:
             level = Level(n)
-            users = await make_users(transport, app_url, n)
+            level_users = await make_users(app_url, n)
+            users += level_users
             await asyncio.sleep(0.5)  # let the app's loop go quiet before the idle sample
             idle = rss_kib(app.pid)
             app_wall = app_cpu = client_cpu = 0.0
@@ -502,12 +637,12 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
             with RssSampler(app.pid, live) as rss:
                 for _ in range(args.rounds):
                     level.direct += await run_concurrent(
-                        lambda i, ld: direct_sample(direct, fake_url, ld), n, Load())
+                        lambda i, ld: direct_sample(*fake_at, ld), n, Load())
                     await asyncio.sleep(0.3)
                     cpu0, client0, wall0 = (cpu_seconds(app.pid), time.process_time(),
                                             time.perf_counter())
                     samples = await run_concurrent(
-                        lambda i, ld, users=users: users[i].send(next(counter), ld), n, live)
+                        lambda i, ld, us=level_users: us[i].send(next(counter), ld), n, live)
                     app_wall += time.perf_counter() - wall0
                     app_cpu += cpu_seconds(app.pid) - cpu0
                     client_cpu += time.process_time() - client0
@@ -522,8 +657,8 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
             print_level(level, expected)
         report["expected"] = expected
     finally:
-        await direct.aclose()
-        await transport.aclose()
+        for user in users:
+            user.conn.close()
 
 
 def print_level(level: Level, expected: str) -> None:
@@ -534,6 +669,11 @@ def print_level(level: Level, expected: str) -> None:
           f" | n={len(level.app)} errors app={len(app_errors)} direct={len(direct_errors)}"
           f" | app CPU {level.app_cpu:.0%} client CPU {level.client_cpu:.0%}"
           f" | max open {level.max_open}", flush=True)
+    print(f"      breakdown p50/p99: app POST answered {fmt(level.ttft('app', 50, 'post_ms'))}"
+          f"/{fmt(level.ttft('app', 99, 'post_ms'))} ms, app stream headers "
+          f"{fmt(level.ttft('app', 50, 'headers_ms'))}/{fmt(level.ttft('app', 99, 'headers_ms'))}"
+          f" ms, direct headers {fmt(level.ttft('direct', 50, 'headers_ms'))}/"
+          f"{fmt(level.ttft('direct', 99, 'headers_ms'))} ms (from t0)")
     for error in sorted(set(app_errors + direct_errors))[:5]:
         print(f"      error: {error}")
 

@@ -12,7 +12,8 @@ import pytest
 from hyperchat import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_DB = "hyperchat_test"
+# Per test run, so that two runs against one server never drop each other's tables.
+TEST_DB = f"hyperchat_test_{os.getpid()}"
 
 
 def _postgres_admin_url() -> str | None:
@@ -51,7 +52,14 @@ def postgres_admin_url():
         "asyncio.run(main(sys.argv[1], sys.argv[2]))\n"
     )
     subprocess.run([sys.executable, "-c", script, url, TEST_DB], check=True, timeout=120)
-    return url
+    yield url
+    drop = ("import asyncio, asyncpg, sys\n"
+            "async def main(url, name):\n"
+            "    conn = await asyncpg.connect(url)\n"
+            "    await conn.execute(f'DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)')\n"
+            "    await conn.close()\n"
+            "asyncio.run(main(sys.argv[1], sys.argv[2]))\n")
+    subprocess.run([sys.executable, "-c", drop, url, TEST_DB], check=False, timeout=60)
 
 
 def _with_database(url: str, name: str) -> str:

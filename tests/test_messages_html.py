@@ -189,7 +189,9 @@ async def test_session_cookie_is_httponly_and_samesite_lax(client):
 
 
 async def test_final_frame_carries_body_actions_and_metadata_out_of_band(client, fake_upstream):
-    fake_upstream.enqueue(Tokens(["Hello", " **you**"], model="openai/gpt-4o-mini-2024-07-18"))
+    # ttft: the stream is open before the first token, so every token goes through it.
+    fake_upstream.enqueue(Tokens(["Hello", " **you**"], model="openai/gpt-4o-mini-2024-07-18",
+                                 ttft=0.3))
     page = soup(await (await send(client, "hi")).get_data(as_text=True))
     reply_id = page.select("article.message")[1]["data-message-id"]
     raw = await (await client.get(f"/messages/{reply_id}/stream?after=0")).get_data(as_text=True)

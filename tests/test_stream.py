@@ -37,7 +37,7 @@ def test_frame_prefixes_every_line_and_keeps_a_leading_space():
 
 async def test_stream_relays_escaped_tokens_then_final_fragments(client, fake_upstream):
     reply_id = await start_reply(client, fake_upstream,
-                                 Tokens(["<b>", "1 < 2", " & ", "😀"], interval=0.01))
+                                 Tokens(["<b>", "1 < 2", " & ", "😀"], ttft=0.3, interval=0.01))
     response = await client.get(f"/messages/{reply_id}/stream?after=0")
     assert response.headers["Content-Type"] == "text/event-stream"
     assert response.headers["Cache-Control"] == "no-cache"

@@ -5,6 +5,7 @@ from pathlib import Path
 from aerich import Command
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.context import TortoiseContext
 
 MODELS = ["hyperchat.models", "aerich.models"]
 MIGRATIONS_ROOT = Path(__file__).resolve().parents[2] / "migrations"
@@ -48,9 +49,10 @@ async def migrate(url: str) -> list[str]:
     if url.startswith("sqlite://"):
         path = Path(url.removeprefix("sqlite://").split("?", 1)[0])
         path.parent.mkdir(parents=True, exist_ok=True)
-    # Command's __aexit__ closes Tortoise's connections: the app connects again afterwards.
-    async with Command(tortoise_config=tortoise_config(url), app="models",
-                       location=str(migrations_location(url))) as command:
+    # A context of its own: aerich would otherwise reuse (closed) state left in this task by an
+    # earlier init. Command's __aexit__ closes its connections; the app connects afterwards.
+    async with TortoiseContext(), Command(tortoise_config=tortoise_config(url), app="models",
+                                          location=str(migrations_location(url))) as command:
         return await command.upgrade(run_in_transaction=True)
 
 

@@ -217,12 +217,13 @@ class Chat:
         self.input = page.locator("#composer-input")
         self.replies = page.locator("#thread article.message.assistant")
         # The form of every POST /messages this page made, parsed.
-        self.posts: list[dict[str, list[str]]] = []
+        self.posts: list[dict[str, str]] = []
         page.on("request", self._request)
 
     def _request(self, request) -> None:
         if request.method == "POST" and request.url.endswith("/messages"):
-            self.posts.append(parse_qs(request.post_data or "", keep_blank_values=True))
+            form = parse_qs(request.post_data or "", keep_blank_values=True)
+            self.posts.append({name: values[0] for name, values in form.items()})
 
     def send(self, text: str):
         """Type `text`, press Enter, and return the new reply's article once it is there."""

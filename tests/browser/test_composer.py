@@ -1,0 +1,80 @@
+"""The message box: what it refuses to send, and what it does with the keyboard alone."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.fake_upstream import Tokens
+
+pytestmark = pytest.mark.browser
+
+
+def test_blank_message_is_not_sent(chat, fake, page):
+    chat.input.fill("   \n  ")
+    chat.input.press("Enter")
+    page.locator(".send-btn").click()
+    # Then a real message: the only request made, and the only bubbles in the thread.
+    reply = chat.wait_status(chat.send("Real one"), "complete")
+    assert [post["content"] for post in chat.posts] == ["Real one"]
+    expect(chat.thread.locator("article.message")).to_have_count(2)
+    expect(reply.locator(".message-content")).to_have_text("Hello world!")
+
+
+def test_too_long_message_shows_the_error_and_keeps_the_text(chat, fake, page):
+    text = "x" * 10_001
+    chat.input.fill(text)
+    chat.input.press("Enter")
+    error = page.locator("#composer-error")
+    expect(error).to_contain_text("the limit is 10,000")
+    expect(chat.input).to_have_value(text)
+    expect(chat.thread.locator("article.message")).to_have_count(0)
+    assert len(chat.posts) == 1
+    assert fake.requests == []
+    # Shortened, it goes through and the error clears.
+    chat.wait_status(chat.send("x" * 10_000), "complete")
+    expect(error).to_have_text("")
+
+
+def focus_by_tab(page, selector: str, key: str = "Tab", limit: int = 30) -> None:
+    """Press Tab (or Shift+Tab) until the element matching `selector` has the focus."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"{selector} is not reachable with {key}")
+
+
+def assert_visible_focus(page, selector: str) -> None:
+    focused = page.locator(f"{selector}:focus-visible")
+    expect(focused).to_have_count(1)
+    outline = focused.evaluate(
+        "el => { const s = getComputedStyle(el); return [s.outlineStyle, s.outlineWidth]; }")
+    assert outline[0] != "none" and outline[1] != "0px", outline
+
+
+def test_send_stop_copy_and_vote_with_the_keyboard_alone(chat, fake, page):
+    tokens = [f"w{i:02d} " for i in range(80)]
+    fake.enqueue(Tokens(tokens, interval=0.05))
+    expect(chat.input).to_be_focused()  # autofocus: typing starts at once
+    page.keyboard.type("Keyboard only")
+    page.keyboard.press("Enter")
+    expect(chat.replies).to_have_count(1)
+    reply = chat.replies.first
+    expect(reply.locator(".message-content")).to_contain_text("w03")
+
+    # The Stop button sits just before the composer in the tab order.
+    focus_by_tab(page, ".stop-btn", key="Shift+Tab")
+    assert_visible_focus(page, ".stop-btn")
+    page.keyboard.press("Enter")
+    chat.wait_status(reply, "stopped")
+
+    # Every action button of the reply is reachable with Tab, with a visible focus ring.
+    for selector in (".downvote-btn", ".upvote-btn", ".share-btn", ".copy-btn"):
+        focus_by_tab(page, f"article.message.assistant {selector}", key="Shift+Tab")
+        assert_visible_focus(page, f"article.message.assistant {selector}")
+    page.keyboard.press("Enter")  # on the copy button
+    expect(reply.locator(".copy-btn")).to_have_attribute("data-feedback", "Copied!")
+    assert chat.clipboard() == chat.source(reply)
+
+    focus_by_tab(page, "article.message.assistant .upvote-btn")
+    page.keyboard.press("Space")
+    expect(reply.locator(".upvote-btn")).to_have_attribute("aria-pressed", "true")
