@@ -48,6 +48,11 @@ class Conversation(Model):
     # Null: private. Otherwise the moment the owner pressed Share; the share page shows
     # the messages that were finished by then (press again to update the snapshot).
     shared_at = fields.DatetimeField(null=True)
+    archived = fields.BooleanField(default=False)
+    # Null: not in the trash. Otherwise when it was moved there (purged after the retention).
+    deleted_at = fields.DatetimeField(null=True)
+    # The sidebar's order: moves only when a message is added, so renaming never reorders.
+    last_activity_at = fields.DatetimeField(auto_now_add=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -55,6 +60,7 @@ class Conversation(Model):
 
     class Meta:
         table = "conversation"
+        indexes = [Index(fields=["owner", "last_activity_at"], name="idx_conversation_activity")]
 
 
 class Message(Model):

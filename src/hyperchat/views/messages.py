@@ -75,6 +75,7 @@ async def create():
     conversation_id = form.get("conversation_id", type=int)
     if conversation_id:
         conversation = await get_conversation(conversation_id, current_user())
+        await Conversation.filter(id=conversation.id).update(last_activity_at=datetime.now(UTC))
     else:
         conversation = await Conversation.create(owner=current_user(), title=title_from(content))
     # The user's message is saved before the upstream is called: it is never lost.
