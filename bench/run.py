@@ -130,12 +130,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(tmp: Path, upstream_url: str) -> tuple[Service, str]:
+def start_app(tmp: Path, upstream_url: str, database_url: str) -> tuple[Service, str]:
     port = free_port()
     env = child_env({
         "HOST": "127.0.0.1", "PORT": str(port),
         "HYPERCHAT_DATA_DIR": str(tmp / "data"),
-        "DATABASE_URL": f"sqlite://{tmp / 'bench.sqlite3'}",
+        "DATABASE_URL": database_url.replace("{tmp}", str(tmp)),
         "OPENROUTER_BASE_URL": upstream_url, "OPENROUTER_API_KEY": "bench",
         "DEFAULT_MODEL": MODEL, "SECRET_KEY": "bench",
     })
@@ -320,6 +320,7 @@ class Sample:
     """One reply as the client saw it."""
 
     added_ms: float | None = None  # first token - t0 - the fake's TTFT
+    first_at: float | None = None  # perf_counter() at the first token
     post_ms: float | None = None  # t0 -> POST /messages answered (app only)
     headers_ms: float | None = None  # t0 -> the stream's response headers
     text: str = ""
@@ -423,6 +424,7 @@ class User:
                         and "<" not in event["data"]:
                     if sample.added_ms is None:
                         sample.added_ms = (now - t0 - TTFT) * 1000
+                        sample.first_at = now
                     tokens.append(event["data"])
         # Read to the end of the body (just after `done`), so the connection can be reused.
         sample.text = html.unescape("".join(tokens))
@@ -497,6 +499,13 @@ class Level:
     client_cpu: float = 0.0  # this process, same
     wall: float = 0.0
     max_open: int = 0
+    # Per app round: seconds until the last first token, app CPU and machine CPU meanwhile,
+    # the round's own app-added TTFT p50 and p99.
+    ramps: list[tuple] = field(default_factory=list)
+
+    @property
+    def cpu_per_reply_ms(self) -> float:
+        return 1000 * self.app_cpu * self.wall / max(1, len(self.app))
 
     def ttft(self, which: str, q: float, attr: str = "added_ms") -> float | None:
         samples = self.app if which == "app" else self.direct
@@ -536,13 +545,24 @@ def verdict(value: float | None, limit: float, op: str) -> str:
 # --------------------------------------------------------------------------- load runs
 
 
-class RssSampler:
-    """Polls the app's VmRSS in a thread (so a busy client loop cannot skip the peak)."""
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class Monitor:
+    """Polls the app process in a thread (a busy client loop must not skip the peak): VmRSS
+    with its peak, and CPU time of the app and of the whole machine, to tell apart an app
+    that is busy, one that waits, and a machine that is busy with something else."""
 
     def __init__(self, pid: int, load: Load, period: float = 0.01):
         self.pid, self.load, self.period = pid, load, period
         self.peak = 0
         self.open_at_peak = 0
+        self.series: list[tuple[float, float, int, int]] = []  # (t, app CPU s, busy, total)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -552,9 +572,19 @@ class RssSampler:
                 rss = rss_kib(self.pid)
                 if rss > self.peak:
                     self.peak, self.open_at_peak = rss, self.load.open_streams
+                self.series.append((time.perf_counter(), cpu_seconds(self.pid),
+                                    *machine_jiffies()))
             self._stop.wait(self.period)
 
-    def __enter__(self) -> RssSampler:
+    def usage(self, start: float, end: float) -> tuple[float, float]:
+        """App CPU (share of one core) and machine CPU (share of all cores) in [start, end]."""
+        inside = [row for row in self.series if start <= row[0] <= end]
+        if len(inside) < 2:
+            return 0.0, 0.0
+        (t0, cpu0, busy0, total0), (t1, cpu1, busy1, total1) = inside[0], inside[-1]
+        return (cpu1 - cpu0) / (t1 - t0), (busy1 - busy0) / max(1, total1 - total0)
+
+    def __enter__(self) -> Monitor:
         self._thread.start()
         return self
 
@@ -620,8 +650,10 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
             level.app.append(await solo.send(next(counter), Load()))
             level.direct.append(await direct_sample(*fake_at, Load(), first_token_only=True))
         wall = time.perf_counter() - wall0
+        # The direct samples' time is in `wall` too; that is fine for CPU per reply.
         level.app_cpu = (cpu_seconds(app.pid) - cpu0) / wall
         level.client_cpu = (time.process_time() - client0) / wall
+        level.wall = wall
         level.max_open = 1
         report["levels"].append(level)
         print_level(level, expected)
@@ -634,7 +666,7 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
             idle = rss_kib(app.pid)
             app_wall = app_cpu = client_cpu = 0.0
             live = Load()  # the app's open streams, read by the sampler thread
-            with RssSampler(app.pid, live) as rss:
+            with Monitor(app.pid, live) as rss:
                 for _ in range(args.rounds):
                     level.direct += await run_concurrent(
                         lambda i, ld: direct_sample(*fake_at, ld), n, Load())
@@ -647,6 +679,12 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
                     app_cpu += cpu_seconds(app.pid) - cpu0
                     client_cpu += time.process_time() - client0
                     level.app += samples
+                    # The ramp: from the burst of POSTs until the last stream's first token.
+                    firsts = [s.first_at for s in samples if s.first_at is not None]
+                    added = [s.added_ms for s in samples if s.added_ms is not None]
+                    if firsts:
+                        level.ramps.append((max(firsts) - wall0, *rss.usage(wall0, max(firsts)),
+                                            percentile(added, 50), percentile(added, 99)))
                     await asyncio.sleep(0.3)
             level.app_cpu, level.client_cpu = app_cpu / app_wall, client_cpu / app_wall
             level.wall, level.max_open = app_wall, live.max_open
@@ -667,13 +705,18 @@ def print_level(level: Level, expected: str) -> None:
           f" p99 {fmt(level.ttft('app', 99))} ms | direct p50 {fmt(level.ttft('direct', 50))}"
           f" p99 {fmt(level.ttft('direct', 99))} ms | relayed {fmt(level.relayed(expected))} %"
           f" | n={len(level.app)} errors app={len(app_errors)} direct={len(direct_errors)}"
-          f" | app CPU {level.app_cpu:.0%} client CPU {level.client_cpu:.0%}"
+          f" | app CPU {level.app_cpu:.0%} ({level.cpu_per_reply_ms:.1f} ms per reply)"
+          f" client CPU {level.client_cpu:.0%}"
           f" | max open {level.max_open}", flush=True)
     print(f"      breakdown p50/p99: app POST answered {fmt(level.ttft('app', 50, 'post_ms'))}"
           f"/{fmt(level.ttft('app', 99, 'post_ms'))} ms, app stream headers "
           f"{fmt(level.ttft('app', 50, 'headers_ms'))}/{fmt(level.ttft('app', 99, 'headers_ms'))}"
           f" ms, direct headers {fmt(level.ttft('direct', 50, 'headers_ms'))}/"
           f"{fmt(level.ttft('direct', 99, 'headers_ms'))} ms (from t0)")
+    for ramp, app_cpu, machine, p50, p99 in level.ramps:
+        print(f"      round: TTFT p50 {fmt(p50)} p99 {fmt(p99)} ms; last first token after"
+              f" {ramp:.2f} s, meanwhile app CPU {app_cpu:.0%} of one core, machine"
+              f" {machine:.0%} of {os.cpu_count()} cores")
     for error in sorted(set(app_errors + direct_errors))[:5]:
         print(f"      error: {error}")
 
@@ -701,9 +744,9 @@ async def page_weight(context, url: str) -> dict:
     the wire: encoded body + headers of every response, by kind."""
     finished = []
     page = await context.new_page()
-    page.on("requestfinished", finished.append)
     failed = []
-    page.on("requestfailed", failed.append)
+    page.on("requestfinished", lambda request: finished.append(request))
+    page.on("requestfailed", lambda request: failed.append(request))
     await page.goto(url, wait_until="networkidle", timeout=30_000)
     totals: dict[str, int] = {}
     rows = []
@@ -848,6 +891,8 @@ def main() -> int:
                         help="concurrent levels (all started at once)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per concurrent level")
     parser.add_argument("--quick", action="store_true", help="5 samples, 1 round: a smoke run")
+    parser.add_argument("--database-url", default="sqlite://{tmp}/bench.sqlite3",
+                        help="the app's DATABASE_URL; {tmp} is the run's temporary directory")
     parser.add_argument("--no-browser", action="store_true", help="skip the page-weight part")
     args = parser.parse_args()
     if args.quick:
@@ -863,7 +908,7 @@ def main() -> int:
         try:
             fake, fake_url = start_fake(tmp)
             services.append(fake)
-            app, app_url = start_app(tmp, fake_url)
+            app, app_url = start_app(tmp, fake_url, args.database_url)
             services.append(app)
             print(f"fake upstream {fake_url} (pid {fake.pid}), app {app_url} (pid {app.pid}), "
                   f"idle RSS {rss_kib(app.pid)} KiB", flush=True)
@@ -871,9 +916,13 @@ def main() -> int:
             asyncio.run(run_load(args, app, app_url, fake_url, report))
             if not args.no_browser:
                 print("first load (Chromium):", flush=True)
-                report["weight"] = asyncio.run(first_load(app_url))
-                print_weight("/", report["weight"]["home"])
-                print_weight("conversation", report["weight"]["conversation"])
+                try:
+                    report["weight"] = asyncio.run(first_load(app_url))
+                except Exception as exc:  # keep the stream figures already measured
+                    print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
+                else:
+                    print_weight("/", report["weight"]["home"])
+                    print_weight("conversation", report["weight"]["conversation"])
             for service in services:
                 service.check_alive()
         except BaseException:

@@ -20,6 +20,7 @@ def test_copy_puts_the_reply_markdown_on_the_clipboard(chat, fake, page):
     button.click()
     expect(button).to_have_attribute("data-feedback", "Copied!")
     expect(button).to_have_class("copy-btn copied")
+    assert button.evaluate("b => getComputedStyle(b, '::after').content") == '"Copied!"'
     expect(page.locator("#toast")).to_have_text("Copied!")
     assert chat.clipboard() == MARKDOWN
 
@@ -95,7 +96,7 @@ def test_share_copies_a_read_only_link_that_stop_sharing_revokes(chat, fake, pag
 
 
 def test_votes_toggle_switch_and_survive_reload(chat, fake, page):
-    reply = chat.wait_status(chat.send("Rate this"), "complete")
+    chat.wait_status(chat.send("Rate this"), "complete")
 
     def expect_votes(up_on: bool, down_on: bool):
         reply = chat.replies.first

@@ -22,9 +22,9 @@ def test_enter_sends_and_reply_streams_in_token_by_token(chat, fake):
     fake.enqueue(Tokens(tokens, interval=0.05))
     chat.record_streams()
     chat.input.click()
-    chat.input.type("Hello")
+    chat.input.press_sequentially("Hello")
     chat.input.press("Shift+Enter")
-    chat.input.type("world")
+    chat.input.press_sequentially("world")
     # Shift+Enter added a line instead of sending.
     expect(chat.input).to_have_value("Hello\nworld")
     assert chat.posts == []

@@ -1,0 +1,111 @@
+"""What can happen to a conversation, shared by the HTML views and the JSON API."""
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from tortoise.functions import Count, Sum
+from tortoise.transactions import in_transaction
+
+from hyperchat.errors import BadRequest
+from hyperchat.models import Conversation, Message, new_share_id
+
+TITLE_MAX = 200
+
+
+class View(StrEnum):
+    """The sidebar's filter."""
+
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+    TRASH = "trash"
+
+
+def owned_by(owner: str, view: View = View.ACTIVE):
+    """The owner's conversations in one view, most recent activity first."""
+    query = Conversation.filter(owner=owner)
+    if view == View.TRASH:
+        query = query.filter(deleted_at__not_isnull=True)
+    else:
+        query = query.filter(deleted_at__isnull=True, archived=(view == View.ARCHIVED))
+    return query.order_by("-last_activity_at", "-id")
+
+
+def clean_title(title: object) -> str:
+    """Validate a new title: 1-200 characters once trimmed."""
+    if not isinstance(title, str) or not title.strip():
+        raise BadRequest("A title needs at least one character.")
+    title = " ".join(title.split())
+    if len(title) > TITLE_MAX:
+        raise BadRequest(f"A title can be at most {TITLE_MAX} characters long.")
+    return title
+
+
+async def rename(conversation: Conversation, title: object) -> Conversation:
+    conversation.title = clean_title(title)
+    await conversation.save(update_fields=["title", "updated_at"])
+    return conversation
+
+
+async def set_archived(conversation: Conversation, archived: bool) -> Conversation:
+    conversation.archived = archived
+    await conversation.save(update_fields=["archived", "updated_at"])
+    return conversation
+
+
+async def move_to_trash(conversation: Conversation) -> Conversation:
+    conversation.deleted_at = datetime.now(UTC)
+    await conversation.save(update_fields=["deleted_at", "updated_at"])
+    return conversation
+
+
+async def restore(conversation: Conversation) -> Conversation:
+    conversation.deleted_at = None
+    await conversation.save(update_fields=["deleted_at", "updated_at"])
+    return conversation
+
+
+async def delete_permanently(conversation: Conversation) -> None:
+    """Delete it with its messages; its share link dies with it."""
+    async with in_transaction():
+        await Message.filter(conversation_id=conversation.id).delete()
+        await Conversation.filter(id=conversation.id).delete()
+
+
+async def purge_trash(retention_days: int, now: datetime | None = None) -> int:
+    """Delete conversations that have been in the trash longer than the retention."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    expired = await Conversation.filter(deleted_at__lt=cutoff).values_list("id", flat=True)
+    if expired:
+        async with in_transaction():
+            await Message.filter(conversation_id__in=expired).delete()
+            await Conversation.filter(id__in=expired).delete()
+    return len(expired)
+
+
+async def stats(owner: str) -> dict:
+    """Counts for the sidebar footer and the stats endpoint."""
+    conversations = Conversation.filter(owner=owner)
+    total = await conversations.count()
+    trash = await conversations.filter(deleted_at__not_isnull=True).count()
+    archived = await conversations.filter(deleted_at__isnull=True, archived=True).count()
+    # Grouped by owner, a value every row shares: one aggregate row, not one per message.
+    rows = await Message.filter(conversation__owner=owner).annotate(
+        messages=Count("id"), prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"),
+    ).group_by("conversation__owner").values("messages", "prompt", "completion")
+    totals = rows[0] if rows else {}
+    prompt = totals.get("prompt") or 0
+    completion = totals.get("completion") or 0
+    return {
+        "total": total,
+        "active": total - trash - archived,
+        "archived": archived,
+        "trash": trash,
+        "messages": totals.get("messages") or 0,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "tokens": prompt + completion,
+    }
+
+
+__all__ = ["View", "owned_by", "clean_title", "rename", "set_archived", "move_to_trash",
+           "restore", "delete_permanently", "purge_trash", "stats", "new_share_id"]
