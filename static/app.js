@@ -132,7 +132,7 @@
       input.form.requestSubmit();
       return;
     }
-    if (event.key === "Escape" && !event.isComposing) {
+    if (event.key === "Escape" && !event.shiftKey && !event.isComposing && !event.target.closest?.(".rename-form")) {
       const stop = document.querySelector(".stop-btn");
       if (stop) {
         event.preventDefault();
@@ -186,4 +186,184 @@
   document.addEventListener("htmx:after:swap", () => {
     if (pinned) scrollThread();
   });
+})();
+
+// Conversations: keyboard navigation, rename, trash with undo, sidebar, help.
+(() => {
+  "use strict";
+
+  const isTyping = (el) => !!el.closest?.("input, textarea, select, [contenteditable=true]");
+  const listLinks = (from) => {
+    const list = from?.closest(".search-hits") ?? document.getElementById("conversation-list");
+    return list ? [...list.querySelectorAll(".conversation-link, .search-hit a")] : [];
+  };
+  const openId = () => document.getElementById("main")?.dataset.conversationId || "";
+
+  function focusSearch() {
+    const layout = document.getElementById("layout");
+    layout?.classList.remove("sidebar-hidden");
+    const input = document.getElementById("search-input");
+    input?.focus();
+    input?.select();
+  }
+
+  function toggleSidebar() {
+    const layout = document.getElementById("layout");
+    if (!layout) return;
+    const hidden = layout.classList.toggle("sidebar-hidden");
+    localStorage.setItem("hyperchat.sidebarHidden", hidden ? "1" : "");
+    if (hidden && document.getElementById("sidebar").contains(document.activeElement)) {
+      document.getElementById("composer-input")?.focus();
+    }
+  }
+  if (localStorage.getItem("hyperchat.sidebarHidden")) {
+    document.getElementById("layout")?.classList.add("sidebar-hidden");
+  }
+
+  function openRename() {
+    const heading = document.getElementById("conversation-heading");
+    const form = heading?.querySelector(".rename-form");
+    if (!form) return;
+    heading.querySelector("h1").hidden = true;
+    form.hidden = false;
+    const input = form.querySelector("input[name=title]");
+    input.focus();
+    input.select();
+  }
+
+  function closeRename(form) {
+    const input = form.querySelector("input[name=title]");
+    input.value = input.dataset.original;
+    form.querySelector(".rename-error").textContent = "";
+    form.hidden = true;
+    const heading = form.closest("#conversation-heading").querySelector("h1");
+    heading.hidden = false;
+    document.querySelector(".rename-btn")?.focus();
+  }
+
+  // Open a conversation from the list (as its link would), then run `then`.
+  function openConversation(link, then) {
+    if (link.dataset && openId() === link.closest("[data-conversation-id]")?.dataset.conversationId) {
+      then?.();
+      return;
+    }
+    htmx.ajax("GET", link.getAttribute("href"), { target: "#main", swap: "outerHTML" }).then(() => {
+      history.pushState({}, "", link.getAttribute("href"));
+      then?.();
+    });
+  }
+
+  function trash(item) {
+    const links = listLinks(item);
+    const index = links.indexOf(item.querySelector(".conversation-link"));
+    const next = links[index + 1] ?? links[index - 1];
+    htmx.ajax("POST", `/c/${item.dataset.conversationId}/delete`, { swap: "none", target: item })
+      .then(() => (next ?? document.getElementById("search-input"))?.focus());
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const ctrl = event.ctrlKey || event.metaKey;
+    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    const target = event.target;
+
+    if (ctrl && event.shiftKey && key === "o") {
+      event.preventDefault();
+      document.querySelector(".sidebar .new-chat")?.click();
+      setTimeout(() => document.getElementById("composer-input")?.focus(), 0);
+    } else if ((ctrl && !event.shiftKey && key === "k") || (key === "/" && !ctrl && !isTyping(target))) {
+      event.preventDefault();
+      focusSearch();
+    } else if (ctrl && event.shiftKey && key === "s") {
+      event.preventDefault();
+      toggleSidebar();
+    } else if (event.shiftKey && key === "Escape") {
+      event.preventDefault();
+      document.getElementById("composer-input")?.focus();
+    } else if (ctrl && key === "/") {
+      event.preventDefault();
+      document.getElementById("help-dialog")?.showModal();
+    } else if (ctrl && !event.shiftKey && key === "z" && !isTyping(target)) {
+      const undo = document.querySelector("#toast.visible .undo-btn");
+      if (undo) {
+        event.preventDefault();
+        undo.click();
+      }
+    } else if (key === "Escape" && target.closest?.(".rename-form")) {
+      event.preventDefault();
+      event.stopPropagation();
+      closeRename(target.closest(".rename-form"));
+    } else if ((key === "ArrowDown" || key === "ArrowUp") && target.id === "search-input") {
+      event.preventDefault();
+      const first = document.querySelector(".search-hit a") ?? listLinks(null)[0];
+      first?.focus();
+    } else if ((key === "ArrowDown" || key === "ArrowUp") && target.matches?.(".conversation-link, .search-hit a")) {
+      event.preventDefault();
+      const links = listLinks(target);
+      const index = links.indexOf(target) + (key === "ArrowDown" ? 1 : -1);
+      if (index < 0) document.getElementById("search-input")?.focus();
+      else links[Math.min(index, links.length - 1)]?.focus();
+    } else if (key === "F2") {
+      event.preventDefault();
+      const link = target.closest?.(".conversation-link");
+      if (link) openConversation(link, openRename);
+      else openRename();
+    } else if (key === "Delete" && target.matches?.(".conversation-link")) {
+      const item = target.closest(".conversation-item");
+      if (document.getElementById("conversation-list")?.dataset.view !== "trash") {
+        event.preventDefault();
+        trash(item);
+      }
+    }
+  });
+
+  document.addEventListener("click", (event) => {
+    if (event.target.closest(".rename-btn")) openRename();
+    else if (event.target.closest(".sidebar-toggle")) toggleSidebar();
+  });
+
+  // After a rename is saved the heading is re-rendered: put focus back where it was asked for.
+  document.addEventListener("htmx:after:request", (event) => {
+    const form = event.detail.ctx?.sourceElement;
+    if (form?.matches?.(".rename-form") && event.detail.ctx.response?.status === 200) {
+      // The sidebar's link survives the swap (only its title is replaced): focus returns there.
+      const id = openId();
+      (document.querySelector(`#conv-${id} .conversation-link`) ?? document.getElementById("composer-input"))?.focus();
+    }
+  });
+
+  // Toasts with an Undo stay 10 s, others a moment; a newer toast replaces an older one.
+  let toastTimer;
+  document.addEventListener("htmx:after:swap", () => {
+    const toast = document.querySelector("#toast.visible[data-timeout]");
+    if (toast && !toast.dataset.armed) {
+      toast.dataset.armed = "1";
+      clearTimeout(toastTimer);
+      toastTimer = setTimeout(() => toast.classList.remove("visible"), Number(toast.dataset.timeout));
+    }
+    // Keep the sidebar's "current" marker on the conversation the pane shows.
+    const id = openId();
+    document.querySelectorAll(".conversation-item").forEach((item) => {
+      const current = item.dataset.conversationId === id;
+      item.classList.toggle("current", current);
+      const link = item.querySelector(".conversation-link");
+      if (current) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    });
+    highlightTarget();
+  });
+
+  // A permalink (#m-<id>) opened by htmx: scroll to the message and mark it.
+  let highlighted = "";
+  function highlightTarget() {
+    const hash = window.location.hash;
+    if (!hash.startsWith("#m-") || hash === highlighted) return;
+    const anchor = document.getElementById(hash.slice(1));
+    const article = anchor?.closest("article.message");
+    if (!article) return;
+    highlighted = hash;
+    article.classList.add("highlight");
+    article.scrollIntoView({ block: "center" });
+  }
+  window.addEventListener("popstate", () => (highlighted = ""));
+  document.addEventListener("htmx:after:history:push", () => (highlighted = ""));
 })();

@@ -34,9 +34,9 @@ def create_app(config: dict | None = None) -> Quart:
     app.jinja_env.filters["short_model"] = shorten_model_name
     errors.init_app(app)
     security.init_app(app)
-    from hyperchat.views import assets, conversations, messages, shares
+    from hyperchat.views import assets, conversations, messages, search, shares
 
-    for blueprint in (assets.bp, conversations.bp, messages.bp, shares.bp):
+    for blueprint in (assets.bp, conversations.bp, messages.bp, search.bp, shares.bp):
         app.register_blueprint(blueprint)
 
     @app.before_serving

@@ -1,11 +1,14 @@
 """htmx request/response headers, kept in one module (their names changed between htmx 2 and 4)."""
 
+import json
+
 from quart import request
 
 HX_REQUEST = "HX-Request"
 HX_PUSH_URL = "HX-Push-Url"
 HX_RETARGET = "HX-Retarget"
 HX_RESWAP = "HX-Reswap"
+HX_TRIGGER = "HX-Trigger"
 
 
 def is_request() -> bool:
@@ -21,3 +24,9 @@ def vary(response):
     """One URL serving both a page and a fragment must tell caches so."""
     response.vary.add(HX_REQUEST)
     return response
+
+
+def trigger_on_body(event: str) -> dict[str, str]:
+    """Fire `event` on <body>: the element that made the request may be gone after the swap
+    (an Undo button inside the toast it replaced), and events on detached nodes reach nobody."""
+    return {HX_TRIGGER: json.dumps({event: {"target": "body"}})}

@@ -1,31 +1,189 @@
-"""Conversation pages: a new chat and one conversation's thread."""
+"""Conversations: the chat page, the sidebar list, rename, archive, trash, restore."""
 
-from quart import Blueprint, current_app, render_template
+from urllib.parse import urlsplit
 
-from hyperchat import htmx
+from quart import Blueprint, current_app, redirect, render_template, request, url_for
+
+from hyperchat import conversations, htmx, sidebar
 from hyperchat.access import get_conversation
-from hyperchat.models import Message
+from hyperchat.conversations import View
+from hyperchat.errors import BadRequest
+from hyperchat.models import Conversation, Message
 from hyperchat.security import current_user
 from hyperchat.views.messages import live_snapshots
 
 bp = Blueprint("conversations", __name__)
 
+WINDOW = 50  # messages a conversation opens with; earlier ones load on scroll
+
+
+def view_arg() -> View:
+    try:
+        return View(request.args.get("view", View.ACTIVE))
+    except ValueError:
+        raise BadRequest("view must be active, archived or trash.") from None
+
+
+async def page_context(conversation: Conversation | None, view: View = View.ACTIVE) -> dict:
+    """Everything the full page needs besides the conversation pane."""
+    owner = current_user()
+    return {
+        "list_page": await sidebar.load_page(owner, view),
+        "stats": await conversations.stats(owner),
+        "view": view,
+        "current_id": conversation.id if conversation else None,
+    }
+
+
+async def message_window(conversation: Conversation, around: int | None):
+    """The latest WINDOW messages, or WINDOW messages centred on `around` (a permalink)."""
+    query = Message.filter(conversation_id=conversation.id)
+    if around is not None and await query.filter(id=around).exists():
+        half = WINDOW // 2
+        before = await query.filter(id__lte=around).order_by("-id").limit(half + 1)
+        after = await query.filter(id__gt=around).order_by("id").limit(half)
+        messages = list(reversed(before)) + list(after)
+    else:
+        messages = list(reversed(await query.order_by("-id").limit(WINDOW)))
+    has_earlier = bool(messages) and await query.filter(id__lt=messages[0].id).exists()
+    has_later = bool(messages) and await query.filter(id__gt=messages[-1].id).exists()
+    return messages, has_earlier, has_later
+
+
+async def render_chat(conversation: Conversation | None, *, around: int | None = None):
+    if conversation is not None:
+        messages, has_earlier, has_later = await message_window(conversation, around)
+    else:
+        messages, has_earlier, has_later = [], False, False
+    context = {"conversation": conversation, "messages": messages,
+               "live": await live_snapshots(messages), "has_earlier": has_earlier,
+               "has_later": has_later}
+    if htmx.is_request():
+        # Switching conversations swaps only the main pane; the sidebar stays.
+        body = await render_template("conversations/_main.html", **context)
+    else:
+        context.update(await page_context(conversation))
+        body = await render_template("conversations/show.html", **context)
+    return htmx.vary(await current_app.make_response(body))
+
 
 @bp.get("/")
 async def new():
     """Show an empty chat; the first message creates the conversation."""
-    response = await current_app.make_response(
-        await render_template("conversations/show.html", conversation=None, messages=[], live={})
-    )
-    return htmx.vary(response)
+    return await render_chat(None)
 
 
 @bp.get("/c/<int:conversation_id>")
 async def show(conversation_id: int):
-    """Show one conversation with its messages; a streaming reply resumes where it is."""
+    """Show one conversation; `?m=<id>` opens it at that message (search results link so)."""
     conversation = await get_conversation(conversation_id, current_user())
-    messages = await Message.filter(conversation_id=conversation.id).order_by("id")
-    live = await live_snapshots(messages)
-    response = await current_app.make_response(await render_template(
-        "conversations/show.html", conversation=conversation, messages=messages, live=live))
-    return htmx.vary(response)
+    return await render_chat(conversation, around=request.args.get("m", type=int))
+
+
+@bp.get("/c/<int:conversation_id>/messages")
+async def messages(conversation_id: int):
+    """Load the window of messages before (or after) a message, for scrolling."""
+    conversation = await get_conversation(conversation_id, current_user())
+    query = Message.filter(conversation_id=conversation.id)
+    if (before := request.args.get("before", type=int)) is not None:
+        rows = list(reversed(await query.filter(id__lt=before).order_by("-id").limit(WINDOW)))
+        more = bool(rows) and await query.filter(id__lt=rows[0].id).exists()
+        direction = "earlier"
+    elif (after := request.args.get("after", type=int)) is not None:
+        rows = await query.filter(id__gt=after).order_by("id").limit(WINDOW)
+        more = bool(rows) and await query.filter(id__gt=rows[-1].id).exists()
+        direction = "later"
+    else:
+        raise BadRequest("Say before=<message id> or after=<message id>.")
+    return await render_template("conversations/_window.html", conversation=conversation,
+                                 messages=rows, live=await live_snapshots(rows), more=more,
+                                 direction=direction)
+
+
+@bp.get("/conversations")
+async def index():
+    """One page of the sidebar list (a filter, or the next page for infinite scroll)."""
+    view = view_arg()
+    page = max(1, request.args.get("page", default=1, type=int))
+    list_page = await sidebar.load_page(current_user(), view, page)
+    return htmx.vary(await current_app.make_response(await render_template(
+        "conversations/_list.html", list_page=list_page, view=view,
+        previous_group=request.args.get("group"),
+        current_id=request.args.get("current", type=int),
+        stats=await conversations.stats(current_user()) if page == 1 else None)))
+
+
+async def _item_changed(conversation: Conversation, toast: str | None = None,
+                        undo_url: str | None = None, removed: bool = False,
+                        reload: bool = False):
+    """The htmx answer to a change: the item (or its removal), the header, a toast.
+    A change that puts a conversation back in a list asks the list to reload itself."""
+    open_url = url_for(".show", conversation_id=conversation.id)
+    is_open = urlsplit(request.headers.get("HX-Current-URL", "")).path == open_url
+    body = await render_template(
+        "conversations/_changed.html", conversation=conversation, toast=toast,
+        undo_url=undo_url, removed=removed, is_open=is_open,
+        stats=await conversations.stats(current_user()))
+    if not htmx.is_request():
+        return redirect(request.referrer or url_for(".new"), 303)
+    return body, 200, htmx.trigger_on_body("conversations-changed") if reload else {}
+
+
+@bp.post("/c/<int:conversation_id>/rename")
+async def rename(conversation_id: int):
+    """Rename a conversation (1-200 characters)."""
+    conversation = await get_conversation(conversation_id, current_user())
+    title = (await request.form).get("title")
+    try:
+        await conversations.rename(conversation, title)
+    except BadRequest as error:
+        if not htmx.is_request():
+            raise
+        body = await render_template("conversations/_rename_error.html",
+                                     conversation=conversation, message=error.message)
+        return body, 400, htmx.retarget(f"#rename-error-{conversation.id}", "innerHTML")
+    return await _item_changed(conversation)
+
+
+@bp.post("/c/<int:conversation_id>/archive")
+async def archive(conversation_id: int):
+    """Archive a conversation (it leaves the active list)."""
+    conversation = await get_conversation(conversation_id, current_user())
+    await conversations.set_archived(conversation, True)
+    return await _item_changed(conversation, "Archived.", removed=True,
+                               undo_url=url_for(".unarchive", conversation_id=conversation.id))
+
+
+@bp.post("/c/<int:conversation_id>/unarchive")
+async def unarchive(conversation_id: int):
+    """Bring an archived conversation back to the active list."""
+    conversation = await get_conversation(conversation_id, current_user())
+    await conversations.set_archived(conversation, False)
+    return await _item_changed(conversation, "Moved back to your chats.", reload=True)
+
+
+@bp.post("/c/<int:conversation_id>/delete")
+async def delete(conversation_id: int):
+    """Move a conversation to the trash, with an Undo."""
+    conversation = await get_conversation(conversation_id, current_user())
+    await conversations.move_to_trash(conversation)
+    return await _item_changed(conversation, "Moved to the trash.", removed=True,
+                               undo_url=url_for(".restore", conversation_id=conversation.id))
+
+
+@bp.post("/c/<int:conversation_id>/restore")
+async def restore(conversation_id: int):
+    """Take a conversation out of the trash."""
+    conversation = await get_conversation(conversation_id, current_user())
+    await conversations.restore(conversation)
+    return await _item_changed(conversation, "Restored.", reload=True)
+
+
+@bp.post("/c/<int:conversation_id>/destroy")
+async def destroy(conversation_id: int):
+    """Delete a conversation for good, with its messages and share link."""
+    conversation = await get_conversation(conversation_id, current_user())
+    if conversation.deleted_at is None:
+        raise BadRequest("Move the conversation to the trash before deleting it for good.")
+    await conversations.delete_permanently(conversation)
+    return await _item_changed(conversation, "Deleted for good.", removed=True)

@@ -88,8 +88,10 @@ async def create():
     body = await render_template("messages/_created.html", conversation=conversation,
                                  messages=[user_message, reply], live={},
                                  new_conversation=not conversation_id)
-    return body, 200, {htmx.HX_PUSH_URL: url_for("conversations.show",
-                                                 conversation_id=conversation.id)}
+    headers = {htmx.HX_PUSH_URL: url_for("conversations.show", conversation_id=conversation.id)}
+    if not conversation_id:
+        headers.update(htmx.trigger_on_body("conversations-changed"))  # the sidebar lists it
+    return body, 200, headers
 
 
 async def _composer_error(message: str):
