@@ -1,12 +1,14 @@
 """hyperchat: a self-hosted LLM chat app built the hypermedia way."""
 
+import asyncio
+import logging
 from pathlib import Path
 
 from markupsafe import Markup
 from quart import Quart
 
 from hyperchat import config as configuration
-from hyperchat import db, errors, security
+from hyperchat import conversations, db, errors, security
 from hyperchat.generation import Generations
 from hyperchat.models import Message, Status
 from hyperchat.rendering import render_markdown, shorten_model_name
@@ -15,6 +17,19 @@ from hyperchat.upstream import demo
 from hyperchat.upstream.client import Upstream
 
 ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger(__name__)
+
+
+async def purge_trash_periodically(retention_days: int, every: float = 3600) -> None:
+    """Delete conversations kept in the trash longer than the retention, now and hourly."""
+    while True:
+        try:
+            purged = await conversations.purge_trash(retention_days)
+            if purged:
+                log.info("purged %d conversations from the trash", purged)
+        except Exception:
+            log.exception("trash purge failed")
+        await asyncio.sleep(every)
 
 
 def create_app(config: dict | None = None) -> Quart:
@@ -34,9 +49,19 @@ def create_app(config: dict | None = None) -> Quart:
     app.jinja_env.filters["short_model"] = shorten_model_name
     errors.init_app(app)
     security.init_app(app)
-    from hyperchat.views import assets, conversations, messages, search, shares
+    from hyperchat.views import (
+        assets,
+        conversations,
+        exports,
+        health,
+        messages,
+        search,
+        sessions_api,
+        shares,
+    )
 
-    for blueprint in (assets.bp, conversations.bp, messages.bp, search.bp, shares.bp):
+    for blueprint in (assets.bp, conversations.bp, messages.bp, search.bp, shares.bp,
+                      sessions_api.bp, exports.bp, health.bp):
         app.register_blueprint(blueprint)
 
     @app.before_serving
@@ -59,10 +84,14 @@ def create_app(config: dict | None = None) -> Quart:
         )
         app.extensions["generations"] = Generations(
             MemoryStreamHub(), upstream,
-            partial_save_interval=app.config["PARTIAL_SAVE_INTERVAL"])
+            partial_save_interval=app.config["PARTIAL_SAVE_INTERVAL"],
+            title_model=app.config.get("TITLE_MODEL"))
+        app.extensions["purger"] = asyncio.create_task(
+            purge_trash_periodically(app.config["TRASH_RETENTION_DAYS"]), name="trash-purge")
 
     @app.after_serving
     async def stop() -> None:
+        app.extensions["purger"].cancel()
         generations: Generations = app.extensions["generations"]
         await generations.shutdown()
         await generations.upstream.aclose()

@@ -34,6 +34,9 @@ def from_environment() -> dict:
             "openai/gpt-4o-mini" if api_key or env.get("OPENROUTER_BASE_URL") else DEMO_MODEL
         ),
         "SECRET_KEY": env.get("SECRET_KEY") or None,
+        # Set to have a model write each conversation's title after its first reply.
+        "TITLE_MODEL": env.get("TITLE_MODEL") or None,
+        "TRASH_RETENTION_DAYS": int(env.get("TRASH_RETENTION_DAYS") or 30),
     }
 
 

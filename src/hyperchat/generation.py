@@ -11,7 +11,7 @@ import time
 from contextlib import aclosing
 from datetime import UTC, datetime
 
-from hyperchat.models import FINISHED, Message, Role, Status
+from hyperchat.models import FINISHED, Conversation, Message, Role, Status
 from hyperchat.rendering import estimate_tokens
 from hyperchat.streaming import StreamHub
 from hyperchat.upstream.client import ChatMessage, Upstream, UpstreamError
@@ -29,13 +29,22 @@ async def conversation_context(message: Message) -> list[ChatMessage]:
     return [ChatMessage(role=str(role), content=content) for role, content in earlier if content]
 
 
+def clean_generated_title(text: str) -> str:
+    """A model's title answer, tidied: one line, no quotes or trailing period, 200 chars."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    line = line.removeprefix("Title:").strip().strip("\"'“”‘’*#").rstrip(".").strip()
+    return " ".join(line.split())[:200]
+
+
 class Generations:
     """Starts, stops and tracks this process's reply tasks."""
 
-    def __init__(self, hub: StreamHub, upstream: Upstream, *, partial_save_interval: float):
+    def __init__(self, hub: StreamHub, upstream: Upstream, *, partial_save_interval: float,
+                 title_model: str | None = None):
         self.hub = hub
         self.upstream = upstream
         self.partial_save_interval = partial_save_interval
+        self.title_model = title_model
         self._tasks: dict[int, asyncio.Task] = {}
         self._stop_requested: set[int] = set()
 
@@ -103,6 +112,42 @@ class Generations:
             self._stop_requested.discard(message.id)
             await self._save(message, chunks, context, model, model_used, usage, status, error)
             await self.hub.close(message.id)
+        if status == Status.COMPLETE and self.title_model:
+            await self._maybe_retitle(message)
+
+    async def _maybe_retitle(self, message: Message) -> None:
+        """After a conversation's first reply, ask TITLE_MODEL for a better title, in the
+        background. Only the title changes: the list's order (last activity) does not."""
+        replies = await Message.filter(conversation_id=message.conversation_id,
+                                       role=Role.ASSISTANT, status=Status.COMPLETE).count()
+        if replies != 1:
+            return
+        task = asyncio.create_task(self._retitle(message), name=f"title-{message.id}")
+        self._tasks[-message.id] = task  # negative keys: title tasks, cancelled on shutdown
+        task.add_done_callback(lambda _: self._tasks.pop(-message.id, None))
+
+    async def _retitle(self, message: Message) -> None:
+        reply = await Message.get(id=message.id)
+        exchange = await conversation_context(reply)
+        exchange.append(ChatMessage("assistant", reply.content))
+        transcript = "\n\n".join(f"{m.role}: {m.content[:2000]}" for m in exchange[:2])
+        prompt = [
+            ChatMessage("system", "You write titles for chat conversations. Answer with the "
+                                  "title only: 3 to 6 words, no quotes, no final punctuation."),
+            ChatMessage("user", transcript),
+        ]
+        parts: list[str] = []
+        try:
+            async with aclosing(self.upstream.stream(prompt, self.title_model)) as events:
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        parts.append(event.text)
+        except UpstreamError as exc:
+            log.warning("title for conversation %s failed: %s", message.conversation_id, exc)
+            return
+        title = clean_generated_title("".join(parts))
+        if title:
+            await Conversation.filter(id=message.conversation_id).update(title=title)
 
     async def _save(self, message, chunks, context, model, model_used, usage, status, error):
         text = "".join(chunks)

@@ -1,0 +1,283 @@
+"""The sidebar and conversation actions over htmx: list, groups, pages, rename, archive,
+trash, undo, permanent delete, message windows, titles, purge."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hyperchat import conversations as convs
+from hyperchat.models import Conversation, Message, Role, Status
+from hyperchat.sidebar import PAGE_SIZE
+from tests.fake_upstream import Tokens
+from tests.helpers import csrf, send, soup, wait_until
+
+HX = {"HX-Request": "true"}
+
+
+async def make_conversations(client, n: int, owner: str | None = None) -> list[Conversation]:
+    """n conversations of this client's owner, each with a user message, oldest first."""
+    await csrf(client)
+    if owner is None:
+        async with client.session_transaction() as session:
+            owner = session["user_identifier"]
+    now = datetime.now(UTC)
+    made = []
+    for i in range(n):
+        conversation = await Conversation.create(owner=owner, title=f"Chat {i}",
+                                                 last_activity_at=now - timedelta(hours=n - i))
+        await Message.create(conversation=conversation, role=Role.USER, content=f"question {i}",
+                             status=Status.COMPLETE)
+        made.append(conversation)
+    return made
+
+
+async def post(client, path, **kwargs):
+    headers = {"X-CSRF-Token": await csrf(client), **HX, **kwargs.pop("headers", {})}
+    return await client.post(path, headers=headers, **kwargs)
+
+
+async def test_page_lists_conversations_most_recent_first_with_preview(client):
+    made = await make_conversations(client, 3)
+    page = soup(await (await client.get("/")).get_data(as_text=True))
+    items = page.select("#conversation-list .conversation-item")
+    assert [i["data-conversation-id"] for i in items] == [str(c.id) for c in reversed(made)]
+    first = items[0]
+    assert first.select_one(".item-title").get_text() == "Chat 2"
+    assert first.select_one(".item-preview").get_text() == "question 2"
+    assert first.select_one(".item-time").get_text()
+    assert first.select_one("a")["hx-push-url"] == "true"
+    tabs = {a["data-view"]: a.select_one(".count").get_text() for a in page.select(".tab")}
+    assert tabs == {"active": "3", "archived": "0", "trash": "0"}
+
+
+async def test_list_groups_by_day(client):
+    await csrf(client)
+    async with client.session_transaction() as session:
+        owner = session["user_identifier"]
+    now = datetime.now(UTC)
+    for title, age in [("today", timedelta(0)), ("yesterday", timedelta(days=1)),
+                       ("week", timedelta(days=4)), ("old", timedelta(days=40))]:
+        await Conversation.create(owner=owner, title=title, last_activity_at=now - age)
+    page = soup(await (await client.get("/conversations", headers=HX)).get_data(as_text=True))
+    headings = [h.get_text() for h in page.select(".group-heading")]
+    assert headings == ["Today", "Yesterday", "Previous 7 days", "Older"]
+
+
+async def test_list_pages_with_a_revealed_sentinel_and_no_duplicates(client):
+    await make_conversations(client, PAGE_SIZE + 5)
+    first = soup(await (await client.get("/conversations", headers=HX)).get_data(as_text=True))
+    assert len(first.select(".conversation-item")) == PAGE_SIZE
+    sentinel = first.select_one(".list-sentinel")
+    assert sentinel["hx-trigger"] == "revealed"
+    second = soup(await (await client.get(sentinel["hx-get"], headers=HX)).get_data(as_text=True))
+    ids = [i["data-conversation-id"] for i in first.select(".conversation-item")]
+    ids += [i["data-conversation-id"] for i in second.select(".conversation-item")]
+    assert len(ids) == len(set(ids)) == PAGE_SIZE + 5
+    assert second.select_one(".list-sentinel") is None
+    # The second page continues the first page's day group instead of repeating its heading.
+    assert second.select(".group-heading") == []
+
+
+async def test_list_makes_a_fixed_number_of_queries(client, monkeypatch):
+    """No query per conversation: a page of 30 costs what a page of 3 costs."""
+    from tortoise import connections
+
+    await make_conversations(client, PAGE_SIZE)
+    executed = []
+    connection = connections.get("default")
+    for name in ("execute_query", "execute_query_dict"):
+        original = getattr(connection, name)
+
+        async def counting(*args, _original=original, **kwargs):
+            executed.append(args[0])
+            return await _original(*args, **kwargs)
+
+        monkeypatch.setattr(connection, name, counting)
+    await client.get("/conversations", headers=HX)
+    big = len(executed)
+    await Conversation.filter(id__gt=3).delete()
+    executed.clear()
+    await client.get("/conversations", headers=HX)
+    assert 0 < len(executed) == big <= 10
+
+
+async def test_switching_conversations_swaps_only_the_main_pane(client):
+    made = await make_conversations(client, 2)
+    response = await client.get(f"/c/{made[0].id}", headers=HX)
+    fragment = soup(await response.get_data(as_text=True))
+    assert fragment.select_one("#main")["data-conversation-id"] == str(made[0].id)
+    assert fragment.select_one("#sidebar") is None and fragment.select_one("html") is None
+    assert "HX-Request" in response.headers["Vary"]
+    page = soup(await (await client.get(f"/c/{made[0].id}")).get_data(as_text=True))
+    # A full load of the same URL renders the same pane inside the page.
+    assert page.select_one("#main").decode() == fragment.select_one("#main").decode()
+    assert page.select_one("#sidebar .conversation-item.current")["data-conversation-id"] == \
+        str(made[0].id)
+
+
+@pytest.mark.parametrize(("view", "expected"), [("active", ["Chat 2"]), ("archived", ["Chat 1"]),
+                                                ("trash", ["Chat 0"])])
+async def test_filters_show_active_archived_and_trash(client, view, expected):
+    made = await make_conversations(client, 3)
+    await convs.move_to_trash(made[0])
+    await convs.set_archived(made[1], True)
+    page = soup(await (await client.get(f"/conversations?view={view}", headers=HX)).get_data(
+        as_text=True))
+    assert [t.get_text() for t in page.select(".item-title")] == expected
+
+
+async def test_unknown_filter_is_a_clear_400(client):
+    assert (await client.get("/conversations?view=bogus", headers=HX)).status_code == 400
+
+
+async def test_rename_updates_title_item_and_heading_without_reordering(client):
+    made = await make_conversations(client, 2)
+    before = (await Conversation.get(id=made[0].id)).last_activity_at
+    response = await post(client, f"/c/{made[0].id}/rename", form={"title": "  New   name "},
+                          headers={"HX-Current-URL": f"http://localhost/c/{made[0].id}"})
+    assert response.status_code == 200
+    fragment = soup(await response.get_data(as_text=True))
+    assert fragment.select_one(f"#conv-{made[0].id}-title").get_text() == "New name"
+    assert fragment.select_one("#conversation-heading h1").get_text() == "New name"
+    conversation = await Conversation.get(id=made[0].id)
+    assert conversation.title == "New name" and conversation.last_activity_at == before
+
+
+@pytest.mark.parametrize("title", ["", "   ", "x" * 201])
+async def test_rename_rejects_bad_titles_with_a_clear_error(client, title):
+    made = await make_conversations(client, 1)
+    response = await post(client, f"/c/{made[0].id}/rename", form={"title": title})
+    assert response.status_code == 400
+    assert response.headers["HX-Retarget"] == f"#rename-error-{made[0].id}"
+    assert (await response.get_data(as_text=True)).strip()
+    assert (await Conversation.get(id=made[0].id)).title == "Chat 0"
+
+
+async def test_rename_accepts_exactly_200_characters(client):
+    made = await make_conversations(client, 1)
+    response = await post(client, f"/c/{made[0].id}/rename", form={"title": "y" * 200})
+    assert response.status_code == 200
+
+
+async def test_archive_and_unarchive(client):
+    made = await make_conversations(client, 1)
+    response = await post(client, f"/c/{made[0].id}/archive")
+    fragment = soup(await response.get_data(as_text=True))
+    assert fragment.select_one(f"#conv-{made[0].id}")["hx-swap-oob"] == "delete"
+    assert fragment.select_one("#count-archived").get_text() == "1"
+    assert (await Conversation.get(id=made[0].id)).archived is True
+    response = await post(client, f"/c/{made[0].id}/unarchive")
+    assert json.loads(response.headers["HX-Trigger"]) == {
+        "conversations-changed": {"target": "body"}}
+    assert (await Conversation.get(id=made[0].id)).archived is False
+
+
+async def test_trash_offers_undo_and_restore_brings_it_back(client):
+    made = await make_conversations(client, 1)
+    fragment = soup(await (await post(client, f"/c/{made[0].id}/delete")).get_data(as_text=True))
+    toast = fragment.select_one("#toast")
+    assert toast["data-timeout"] == "10000"
+    undo = toast.select_one(".undo-btn")
+    assert undo["hx-post"] == f"/c/{made[0].id}/restore"
+    assert (await Conversation.get(id=made[0].id)).deleted_at is not None
+    await post(client, undo["hx-post"])
+    assert (await Conversation.get(id=made[0].id)).deleted_at is None
+
+
+async def test_permanent_delete_removes_messages_and_kills_the_share_link(app, client):
+    made = await make_conversations(client, 1)
+    conversation = made[0]
+    await post(client, f"/c/{conversation.id}/share", headers={"Accept": "application/json"})
+    share_id = (await Conversation.get(id=conversation.id)).share_id
+    assert (await post(client, f"/c/{conversation.id}/destroy")).status_code == 400  # not trashed
+    await post(client, f"/c/{conversation.id}/delete")
+    assert (await post(client, f"/c/{conversation.id}/destroy")).status_code == 200
+    assert not await Conversation.filter(id=conversation.id).exists()
+    assert not await Message.filter(conversation_id=conversation.id).exists()
+    assert (await app.test_client().get(f"/share/{share_id}")).status_code == 404
+
+
+@pytest.mark.parametrize("action", ["rename", "archive", "unarchive", "delete", "restore",
+                                    "destroy"])
+async def test_actions_on_someone_elses_conversation_are_forbidden(app, client, action):
+    made = await make_conversations(client, 1)
+    stranger = app.test_client()
+    response = await post(stranger, f"/c/{made[0].id}/{action}", form={"title": "x"})
+    assert response.status_code == 403
+    assert await Conversation.filter(id=made[0].id, title="Chat 0", archived=False,
+                                     deleted_at__isnull=True).exists()
+
+
+async def test_purge_deletes_only_trash_older_than_the_retention(client):
+    made = await make_conversations(client, 3)
+    now = datetime.now(UTC)
+    await Conversation.filter(id=made[0].id).update(deleted_at=now - timedelta(days=31))
+    await Conversation.filter(id=made[1].id).update(deleted_at=now - timedelta(days=29))
+    assert await convs.purge_trash(30) == 1
+    assert [c.id for c in await Conversation.all().order_by("id")] == [made[1].id, made[2].id]
+    assert not await Message.filter(conversation_id=made[0].id).exists()
+
+
+async def test_long_conversation_opens_with_its_latest_window_and_loads_earlier(client):
+    made = await make_conversations(client, 1)
+    conversation = made[0]
+    for i in range(120):
+        await Message.create(conversation=conversation, role=Role.USER, content=f"m{i}",
+                             status=Status.COMPLETE)
+    page = soup(await (await client.get(f"/c/{conversation.id}", headers=HX)).get_data(
+        as_text=True))
+    shown = [a.select_one(".message-content").get_text() for a in page.select("article")]
+    assert shown == [f"m{i}" for i in range(70, 120)]
+    sentinel = page.select_one(".window-sentinel")
+    assert sentinel["hx-trigger"] == "revealed"
+    earlier = soup(await (await client.get(sentinel["hx-get"], headers=HX)).get_data(
+        as_text=True))
+    assert [a.select_one(".message-content").get_text() for a in earlier.select("article")] == \
+        [f"m{i}" for i in range(20, 70)]
+    assert earlier.select_one(".window-sentinel") is not None
+
+
+async def test_permalink_opens_the_window_around_that_message(client):
+    made = await make_conversations(client, 1)
+    messages = [await Message.create(conversation=made[0], role=Role.USER, content=f"m{i}",
+                                     status=Status.COMPLETE) for i in range(120)]
+    target = messages[10]
+    page = soup(await (await client.get(f"/c/{made[0].id}?m={target.id}")).get_data(
+        as_text=True))
+    assert page.select_one(f"#m-{target.id}") is not None
+    assert page.select_one("#thread .window-sentinel[hx-get*='after=']") is not None
+
+
+async def test_first_message_makes_the_sidebar_reload(client, fake_upstream):
+    response = await send(client, "brand new")
+    assert json.loads(response.headers["HX-Trigger"]) == {
+        "conversations-changed": {"target": "body"}}
+    fragment = soup(await response.get_data(as_text=True))
+    assert fragment.select_one("#conversation-heading h1").get_text() == "brand new"
+
+
+async def test_title_model_retitles_after_the_first_reply_without_reordering(app_config,
+                                                                          fake_upstream):
+    from hyperchat import create_app
+
+    app = create_app({**app_config, "TITLE_MODEL": "openai/gpt-4o-mini"})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        fake_upstream.enqueue(Tokens(["Decorators", " wrap", " functions"]),
+                              Tokens(['"Python Decorators Explained."']))
+        await send(client, "how do python decorators work and why")
+        conversation = await Conversation.get()
+        assert conversation.title == "how do python decorators work..."
+        activity = conversation.last_activity_at
+
+        async def retitled():
+            c = await Conversation.get(id=conversation.id)
+            return c if c.title != conversation.title else None
+
+        conversation = await wait_until(retitled)
+        assert conversation.title == "Python Decorators Explained"
+        assert conversation.last_activity_at == activity
+        title_request = fake_upstream.requests[-1]["json"]
+        assert title_request["model"] == "openai/gpt-4o-mini"
+        assert "decorators" in title_request["messages"][-1]["content"]
