@@ -173,8 +173,32 @@ async def test_fresh_database_migrates_to_the_schema_of_the_models(new_database)
     generated = await new_database("generated")
     await _generate_schema(generated)
 
-    differences = _differences(await _schema(migrated), await _schema(generated))
+    schema = _without_search_objects(await _schema(migrated), db.dialect(migrated))
+    differences = _differences(schema, await _schema(generated))
     assert differences == [], "the migrations do not build the models' schema"
+
+
+# The full-text search objects of migration 2 (src/hyperchat/search.py), which the models do
+# not describe: on SQLite the FTS5 tables and the shadow tables FTS5 keeps for each (external
+# content, so no _content table); on PostgreSQL expression GIN indexes (no columns) of those names.
+SEARCH_TABLES = {
+    f"{name}{suffix}"
+    for name in ("message_fts", "conversation_fts")
+    for suffix in ("", "_data", "_idx", "_docsize", "_config")
+}
+SEARCH_INDEXES = {"message": ("message_fts", ()), "conversation": ("conversation_fts", ())}
+
+
+def _without_search_objects(schema: dict, dialect: str) -> dict:
+    """Check that the search objects exist, and return the schema without them."""
+    if dialect == "sqlite":
+        assert SEARCH_TABLES <= schema.keys(), "full-text search tables missing"
+        return {table: info for table, info in schema.items() if table not in SEARCH_TABLES}
+    out = {table: dict(info) for table, info in schema.items()}
+    for table, index in SEARCH_INDEXES.items():
+        assert index in out[table]["indexes"], f"full-text search index {index[0]} missing"
+        out[table]["indexes"] = out[table]["indexes"] - {index}
+    return out
 
 
 def _differences(migrated: dict, generated: dict) -> list[str]:

@@ -50,7 +50,7 @@ DEFAULTS = {
     "SSE_KEEPALIVE": 15.0,
     # How often a streaming reply's text so far is written to the database (seconds),
     # so that a crash loses at most this much.
-    "PARTIAL_SAVE_INTERVAL": 2.0,
+    "PARTIAL_SAVE_INTERVAL": 3.0,
     "DEMO_TOKEN_DELAY": 0.02,
     "RUN_MIGRATIONS": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

@@ -24,6 +24,10 @@ def dialect(url: str) -> str:
 def tortoise_config(url: str) -> dict:
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite://") and "synchronous=" not in url:
+        # WAL (tortoise's default) with synchronous=NORMAL: commits skip the fsync, and the
+        # database stays consistent; only the last moments can be lost, and only to power loss.
+        url += ("&" if "?" in url else "?") + "synchronous=NORMAL"
     return {
         "connections": {"default": url},
         "apps": {"models": {"models": MODELS, "default_connection": "default"}},

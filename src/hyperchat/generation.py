@@ -20,12 +20,15 @@ from hyperchat.upstream.sse_parser import ModelInfo, TextDelta, Usage
 log = logging.getLogger(__name__)
 
 
-async def conversation_context(message: Message) -> list[ChatMessage]:
-    """The finished messages before `message`, oldest first: what the model is sent."""
-    earlier = await Message.filter(
-        conversation_id=message.conversation_id, id__lt=message.id, status__in=FINISHED,
-        role__in=(Role.USER, Role.ASSISTANT, Role.SYSTEM),
-    ).order_by("id").values_list("role", "content")
+async def conversation_context(conversation_id: int,
+                               before: int | None = None) -> list[ChatMessage]:
+    """The conversation's finished messages (before message `before`), oldest first: what
+    the model is sent."""
+    query = Message.filter(conversation_id=conversation_id, status__in=FINISHED,
+                           role__in=(Role.USER, Role.ASSISTANT, Role.SYSTEM))
+    if before is not None:
+        query = query.filter(id__lt=before)
+    earlier = await query.order_by("id").values_list("role", "content")
     return [ChatMessage(role=str(role), content=content) for role, content in earlier if content]
 
 
@@ -48,10 +51,12 @@ class Generations:
         self._tasks: dict[int, asyncio.Task] = {}
         self._stop_requested: set[int] = set()
 
-    async def start(self, message: Message, model: str) -> None:
+    async def start(self, message: Message, model: str, context: list[ChatMessage]) -> None:
+        """Start generating `message` from `context` (the messages the model is sent)."""
         # Register with the hub before returning, so a reader that connects at once finds it.
         await self.hub.open(message.id, on_stop=lambda: self._stop(message.id))
-        task = asyncio.create_task(self._run(message, model), name=f"reply-{message.id}")
+        task = asyncio.create_task(self._run(message, model, context),
+                                   name=f"reply-{message.id}")
         self._tasks[message.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(message.id, None))
 
@@ -76,15 +81,13 @@ class Generations:
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
 
-    async def _run(self, message: Message, model: str) -> None:
+    async def _run(self, message: Message, model: str, context: list[ChatMessage]) -> None:
         chunks: list[str] = []
         model_used: str | None = None
         usage: Usage | None = None
         status, error = Status.COMPLETE, None
-        context: list[ChatMessage] = []
         last_save = time.monotonic()
         try:
-            context = await conversation_context(message)
             # aclosing: a stop must close the upstream connection, not leave it to the GC.
             async with aclosing(self.upstream.stream(context, model)) as events:
                 async for event in events:
@@ -128,7 +131,7 @@ class Generations:
 
     async def _retitle(self, message: Message) -> None:
         reply = await Message.get(id=message.id)
-        exchange = await conversation_context(reply)
+        exchange = await conversation_context(reply.conversation_id, before=reply.id)
         exchange.append(ChatMessage("assistant", reply.content))
         transcript = "\n\n".join(f"{m.role}: {m.content[:2000]}" for m in exchange[:2])
         prompt = [

@@ -88,7 +88,9 @@ class MemoryStreamHub:
             if live.closed:
                 return
             try:
-                await asyncio.wait_for(changed.wait(), keepalive)
+                # asyncio.timeout, not wait_for: wait_for wraps the wait in a new task each time.
+                async with asyncio.timeout(keepalive):
+                    await changed.wait()
             except TimeoutError:
                 yield None
 

@@ -1,9 +1,9 @@
 """Browser fixtures: the real app served by Hypercorn on loopback, a fake upstream, and one
 headless Chromium with a fresh context per test.
 
-The server lives for the whole tests/browser package (package scope), in its own thread with
-its own event loop, so that it is gone before the HTTP-level tests (which init Tortoise in
-their own loops) run. Every test gets a fresh browser context, hence a fresh session cookie:
+The server and the browser live for the whole tests/browser package (package scope): the
+server in its own thread with its own event loop, so that it is gone before the HTTP-level
+tests (which init Tortoise in their own loops) run. Every test gets a fresh browser context, hence a fresh session cookie:
 a new "person" with no conversations, on the same database.
 """
 
@@ -142,8 +142,11 @@ def fake(upstream, live_server):
     upstream._queue.clear()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    # Package scope, not session: Playwright's sync API marks an event loop as running in
+    # the main thread for as long as it is started, and pytest-asyncio cannot run the async
+    # tests outside this package while it is.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

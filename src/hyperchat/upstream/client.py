@@ -7,6 +7,7 @@ with a message fit to show a person; what was streamed before it stays with the 
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 
@@ -42,14 +43,21 @@ class Upstream:
                  read_timeout: float, demo_token_delay: float = 0.02):
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
+        # For /health: the HTTP status of the latest attempt (None: no answer at all) and when.
+        self.last_status: int | None = None
+        self.last_seen: datetime | None = None
         timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0, pool=30.0)
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=50)
+        # Every live reply holds one connection; keep as many alive for the next replies.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=1000)
         # The demo model is an OpenAI-compatible endpoint served in-process by an httpx
         # transport, so its replies take exactly the path a real provider's do.
         self.client = httpx.AsyncClient(
             timeout=timeout, limits=limits,
             mounts={demo.BASE_URL: demo.DemoTransport(token_delay=demo_token_delay)},
         )
+
+    def _seen(self, status: int | None) -> None:
+        self.last_status, self.last_seen = status, datetime.now(UTC)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -72,10 +80,12 @@ class Upstream:
             "stream_options": {"include_usage": True},
         }
         parser = StreamParser()
-        finished = False
+        finished = answered = False
         try:
             async with self.client.stream("POST", f"{base}/chat/completions", json=body,
                                           headers=headers) as response:
+                answered = True
+                self._seen(response.status_code)
                 if response.status_code != 200:
                     raw = await response.aread()
                     message, retry_after = parse_error_body(response.status_code, raw,
@@ -95,13 +105,19 @@ class Upstream:
                     finished = finished or isinstance(event, Finish | Done)
                     yield event
         except httpx.ConnectTimeout as exc:
+            self._seen(None)
             raise UpstreamError(
                 "Could not reach the model provider (connection timed out).") from exc
         except httpx.ConnectError as exc:
+            self._seen(None)
             raise UpstreamError("Could not connect to the model provider.") from exc
         except httpx.ReadTimeout as exc:
+            if not answered:
+                self._seen(None)
             raise UpstreamError("The model provider stopped responding (read timed out).") from exc
         except httpx.TransportError as exc:
+            if not answered:
+                self._seen(None)
             raise UpstreamError("The connection to the model provider was lost mid-reply.") from exc
         if not finished:
             # EOF with neither [DONE] nor a finish_reason: the reply was cut short.

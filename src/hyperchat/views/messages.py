@@ -15,14 +15,16 @@ from quart import (
     stream_with_context,
     url_for,
 )
+from tortoise.transactions import in_transaction
 
 from hyperchat import htmx, sse
 from hyperchat.access import get_conversation, get_message
 from hyperchat.errors import BadRequest, json_api
-from hyperchat.generation import Generations
+from hyperchat.generation import Generations, conversation_context
 from hyperchat.models import Conversation, Message, Role, Status
 from hyperchat.security import current_user
 from hyperchat.streaming import Batch
+from hyperchat.upstream.client import ChatMessage
 
 bp = Blueprint("messages", __name__)
 
@@ -56,7 +58,8 @@ async def live_snapshots(messages: list[Message]) -> dict[int, Batch]:
 async def start_reply(conversation: Conversation) -> Message:
     reply = await Message.create(conversation=conversation, role=Role.ASSISTANT,
                                  status=Status.STREAMING)
-    await generations().start(reply, current_app.config["DEFAULT_MODEL"])
+    await generations().start(reply, current_app.config["DEFAULT_MODEL"],
+                              await conversation_context(conversation.id, before=reply.id))
     return reply
 
 
@@ -73,16 +76,27 @@ async def create():
             f"Your message is {len(content):,} characters long; the limit is {limit:,}. "
             "Shorten it and send again (your text is still in the box).")
     conversation_id = form.get("conversation_id", type=int)
+    now = datetime.now(UTC)
     if conversation_id:
         conversation = await get_conversation(conversation_id, current_user())
-        await Conversation.filter(id=conversation.id).update(last_activity_at=datetime.now(UTC))
+        context = await conversation_context(conversation.id)
     else:
-        conversation = await Conversation.create(owner=current_user(), title=title_from(content))
-    # The user's message is saved before the upstream is called: it is never lost.
-    user_message = await Message.create(conversation=conversation, role=Role.USER,
-                                        content=content, status=Status.COMPLETE,
-                                        finished_at=datetime.now(UTC))
-    reply = await start_reply(conversation)
+        conversation, context = None, []
+    # One transaction, one commit; the user's message is saved before the upstream is
+    # called, so it is never lost.
+    async with in_transaction():
+        if conversation is None:
+            conversation = await Conversation.create(owner=current_user(),
+                                                     title=title_from(content))
+        else:
+            await Conversation.filter(id=conversation.id).update(last_activity_at=now)
+        user_message = await Message.create(conversation=conversation, role=Role.USER,
+                                            content=content, status=Status.COMPLETE,
+                                            finished_at=now)
+        reply = await Message.create(conversation=conversation, role=Role.ASSISTANT,
+                                     status=Status.STREAMING)
+    context.append(ChatMessage(role=Role.USER, content=content))
+    await generations().start(reply, current_app.config["DEFAULT_MODEL"], context)
     if not htmx.is_request():
         return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
     body = await render_template("messages/_created.html", conversation=conversation,

@@ -1,0 +1,93 @@
+"""Full-text search (src/hyperchat/search.py): FTS5 tables over message.content and
+conversation.title, kept in step with their tables by triggers.
+
+External content (content='message'): the index stores no second copy of the text; the triggers
+must hand FTS5 the exact old values to delete, which is why UPDATE deletes then re-inserts.
+remove_diacritics 2: "cafe" finds "Café". Every statement is IF NOT EXISTS because aerich runs
+SQLite migrations through executescript, which is not atomic: a failed run can simply be re-run.
+"""
+
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        CREATE VIRTUAL TABLE IF NOT EXISTS "message_fts" USING fts5(
+            content, content='message', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER IF NOT EXISTS "message_fts_insert" AFTER INSERT ON "message" BEGIN
+            INSERT INTO message_fts (rowid, content) VALUES (new.id, new.content);
+        END;
+        CREATE TRIGGER IF NOT EXISTS "message_fts_delete" AFTER DELETE ON "message" BEGIN
+            INSERT INTO message_fts (message_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+        END;
+        CREATE TRIGGER IF NOT EXISTS "message_fts_update"
+        AFTER UPDATE OF content ON "message" BEGIN
+            INSERT INTO message_fts (message_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+            INSERT INTO message_fts (rowid, content) VALUES (new.id, new.content);
+        END;
+        INSERT INTO message_fts (message_fts) VALUES ('rebuild');
+        CREATE VIRTUAL TABLE IF NOT EXISTS "conversation_fts" USING fts5(
+            title, content='conversation', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER IF NOT EXISTS "conversation_fts_insert" AFTER INSERT ON "conversation" BEGIN
+            INSERT INTO conversation_fts (rowid, title) VALUES (new.id, new.title);
+        END;
+        CREATE TRIGGER IF NOT EXISTS "conversation_fts_delete" AFTER DELETE ON "conversation" BEGIN
+            INSERT INTO conversation_fts (conversation_fts, rowid, title)
+                VALUES ('delete', old.id, old.title);
+        END;
+        CREATE TRIGGER IF NOT EXISTS "conversation_fts_update"
+        AFTER UPDATE OF title ON "conversation" BEGIN
+            INSERT INTO conversation_fts (conversation_fts, rowid, title)
+                VALUES ('delete', old.id, old.title);
+            INSERT INTO conversation_fts (rowid, title) VALUES (new.id, new.title);
+        END;
+        INSERT INTO conversation_fts (conversation_fts) VALUES ('rebuild');"""
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        DROP TRIGGER IF EXISTS "message_fts_insert";
+        DROP TRIGGER IF EXISTS "message_fts_delete";
+        DROP TRIGGER IF EXISTS "message_fts_update";
+        DROP TABLE IF EXISTS "message_fts";
+        DROP TRIGGER IF EXISTS "conversation_fts_insert";
+        DROP TRIGGER IF EXISTS "conversation_fts_delete";
+        DROP TRIGGER IF EXISTS "conversation_fts_update";
+        DROP TABLE IF EXISTS "conversation_fts";"""
+
+
+MODELS_STATE = (
+    "eJztWltv4kYU/iuWn7JSugo0ya6iqhIQZ5dugAi87XabajTYA1ixx17POARl8997ZvD9Qg"
+    "0NFFa8ROZc5vKdc2aOP+dZdVyT2Oxtx6WPxGeYWy5Vr5RnlWKHwEOp/lRRseclWiHgeGxL"
+    "ByNvOWbcxwYH3QTbjIDIJMzwLS+ciwa2LYSuAYYWnSaigFrfAoK4OyV8RnxQ/PU3iC1qki"
+    "fCxM9ndWIR25TPqjunYAQGNmYcwZTWo8UXCHNVeJEnzyeMwZwsGijao2U+ofSyY1+5sYUn"
+    "jVQ5BmxF/ngR/t4DktNnALNMYSnlKPLtUn4jDcU+xzCXHTg0MfYWfAazRtYW5UI6JbAdzI"
+    "kYnvuBAE7gEuIcYbnEKDFZgpPyMckEBzZPAT1GiUxFqD/Q0UjTEVLXCA3AJcIKS2Vy91Ox"
+    "hJ+ajfN35+9/vjx/L6IgRLHk3cty6gSYpaOEp6+rL1KPOUZJRBNQ2Qz7BJVB2wFNObZpnx"
+    "zCsPQ8whGe/w1i9ZdJQA2BnjKDuXxjhvnbsIQomaNoTb+q2wqEg5+QTeiUzwT6zRWo/94a"
+    "dj62hifN5hsxoQtFuqzgfqhpSpUITBKIuMbqRiF2eJ0QRIL/Kc0z6F6e10D38rwSXaHKos"
+    "stDkZroBs7bAvd5MiOoeyTuSLyekcpfHZWJ4fPzqqTWOiyOMsyNNFyD1msrwEubjlkxZkS"
+    "OeYwN0PPt9FDjQiEybtWALaY3yuQ1rs9baS3endieIexb7ZEq6VrQtOU0kVOenKZC0o8iP"
+    "JHV/+oiJ/K10Ffk2i6jE99OWNip39VxZpwwF1E3TnCZhqTSByJMjHGcPhaj6Tkymi7rk0w"
+    "LY9w2i0X4DH4bauqYsluo9oeDG4zAW139Vwdfe61teFJQ0YSjCxO0ld2gjfccYRvVFRZz2"
+    "NV7XNVFVrrNWNd5v8KEd+o5rbZKPgEmwNqL8JsPJAUCAtnZQYYsLXN6jzreYz6IUU98MwN"
+    "o571PEZ9X6JectzL1QtiY/KQegsXgjE2HubYN1FGk2KJCGN4SlhJsxV63nwaEjsmhXJpEL"
+    "4h95ajHGAOvERZH0nTaLpNtwrOosppOnkJpgCKGc4tZsrBVULXpZCsZuqclNHOSLoMz7Yk"
+    "Z+BvDYIuXC3K84tHfm4P+DnfreItNBo4EtsuLAhTgxQwjnx3R2GsD7T6eaQNr5SAEf+etk"
+    "ajLhysff1KwZCvYlv8no7+HOla70phC8aJo9YLS4bqaFzWYDoa+esgITqEKvtOBtNxQkuu"
+    "bB0qpaJJS1x2yClti0tadRdrX/TMNRwBedJrfXmTuYpvB/0PkXkK+M7toJ0DHIARy6l/wC"
+    "QO/37IvBbaZ3t9yOTuMrgjEJTdWsx/wXGjTN4zFmEHtKjnu47H4Sp/ILSklatM4oLfRrm8"
+    "b3i/cjYbgJFNZNuzNsClvkeQiyAv0UGEwbukBKGA8Uryt8z9SAKvQQJDL8SDksyu1wkm3j"
+    "tsPcLailZTuyMc6UOt1ev2P0DLx32CHUD/nnYGvbtbTdeulGhc6Az1wd2ddi3sXM8j5j3V"
+    "hsMBtJPE911/PzrFeCl1+8TY4Ue4W3fdJh451OpEP0w2rQ6HOrGoxWYbhT3nevxGtj+kac"
+    "kXkiLFVbvPK3ju7rVwz9u8Ai9dDngR7RvXJ9aUfiKLQvdRTkPn/9fxwMCu4qJPBdswjxnR"
+    "smSDh+XHeNmztUad1rW2pFLLPwBsk91uEd8yZmoJuR1qTldx2zix2Sa1fWSZd8kyi3QtLf"
+    "FqKijlss/88qYs0MVFHRbo4qKaBRK6bHMqimoNhEPzHxDdRi2OrbGCY2sUObZKSv630aC/"
+    "LiVvWgZXviu2xQ6xK1gBrgBj9VtX/gUr18eJAdplXcMuL7OXfwBh0Mrm"
+)

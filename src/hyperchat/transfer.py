@@ -1,0 +1,345 @@
+"""Export conversations (Markdown, JSON, a zip of JSON) and import the JSON back.
+
+The JSON format, `hyperchat.conversation.v1`::
+
+    {
+      "format": "hyperchat.conversation.v1",
+      "id": 12,                                  # informational, ignored on import
+      "exportedAt": "2025-01-27T10:06:00.000Z",  # informational, ignored on import
+      "title": "How to use Python decorators?",
+      "createdAt": "2025-01-27T10:00:00.000Z",
+      "archived": false,
+      "messages": [                              # oldest first
+        {"role": "user" | "assistant" | "system",
+         "content": "...",                       # verbatim
+         "createdAt": "...", "finishedAt": "..." | null,
+         "status": "complete" | "stopped" | "error",
+         "rating": 1 | 0 | -1,                   # only a reply can carry a non-zero rating
+         "modelIdUsed": "openai/gpt-4o-mini" | null,
+         "promptTokens": 10 | null, "completionTokens": 15 | null,
+         "tokensEstimated": false,               # true: counts are our ~4 chars/token guess
+         "error": "..." | null}
+      ]
+    }
+
+Times are ISO 8601 with a timezone (exports write UTC milliseconds with a Z). Importing is
+strict: `format`, `title` and `messages` are required, every message needs `role` and
+`content`, every other field is optional (defaults: now, false, 0, null, "complete") but
+type-checked when present, and an unknown key is an error (a typo must not lose data).
+A reply exported while it was still streaming imports as an error, as after a restart.
+
+An import creates a new conversation owned by the importer: new id, new (unshared) share
+link, last activity = its latest message. Exporting it again gives the same document except
+`id` and `exportedAt`.
+
+Command line (DATABASE_URL from the environment, as for the app)::
+
+    python -m hyperchat.transfer export ID FILE          # FILE.md: Markdown; else JSON; -: stdout
+    python -m hyperchat.transfer import FILE --owner OWNER
+"""
+
+import argparse
+import asyncio
+import io
+import json
+import sys
+import zipfile
+from datetime import UTC, datetime
+from typing import NoReturn
+
+from tortoise.transactions import in_transaction
+
+from hyperchat.conversations import clean_title
+from hyperchat.errors import BadRequest
+from hyperchat.models import Conversation, Message, Role, Status
+
+FORMAT = "hyperchat.conversation.v1"
+MAX_MESSAGES = 10_000
+MODEL_ID_MAX = 200
+HEADINGS = {Role.USER: "User", Role.ASSISTANT: "Assistant", Role.SYSTEM: "System"}
+STILL_STREAMING = "This reply was still being written when the conversation was exported."
+
+TOP_KEYS = {"format", "id", "exportedAt", "title", "createdAt", "archived", "messages"}
+MESSAGE_KEYS = {"role", "content", "createdAt", "finishedAt", "status", "rating", "modelIdUsed",
+                "promptTokens", "completionTokens", "tokensEstimated", "error"}
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with milliseconds and a Z, like JavaScript's toISOString()."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def message_dict(message: Message) -> dict:
+    return {
+        "role": str(message.role),
+        "content": message.content,
+        "createdAt": iso(message.created_at),
+        "finishedAt": iso(message.finished_at),
+        "status": str(message.status),
+        "rating": message.rating,
+        "modelIdUsed": message.model_id_used,
+        "promptTokens": message.prompt_tokens,
+        "completionTokens": message.completion_tokens,
+        "tokensEstimated": message.tokens_estimated,
+        "error": message.error,
+    }
+
+
+def conversation_dict(conversation: Conversation, messages: list[Message],
+                      exported_at: datetime | None = None) -> dict:
+    return {
+        "format": FORMAT,
+        "id": conversation.id,
+        "exportedAt": iso(exported_at or datetime.now(UTC)),
+        "title": conversation.title,
+        "createdAt": iso(conversation.created_at),
+        "archived": conversation.archived,
+        "messages": [message_dict(m) for m in messages],
+    }
+
+
+def dumps(document: dict) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+async def messages_of(conversation: Conversation) -> list[Message]:
+    return await Message.filter(conversation_id=conversation.id).order_by("id")
+
+
+async def to_json(conversation: Conversation) -> str:
+    return dumps(conversation_dict(conversation, await messages_of(conversation)))
+
+
+async def to_markdown(conversation: Conversation) -> str:
+    """The title, then each message under its role's heading, its content verbatim."""
+    blocks = [f"# {conversation.title}"]
+    for message in await messages_of(conversation):
+        blocks.append(f"## {HEADINGS.get(message.role, str(message.role).title())}")
+        if message.content:
+            blocks.append(message.content)
+        if message.status == Status.STOPPED:
+            blocks.append("*(Stopped before the reply finished.)*")
+        elif message.status == Status.ERROR:
+            blocks.append(f"*(Error: {message.error or 'the reply failed.'})*")
+        elif message.status == Status.STREAMING:
+            blocks.append("*(Still being written when exported.)*")
+    return "\n\n".join(blocks) + "\n"
+
+
+async def to_zip(owner: str) -> bytes:
+    """Every conversation of `owner` but those in the trash (archived ones included), one
+    `conversation-<id>.json` each: two queries whatever the number of conversations."""
+    conversations = await Conversation.filter(owner=owner, deleted_at__isnull=True).order_by("id")
+    by_conversation: dict[int, list[Message]] = {c.id: [] for c in conversations}
+    for message in await Message.filter(conversation__owner=owner,
+                                        conversation__deleted_at__isnull=True).order_by("id"):
+        by_conversation.setdefault(message.conversation_id, []).append(message)
+    now = datetime.now(UTC)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for conversation in conversations:
+            info = zipfile.ZipInfo(f"conversation-{conversation.id}.json",
+                                   date_time=now.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            document = conversation_dict(conversation, by_conversation[conversation.id], now)
+            archive.writestr(info, dumps(document))
+    return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------- import
+
+
+def _fail(where: str, problem: str) -> NoReturn:
+    raise BadRequest(f"Not a {FORMAT} document: {where} {problem}.")
+
+
+def _text(value: object, where: str, *, nullable: bool = False, max_length: int | None = None):
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        _fail(where, "must be a string" + (" or null" if nullable else ""))
+    if "\x00" in value:
+        _fail(where, "must not contain NUL characters")
+    if max_length is not None and len(value) > max_length:
+        _fail(where, f"must be at most {max_length} characters long")
+    return value
+
+
+def _moment(value: object, where: str, *, nullable: bool = False) -> datetime | None:
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        _fail(where, "must be an ISO 8601 date-time string" + (" or null" if nullable else ""))
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("no timezone")
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        _fail(where, "must be an ISO 8601 date-time with a timezone, like "
+                     "2025-01-27T10:00:00.000Z")
+
+
+def _count(value: object, where: str) -> int | None:
+    # Exactly JSON integers: True and 1.0 are not token counts.
+    if value is not None and (type(value) is not int or value < 0):
+        _fail(where, "must be a non-negative integer or null")
+    return value
+
+
+def _flag(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        _fail(where, "must be true or false")
+    return value
+
+
+def _check_keys(document: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(document) - allowed)
+    if unknown:
+        _fail(where, f"has unknown keys: {', '.join(unknown)}")
+
+
+def _message(item: object, index: int, default_time: datetime) -> dict:
+    where = f"messages[{index}]"
+    if not isinstance(item, dict):
+        _fail(where, "must be an object")
+    _check_keys(item, MESSAGE_KEYS, where)
+    for key in ("role", "content"):
+        if key not in item:
+            _fail(where, f'needs "{key}"')
+    roles = [r.value for r in Role]
+    if not isinstance(item["role"], str) or item["role"] not in roles:
+        _fail(f"{where}.role", "must be user, assistant or system")
+    role = Role(item["role"])
+    status_value = item.get("status", Status.COMPLETE.value)
+    if not isinstance(status_value, str) or status_value not in [s.value for s in Status]:
+        _fail(f"{where}.status", "must be complete, stopped or error")
+    status = Status(status_value)
+    error = _text(item.get("error"), f"{where}.error", nullable=True)
+    if status == Status.STREAMING:
+        status, error = Status.ERROR, error or STILL_STREAMING
+    rating = item.get("rating", 0)
+    if type(rating) is not int or rating not in (1, 0, -1):
+        _fail(f"{where}.rating", "must be 1, 0 or -1")
+    if rating and role != Role.ASSISTANT:
+        _fail(f"{where}.rating", "must be 0: only a reply can be rated")
+    created_at = (_moment(item["createdAt"], f"{where}.createdAt") if "createdAt" in item
+                  else default_time)
+    finished_at = (_moment(item["finishedAt"], f"{where}.finishedAt", nullable=True)
+                   if "finishedAt" in item else created_at)
+    return {
+        "role": role,
+        "content": _text(item["content"], f"{where}.content"),
+        "created_at": created_at,
+        "finished_at": finished_at,
+        "status": status,
+        "rating": rating,
+        "model_id_used": _text(item.get("modelIdUsed"), f"{where}.modelIdUsed", nullable=True,
+                               max_length=MODEL_ID_MAX),
+        "prompt_tokens": _count(item.get("promptTokens"), f"{where}.promptTokens"),
+        "completion_tokens": _count(item.get("completionTokens"), f"{where}.completionTokens"),
+        "tokens_estimated": _flag(item.get("tokensEstimated", False),
+                                  f"{where}.tokensEstimated"),
+        "error": error,
+    }
+
+
+def parse(document: object) -> tuple[dict, list[dict]]:
+    """Validate an export; return the conversation's fields and its messages' fields.
+    Raise BadRequest naming the first problem found."""
+    if not isinstance(document, dict):
+        raise BadRequest(f"Send a {FORMAT} JSON object (as written by export.json).")
+    if document.get("format") != FORMAT:
+        _fail('"format"', f'must be "{FORMAT}"')
+    _check_keys(document, TOP_KEYS, "the document")
+    if "title" not in document:
+        _fail("the document", 'needs "title"')
+    try:
+        title = clean_title(document["title"])
+    except BadRequest as error:
+        _fail("title", f"is invalid ({error.message})")
+    _text(title, "title")
+    created_at = (_moment(document["createdAt"], "createdAt") if "createdAt" in document
+                  else datetime.now(UTC))
+    archived = _flag(document.get("archived", False), "archived")
+    messages = document.get("messages")
+    if not isinstance(messages, list):
+        _fail('"messages"', "must be a list")
+    if len(messages) > MAX_MESSAGES:
+        _fail('"messages"', f"must hold at most {MAX_MESSAGES:,} messages")
+    parsed = [_message(item, i, created_at) for i, item in enumerate(messages)]
+    last_activity = max([created_at] + [m["created_at"] for m in parsed])
+    conversation = {"title": title, "created_at": created_at, "archived": archived,
+                    "last_activity_at": last_activity}
+    return conversation, parsed
+
+
+async def import_conversation(document: object, owner: str) -> Conversation:
+    """Create `owner`'s copy of an exported conversation (see the module docstring)."""
+    fields, messages = parse(document)
+    async with in_transaction():
+        conversation = await Conversation.create(owner=owner, **fields)
+        await Message.bulk_create(
+            [Message(conversation_id=conversation.id, **m) for m in messages], batch_size=500)
+    return conversation
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from hyperchat import config, db
+
+    await db.connect(config.from_environment()["DATABASE_URL"])
+    try:
+        if args.command == "export":
+            conversation = await Conversation.get_or_none(id=args.id)
+            if conversation is None:
+                print(f"no conversation {args.id}", file=sys.stderr)
+                return 1
+            markdown = args.file.endswith(".md")
+            text = await (to_markdown if markdown else to_json)(conversation)
+            if args.file == "-":
+                sys.stdout.write(text)
+            else:
+                with open(args.file, "w", encoding="utf-8") as out:
+                    out.write(text)
+            return 0
+        with open(args.file, encoding="utf-8") as source:
+            try:
+                document = json.load(source)
+            except json.JSONDecodeError as error:
+                print(f"{args.file}: not JSON ({error})", file=sys.stderr)
+                return 1
+        try:
+            conversation = await import_conversation(document, args.owner)
+        except BadRequest as error:
+            print(f"{args.file}: {error.message}", file=sys.stderr)
+            return 1
+        print(conversation.id)
+        return 0
+    finally:
+        await db.disconnect()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hyperchat.transfer",
+                                     description="Export or import one conversation.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    export = commands.add_parser("export", help="write one conversation to FILE")
+    export.add_argument("id", type=int)
+    export.add_argument("file", help="FILE.md for Markdown, any other name for JSON, - for stdout")
+    load = commands.add_parser("import", help="create a conversation from a JSON export")
+    load.add_argument("file")
+    load.add_argument("--owner", required=True,
+                      help="the owner identifier (a session's user_identifier)")
+    return asyncio.run(_run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""The chat sessions JSON API (seed 003): camelCase conversations for a JS client.
+
+Every answer is JSON, errors included: `{"ok": false, "error": "..."}` with 400 for bad
+input, 403 for a missing CSRF token and 404 for a conversation that is unknown *or not
+yours* (unlike the HTML pages' 403, the API does not confirm that an id exists).
+"""
+
+from quart import Blueprint, g, jsonify, request, url_for
+from tortoise.functions import Count
+
+from hyperchat import conversations, transfer
+from hyperchat.access import get_conversation
+from hyperchat.conversations import View
+from hyperchat.errors import BadRequest, Forbidden, NotFound, json_api
+from hyperchat.models import Conversation, Message
+from hyperchat.security import current_user
+from hyperchat.transfer import iso
+
+bp = Blueprint("sessions_api", __name__, url_prefix="/api/chat/sessions")
+
+PAGE_SIZE = 30
+PAGE_SIZE_MAX = 100
+# Search hits considered for `q` (hits may be messages: several can name one conversation).
+SEARCH_HITS = 1000
+
+
+@bp.app_url_value_preprocessor
+def answer_in_json(_endpoint, _values):
+    # The earliest hook: it runs before the app's CSRF check (so its 403 is JSON too) and
+    # even when no route matched (a 404 or 405 under the prefix). json_api alone only takes
+    # effect once a view is called.
+    if request.path.startswith(bp.url_prefix):
+        g.json_api = True
+
+
+def route(rule: str, **options):
+    """Register an API view; the seed's trailing slash is optional."""
+    return bp.route(rule, strict_slashes=False, **options)
+
+
+def camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.title() for word in rest)
+
+
+def session_json(conversation: Conversation, message_count: int) -> dict:
+    shared = conversation.shared_at is not None
+    return {
+        "id": conversation.id,
+        "title": conversation.title,
+        "createdAt": iso(conversation.created_at),
+        "updatedAt": iso(conversation.updated_at),
+        "lastActivityAt": iso(conversation.last_activity_at),
+        "archived": conversation.archived,
+        "deletedAt": iso(conversation.deleted_at),
+        "messageCount": message_count,
+        "sharedAt": iso(conversation.shared_at),
+        "shareId": conversation.share_id if shared else None,
+        "shareUrl": url_for("shares.show", share_id=conversation.share_id, _external=True)
+        if shared else None,
+    }
+
+
+def message_json(message: Message) -> dict:
+    return {
+        "id": message.id,
+        "role": str(message.role),
+        "content": message.content,
+        "createdAt": iso(message.created_at),
+        "status": str(message.status),
+        "rating": message.rating,
+        "modelIdUsed": message.model_id_used,
+        "promptTokens": message.prompt_tokens,
+        "completionTokens": message.completion_tokens,
+        "tokensEstimated": message.tokens_estimated,
+        "error": message.error,
+    }
+
+
+async def message_counts(conversation_ids: list[int]) -> dict[int, int]:
+    """Messages per conversation, in one grouped query whatever the number of ids."""
+    if not conversation_ids:
+        return {}
+    rows = await Message.filter(conversation_id__in=conversation_ids).annotate(
+        count=Count("id")).group_by("conversation_id").values_list("conversation_id", "count")
+    return dict(rows)
+
+
+async def one_session_json(conversation: Conversation) -> dict:
+    counts = await message_counts([conversation.id])
+    return session_json(conversation, counts.get(conversation.id, 0))
+
+
+async def load(conversation_id: int) -> Conversation:
+    """The caller's conversation, or 404 whether it is unknown or someone else's."""
+    try:
+        return await get_conversation(conversation_id, current_user())
+    except Forbidden:
+        raise NotFound("That conversation does not exist.") from None
+
+
+async def json_body(*, empty_ok: bool = False) -> dict:
+    """The request's JSON object; an empty body counts as `{}` when `empty_ok`."""
+    if empty_ok and not (await request.get_data()).strip():
+        return {}
+    payload = await request.get_json(force=True, silent=True)
+    if not isinstance(payload, dict):
+        raise BadRequest("Send a JSON object as the request body.")
+    return payload
+
+
+def title_arg(value: object) -> str:
+    title = conversations.clean_title(value)
+    if "\x00" in title:  # PostgreSQL text cannot hold NUL
+        raise BadRequest("A title cannot contain NUL characters.")
+    return title
+
+
+def int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    value = int(raw) if raw.isascii() and raw.isdigit() else low - 1
+    if value < low or (high is not None and value > high):
+        limits = f"between {low} and {high}" if high is not None else f"of at least {low}"
+        raise BadRequest(f"{name} must be an integer {limits}.")
+    return value
+
+
+def bool_arg(name: str, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false.")
+    return raw == "true"
+
+
+async def matching_ids(owner: str, query: str, archived: bool) -> list[int]:
+    """Conversation ids for a full-text query, best first, each once."""
+    from hyperchat import search
+
+    hits = await search.search(owner, query, limit=SEARCH_HITS, archived=archived)
+    return list(dict.fromkeys(hit.conversation_id for hit in hits))
+
+
+@route("/", methods=["GET"])
+@json_api
+async def index():
+    """List the caller's sessions, most recent activity first (or best match for `q`)."""
+    page = int_arg("page", 1, 1)
+    page_size = int_arg("pageSize", PAGE_SIZE, 1, PAGE_SIZE_MAX)
+    archived = bool_arg("archived", False)
+    query = (request.args.get("q") or "").strip()
+    owner = current_user()
+    listed = conversations.owned_by(owner, View.ARCHIVED if archived else View.ACTIVE)
+    offset = (page - 1) * page_size
+    if query:
+        # The search scopes to the owner, the archive flag and no trash, and decides the
+        # order; loading the page through `listed` re-checks the scope all the same.
+        ids = await matching_ids(owner, query, archived)
+        page_ids = ids[offset:offset + page_size]
+        found = {c.id: c for c in await listed.filter(id__in=page_ids)}
+        total, rows = len(ids), [found[i] for i in page_ids if i in found]
+    else:
+        total = await listed.count()
+        rows = await listed.offset(offset).limit(page_size)
+    counts = await message_counts([c.id for c in rows])
+    return jsonify({
+        "sessions": [session_json(c, counts.get(c.id, 0)) for c in rows],
+        "page": page,
+        "pageSize": page_size,
+        "total": total,
+        "hasMore": offset + page_size < total,
+    })
+
+
+@route("/", methods=["POST"])
+@json_api
+async def create():
+    """Create an empty session, titled "New chat" unless a title is given."""
+    payload = await json_body(empty_ok=True)
+    title = title_arg(payload["title"]) if "title" in payload else "New chat"
+    conversation = await Conversation.create(owner=current_user(), title=title)
+    return await created(conversation)
+
+
+async def created(conversation: Conversation):
+    location = url_for(".show", conversation_id=conversation.id)
+    return jsonify(await one_session_json(conversation)), 201, {"Location": location}
+
+
+@route("/stats/", methods=["GET"])
+@json_api
+async def stats():
+    """Count the caller's sessions (active, archived, trash), messages and tokens."""
+    counts = await conversations.stats(current_user())
+    return jsonify({camel(key): value for key, value in counts.items()})
+
+
+@route("/import/", methods=["POST"])
+@json_api
+async def import_():
+    """Create a session from a `hyperchat.conversation.v1` export (see transfer.py)."""
+    payload = await request.get_json(force=True, silent=True)
+    conversation = await transfer.import_conversation(payload, current_user())
+    return await created(conversation)
+
+
+@route("/<int:conversation_id>/", methods=["GET"])
+@json_api
+async def show(conversation_id: int):
+    """Show one session with all its messages, oldest first."""
+    conversation = await load(conversation_id)
+    messages = await Message.filter(conversation_id=conversation.id).order_by("id")
+    body = session_json(conversation, len(messages))
+    body["messages"] = [message_json(m) for m in messages]
+    return jsonify(body)
+
+
+@route("/<int:conversation_id>/", methods=["PUT"])
+@json_api
+async def update(conversation_id: int):
+    """Rename and/or (un)archive a session; every field is checked before any is saved."""
+    conversation = await load(conversation_id)
+    payload = await json_body()
+    if "title" not in payload and "archived" not in payload:
+        raise BadRequest('Send "title" and/or "archived".')
+    title = title_arg(payload["title"]) if "title" in payload else None
+    archived = payload.get("archived")
+    if "archived" in payload and not isinstance(archived, bool):
+        raise BadRequest("archived must be true or false.")
+    if title is not None:
+        await conversations.rename(conversation, title)
+    if archived is not None:
+        await conversations.set_archived(conversation, archived)
+    return jsonify(await one_session_json(conversation))
+
+
+@route("/<int:conversation_id>/", methods=["DELETE"])
+@json_api
+async def delete(conversation_id: int):
+    """Move a session to the trash (200, the session); `?permanent=true` deletes it for
+    good with its messages and share link (204)."""
+    conversation = await load(conversation_id)
+    if bool_arg("permanent", False):
+        await conversations.delete_permanently(conversation)
+        return "", 204
+    if conversation.deleted_at is None:  # again: keep the first date, the purge counts from it
+        await conversations.move_to_trash(conversation)
+    return jsonify(await one_session_json(conversation))
+
+
+@route("/<int:conversation_id>/restore/", methods=["POST"])
+@json_api
+async def restore(conversation_id: int):
+    """Take a session out of the trash (a session not in the trash is left as it is)."""
+    conversation = await load(conversation_id)
+    if conversation.deleted_at is not None:
+        await conversations.restore(conversation)
+    return jsonify(await one_session_json(conversation))
