@@ -3,8 +3,8 @@ headless Chromium with a fresh context per test.
 
 The server and the browser live for the whole tests/browser package (package scope): the
 server in its own thread with its own event loop, so that it is gone before the HTTP-level
-tests (which init Tortoise in their own loops) run. Every test gets a fresh browser context, hence a fresh session cookie:
-a new "person" with no conversations, on the same database.
+tests (which init Tortoise in their own loops) run. Every test gets a fresh browser context,
+hence a fresh session cookie: a new "person" with no conversations, on the same database.
 """
 
 import asyncio
