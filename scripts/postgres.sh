@@ -7,7 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PGROOT="$PWD/.tmp/pg"
-PORT="${PGPORT_TEST:-54329}"
+# A fixed port unless it is taken (another clone's test run, say): then any free one.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port_in_use() {
+  python3 -c 'import socket, sys; s = socket.socket(); sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))) != 0)' "$1"
+}
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bindir" ] || { echo "PostgreSQL server binaries not found: run 'make deps-system'" >&2; exit 1; }
 
@@ -22,7 +28,12 @@ case "${1:-}" in
     if [ ! -f "$PGROOT/data/PG_VERSION" ]; then
       as_pg "$bindir/initdb" -D "$PGROOT/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PGROOT/initdb.log" 2>&1
     fi
-    if ! as_pg "$bindir/pg_ctl" -D "$PGROOT/data" status >/dev/null 2>&1; then
+    if as_pg "$bindir/pg_ctl" -D "$PGROOT/data" status >/dev/null 2>&1; then
+      # Already running (an earlier start): its port is line 4 of postmaster.pid.
+      PORT=$(sed -n 4p "$PGROOT/data/postmaster.pid")
+    else
+      PORT="${PGPORT_TEST:-54329}"
+      port_in_use "$PORT" && PORT=$(free_port)
       # fsync off: a test cluster that is thrown away needs no durability, and it makes CREATE DATABASE fast.
       as_pg "$bindir/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w -t 30 start \
         -o "-h 127.0.0.1 -p $PORT -k $PGROOT -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null

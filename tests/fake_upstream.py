@@ -43,8 +43,9 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-# The byte-exact captures shared by every worktree (repo is /work/main, shared is /work/shared).
-STREAMS_DIR = Path(__file__).resolve().parents[2] / "shared" / "streams"
+# Byte-exact upstream captures, copied from the team's shared/streams so that a clean clone
+# carries its own test data (test_fake_upstream checks the copies still match when it is there).
+STREAMS_DIR = Path(__file__).resolve().parent / "streams"
 API_PREFIX = "/api/v1"
 COMMENT = b": OPENROUTER PROCESSING\n\n"
 DONE = b"data: [DONE]\n\n"

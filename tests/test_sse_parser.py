@@ -3,7 +3,6 @@
 import json
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +20,9 @@ from hyperchat.upstream.sse_parser import (
     Usage,
     parse_error_body,
 )
+from tests.fake_upstream import STREAMS_DIR
 
-STREAMS = Path(__file__).resolve().parents[2] / "shared" / "streams"
+STREAMS = STREAMS_DIR
 EXPECTED = json.loads((STREAMS / "expected.json").read_text(encoding="utf-8"))
 HTTP_ERRORS = json.loads((STREAMS / "http_errors.json").read_text(encoding="utf-8"))
 CAPTURES = sorted(EXPECTED)
