@@ -70,8 +70,12 @@ test: deps deps-system
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; status=1; fi; \
 	exit $$status
 
+# Streams and page weight (app and fake upstream as processes), then search over 100,000
+# messages, then server time for a 1,000-message conversation page. Figures, not a pass/fail.
 bench: deps
 	$(PY) bench/run.py
+	@echo; echo "== search"; $(PY) bench/search_bench.py
+	@echo; echo "== page render"; $(PY) bench/page_bench.py
 
 lint: venv
 	$(VENV)/bin/ruff check src tests $(wildcard bench)

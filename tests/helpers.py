@@ -60,3 +60,20 @@ async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+def count_queries(monkeypatch) -> list[str]:
+    """Record every SQL statement the default connection runs from now on (for N+1 tests)."""
+    from tortoise import connections
+
+    executed: list[str] = []
+    connection = connections.get("default")
+    for name in ("execute_query", "execute_query_dict"):
+        original = getattr(connection, name)
+
+        async def counting(*args, _original=original, **kwargs):
+            executed.append(args[0])
+            return await _original(*args, **kwargs)
+
+        monkeypatch.setattr(connection, name, counting)
+    return executed

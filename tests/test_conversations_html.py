@@ -10,7 +10,7 @@ from hyperchat import conversations as convs
 from hyperchat.models import Conversation, Message, Role, Status
 from hyperchat.sidebar import PAGE_SIZE
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, send, soup, wait_until
+from tests.helpers import count_queries, csrf, send, soup, wait_until
 
 HX = {"HX-Request": "true"}
 
@@ -81,19 +81,8 @@ async def test_list_pages_with_a_revealed_sentinel_and_no_duplicates(client):
 
 async def test_list_makes_a_fixed_number_of_queries(client, monkeypatch):
     """No query per conversation: a page of 30 costs what a page of 3 costs."""
-    from tortoise import connections
-
     await make_conversations(client, PAGE_SIZE)
-    executed = []
-    connection = connections.get("default")
-    for name in ("execute_query", "execute_query_dict"):
-        original = getattr(connection, name)
-
-        async def counting(*args, _original=original, **kwargs):
-            executed.append(args[0])
-            return await _original(*args, **kwargs)
-
-        monkeypatch.setattr(connection, name, counting)
+    executed = count_queries(monkeypatch)
     await client.get("/conversations", headers=HX)
     big = len(executed)
     await Conversation.filter(id__gt=3).delete()
