@@ -2,7 +2,12 @@
 
 import pytest
 
-from hyperchat.rendering import estimate_tokens, render_markdown, shorten_model_name
+from hyperchat.rendering import (
+    estimate_tokens,
+    format_wait,
+    render_markdown,
+    shorten_model_name,
+)
 from tests.helpers import soup
 
 
@@ -18,6 +23,21 @@ from tests.helpers import soup
     ("deepseek/deepseek-chat-v3.1", "deepseek-chat-v3.1"),
     ("mistralai/mistral-large-latest", "mistral-large"),
     ("llama3.2", "llama3.2"),
+    # Bedrock ids: a dotted provider prefix (cross-region profiles have two) and "-v1:0".
+    ("anthropic.claude-3-5-sonnet-20240620-v1:0", "claude-3-5-sonnet"),
+    ("us.anthropic.claude-3-5-sonnet-20241022-v2:0", "claude-3-5-sonnet"),
+    ("mistral.mistral-7b-instruct-v0:2", "mistral-7b-instruct"),
+    ("amazon.titan-text-express-v1", "titan-text-express-v1"),
+    # Whole date forms go as one piece; none leaves half a date behind.
+    ("cohere/command-r-08-2024", "command-r"),
+    ("cohere/command-r-plus-08-2024", "command-r-plus"),
+    ("openai/gpt-4o-2024-08-06", "gpt-4o"),
+    ("gpt-4-0613", "gpt-4"),
+    ("mistralai/mistral-large-2407", "mistral-large"),
+    ("gemini-exp-2024-12", "gemini-exp-2024-12"),
+    # A version that names the model stays.
+    ("deepseek/deepseek-v3", "deepseek-v3"),
+    ("qwen/qwen2.5-72b-instruct", "qwen2.5-72b-instruct"),
     ("", None),
     (None, None),
 ])
@@ -61,3 +81,12 @@ def test_markdown_keeps_tables_and_links():
 @pytest.mark.parametrize(("text", "tokens"), [("", 0), ("abc", 1), ("a" * 40, 10), ("a" * 42, 10)])
 def test_estimate_tokens_is_about_four_characters_each(text, tokens):
     assert estimate_tokens(text) == tokens
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0 s"), (1, "1 s"), (30, "30 s"), (59, "59 s"), (60, "1 min"), (90, "1 min 30 s"),
+    (120, "2 min"), (3599, "59 min 59 s"), (3600, "1 h"), (3601, "1 h 1 min"),
+    (5400, "1 h 30 min"), (7199, "2 h"),
+])
+def test_format_wait_reads_naturally_and_never_rounds_down_past_an_hour(seconds, text):
+    assert format_wait(seconds) == text

@@ -144,6 +144,29 @@ async def test_upstream_http_error_ends_the_reply_with_a_clear_error(client, fak
     assert final.select_one(".retry-btn")["hx-post"] == f"/messages/{reply_id}/retry"
 
 
+@pytest.mark.parametrize(("reply", "expected"), [
+    (HttpError(429, {"error": {"code": 429, "message": "Rate limit exceeded"}},
+               {"Retry-After": "30"}),
+     "Rate limited by the provider: Rate limit exceeded; try again in 30 s."),
+    (HttpError(429, b"", {"Retry-After": "90"}),
+     "Rate limited by the provider; try again in 1 min 30 s."),
+    (HttpError(503, {"error": {"code": 503, "message": "No instances available."}},
+               {"Retry-After": "120"}),
+     "No instances available; try again in 2 min."),
+    (HttpError(503, b"", {"Retry-After": "0"}),
+     "Upstream returned HTTP 503 (Service Unavailable); try again now."),
+])
+async def test_retry_after_tells_the_person_when_to_try_again(client, fake_upstream, reply,
+                                                              expected):
+    reply_id = await start_reply(client, fake_upstream, reply)
+    message = await finished(reply_id)
+    assert message.status == Status.ERROR and message.error == expected
+    events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream")).get_data(
+        as_text=True))
+    status = soup(events[0]["data"]).select_one(".message-status.error")
+    assert status.get_text(" ", strip=True) == f"{expected} Retry"
+
+
 @pytest.mark.parametrize("reply", [
     InBandError(after_tokens=["Once", " upon"], code=502),
     InBandError(after_tokens=["Once", " upon"], code="server_error", with_choices=False),

@@ -12,12 +12,34 @@ from contextlib import aclosing
 from datetime import UTC, datetime
 
 from hyperchat.models import FINISHED, Conversation, Message, Role, Status
-from hyperchat.rendering import estimate_tokens
+from hyperchat.rendering import estimate_tokens, format_wait
 from hyperchat.streaming import StreamHub
 from hyperchat.upstream.client import ChatMessage, Upstream, UpstreamError
-from hyperchat.upstream.sse_parser import ModelInfo, TextDelta, Usage
+from hyperchat.upstream.sse_parser import Finish, ModelInfo, TextDelta, ToolCallDelta, Usage
 
 log = logging.getLogger(__name__)
+
+TOOL_CALL_ONLY = ("The model asked to call a tool, which hyperchat does not support yet; "
+                  "no text was returned.")
+
+
+def upstream_error_text(exc: UpstreamError) -> str:
+    """What the person is told about a failed reply, with when to retry if the provider said."""
+    if exc.retry_after is None:
+        return exc.message
+    when = "now" if exc.retry_after == 0 else f"in {format_wait(exc.retry_after)}"
+    return f"{exc.message.rstrip('.')}; try again {when}."
+
+
+def empty_reply_text(finish_reason: str | None, tool_calls: bool) -> str:
+    """Why a reply that finished without any text has none: never a blank "complete" bubble."""
+    if tool_calls or finish_reason == "tool_calls":
+        return TOOL_CALL_ONLY
+    if finish_reason == "content_filter":
+        return "The provider's content filter withheld the reply; no text was returned."
+    if finish_reason == "length":
+        return "The model reached its length limit before writing any text."
+    return "The model finished without returning any text."
 
 
 async def conversation_context(conversation_id: int,
@@ -85,6 +107,8 @@ class Generations:
         chunks: list[str] = []
         model_used: str | None = None
         usage: Usage | None = None
+        finish_reason: str | None = None
+        tool_calls = False
         status, error = Status.COMPLETE, None
         last_save = time.monotonic()
         try:
@@ -101,8 +125,14 @@ class Generations:
                         model_used = event.model
                     elif isinstance(event, Usage):
                         usage = event
+                    elif isinstance(event, Finish):
+                        finish_reason = event.reason
+                    elif isinstance(event, ToolCallDelta):
+                        tool_calls = True
+            if not "".join(chunks).strip():
+                status, error = Status.ERROR, empty_reply_text(finish_reason, tool_calls)
         except UpstreamError as exc:
-            status, error = Status.ERROR, exc.message
+            status, error = Status.ERROR, upstream_error_text(exc)
         except asyncio.CancelledError:
             if message.id in self._stop_requested:
                 status = Status.STOPPED

@@ -59,11 +59,17 @@ def pygments_css() -> str:
     return _FORMATTER.get_style_defs(".markdown pre code")
 
 
+# Bedrock-style dotted provider prefixes, one or more: "anthropic.", "us.anthropic.". The
+# lookahead wants a letter after the dot, so a version such as "llama3.2" is left alone.
+_DOTTED_PREFIX = re.compile(r"^(?:[a-z][a-z0-9-]*\.)+(?=[a-z])", re.IGNORECASE)
+# Each is a whole suffix; longer date forms come before shorter ones, so "-08-2024" goes as one
+# piece instead of "-2024" alone leaving "-08" behind.
 _SUFFIXES = [
+    re.compile(r"-v\d+:\d+$"),                     # Bedrock's API version "-v1:0"
     re.compile(r":[\w.-]+$"),                      # OpenRouter variants: ":free", ":beta"
-    re.compile(r"-v\d+(:\d+)?$"),                  # Bedrock-style "-v1:0"
-    re.compile(r"[-@]\d{4}-?\d{2}-?\d{2}$"),       # dates: -20241022, -2024-07-18, @20240620
-    re.compile(r"-\d{4}$"),                        # OpenAI's -0613 snapshots
+    re.compile(r"[-@](?:19|20)\d{2}-?\d{2}-?\d{2}$"),  # -20241022, -2024-07-18, @20240620
+    re.compile(r"-\d{2}-(?:19|20)\d{2}$"),         # Cohere's -08-2024
+    re.compile(r"(?<!-\d\d)-\d{4}$"),              # OpenAI's -0613, Mistral's -2407
     re.compile(r"-\d{3}$"),                        # Gemini's -001
     re.compile(r"-latest$"),
 ]
@@ -71,10 +77,12 @@ _SUFFIXES = [
 
 def shorten_model_name(model_id: str | None) -> str | None:
     """`anthropic/claude-3.5-sonnet-20241022` -> `claude-3.5-sonnet`: drop the provider prefix
-    and date/version suffixes; the full id stays available to show on hover."""
+    (`provider/` or Bedrock's `provider.`) and date/version suffixes; the full id stays
+    available to show on hover."""
     if not model_id:
         return None
     name = model_id.rsplit("/", 1)[-1]
+    name = _DOTTED_PREFIX.sub("", name) or name
     changed = True
     while changed:
         changed = False
@@ -83,6 +91,22 @@ def shorten_model_name(model_id: str | None) -> str | None:
             if shorter != name and shorter:
                 name, changed = shorter, True
     return name
+
+
+def format_wait(seconds: int) -> str:
+    """A wait for people: `45 s`, `2 min`, `1 min 30 s`, `1 h 5 min` (seconds dropped past
+    an hour, minutes rounded up so the person never retries too early)."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(seconds, 3600)
+    minutes = -(-rest // 60)
+    if minutes == 60:
+        hours, minutes = hours + 1, 0
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def estimate_tokens(text: str) -> int:

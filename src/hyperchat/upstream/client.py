@@ -90,6 +90,8 @@ class Upstream:
                     raw = await response.aread()
                     message, retry_after = parse_error_body(response.status_code, raw,
                                                             response.headers)
+                    if response.status_code == 429:
+                        message = _rate_limited(message)
                     raise UpstreamError(message, status=response.status_code,
                                         retry_after=retry_after)
                 async for data in response.aiter_raw():
@@ -121,7 +123,16 @@ class Upstream:
             raise UpstreamError("The connection to the model provider was lost mid-reply.") from exc
         if not finished:
             # EOF with neither [DONE] nor a finish_reason: the reply was cut short.
-            raise UpstreamError("The model provider ended the reply unexpectedly.")
+            raise UpstreamError("The model provider cut the reply short: the stream ended "
+                                "before the model said it had finished.")
+
+
+def _rate_limited(message: str) -> str:
+    """Say plainly that it is a rate limit; keep the provider's words when they add something
+    (OpenRouter names the limit and how to lift it)."""
+    if message == parse_error_body(429, b"", {})[0]:  # only the bare HTTP status: no details
+        return "Rate limited by the provider"
+    return f"Rate limited by the provider: {message.rstrip('.')}"
 
 
 def _in_band_message(event: StreamError) -> str:
