@@ -4,7 +4,7 @@ import pytest
 
 from hyperchat.models import Conversation, Message, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import parse_sse, send, soup, wait_until
+from tests.helpers import csrf, parse_sse, send, soup, wait_until
 
 
 async def finished(message_id: int) -> Message:
@@ -209,3 +209,60 @@ async def test_final_frame_carries_body_actions_and_metadata_out_of_band(client,
     frames = [e for e in events if e["id"] and e["event"] is None]
     text = "".join(e["data"] for e in frames[:-1])
     assert text == "Hello **you**"
+
+
+def button_markup(button) -> dict:
+    """A button's seed-relevant markup: classes, title, data attributes, icon classes."""
+    return {
+        "class": button["class"],
+        "title": button["title"],
+        **{name: value for name, value in button.attrs.items()
+           if name in ("data-message-id", "data-conversation-share-id")},
+        "icon": button.select_one("i")["class"],
+    }
+
+
+@pytest.mark.parametrize(("rating", "voted"), [
+    (1, "upvote-btn"), (-1, "downvote-btn"), (0, None),
+])
+async def test_action_buttons_have_the_seeds_exact_markup(client, fake_upstream, rating, voted):
+    fake_upstream.enqueue(Tokens(["ok"]))
+    await send(client, "hi")
+    reply = await finished((await Message.get(role="assistant")).id)
+    user = await Message.get(role="user")
+    conversation = await Conversation.get()
+    token = await csrf(client)
+    response = await client.post(f"/rate_message/{reply.id}", json={"rating": rating},
+                                 headers={"X-CSRF-Token": token})
+    assert response.status_code == 200
+    page = soup(await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True))
+
+    user_buttons = page.select(f"#msg-{user.id} > .message-actions > button")
+    assert [button_markup(b) for b in user_buttons] == [
+        {"class": ["copy-btn"], "title": "Copy text", "data-message-id": str(user.id),
+         "icon": ["fa-regular", "fa-copy"]},
+    ]
+    # The metadata block is for replies only.
+    assert page.select(f"#msg-{user.id} .message-metadata") == []
+
+    bubble = page.select_one(f"#msg-{reply.id}")
+    buttons = bubble.select(":scope > .message-actions > button")
+    with_vote = {name: [name, "voted"] if name == voted else [name]
+                 for name in ("upvote-btn", "downvote-btn")}
+    assert [button_markup(b) for b in buttons] == [
+        {"class": ["copy-btn"], "title": "Copy text", "data-message-id": str(reply.id),
+         "icon": ["fa-regular", "fa-copy"]},
+        {"class": ["share-btn"], "title": "Copy share link",
+         "data-conversation-share-id": conversation.share_id,
+         "icon": ["fa-solid", "fa-share-nodes"]},
+        {"class": with_vote["upvote-btn"], "title": "Upvote", "data-message-id": str(reply.id),
+         "icon": ["fa-regular", "fa-thumbs-up"]},
+        {"class": with_vote["downvote-btn"], "title": "Downvote",
+         "data-message-id": str(reply.id), "icon": ["fa-regular", "fa-thumbs-down"]},
+    ]
+    # Exactly one element per button: the icon, with nothing else inside.
+    assert all(len(b.find_all(True)) == 1 for b in buttons)
+    # The metadata block sits below the actions, inside the same bubble.
+    sections = [c for c in bubble.find_all(recursive=False)
+                if {"message-actions", "message-metadata"} & set(c.get("class", []))]
+    assert [c["class"][0] for c in sections] == ["message-actions", "message-metadata"]
