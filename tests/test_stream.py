@@ -1,6 +1,8 @@
 """The reply stream: frames, resume from a position, survival of disconnects, stop, failures."""
 
 import asyncio
+import socket
+from contextlib import contextmanager
 
 import pytest
 
@@ -215,6 +217,59 @@ async def test_connect_failure_ends_the_reply_with_an_error(app_config):
         reply_id = int(page.select("article.message")[1]["data-message-id"])
         message = await finished(reply_id)
         assert message.status == Status.ERROR and "connect" in message.error.lower()
+
+
+@contextmanager
+def listener_that_never_accepts():
+    """Yield the port of a loopback listener whose accept queue is full, so a new connection
+    hangs in SYN-SENT: Linux drops SYNs for a full queue (tcp_abort_on_overflow=0) instead of
+    refusing them. Offline, this is how to make a connect time out for real."""
+    server = socket.socket()
+    queued = []
+    try:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        for _ in range(16):
+            probe = socket.socket()
+            probe.settimeout(0.2)
+            try:
+                probe.connect(("127.0.0.1", port))
+            except TimeoutError:
+                probe.close()
+                break  # the queue is full: the next connection hangs too
+            queued.append(probe)
+        else:
+            pytest.fail("could not fill the listener's accept queue")
+        yield port
+    finally:
+        for sock in queued:
+            sock.close()
+        server.close()
+
+
+async def test_connect_timeout_ends_the_reply_with_an_error_and_retry(app_config):
+    from hyperchat import create_app
+
+    with listener_that_never_accepts() as port:
+        app = create_app({**app_config, "OPENROUTER_BASE_URL": f"http://127.0.0.1:{port}/api/v1",
+                          "UPSTREAM_CONNECT_TIMEOUT": 0.3})
+        async with app.test_app() as test_app:
+            client = test_app.test_client()
+            page = soup(await (await send(client, "still here?")).get_data(as_text=True))
+            user_id, reply_id = (int(a["data-message-id"]) for a in page.select("article"))
+            message = await finished(reply_id)
+            assert message.status == Status.ERROR and message.content == ""
+            assert message.error == "Could not reach the model provider (connection timed out)."
+            user = await Message.get(id=user_id)
+            assert user.content == "still here?" and user.status == Status.COMPLETE
+            events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream")).get_data(
+                as_text=True))
+            final = soup(events[0]["data"])
+            assert "connection timed out" in final.select_one(".message-status.error").get_text()
+            assert final.select_one(".retry-btn")["hx-post"] == f"/messages/{reply_id}/retry"
+            upstream = test_app.app.extensions["generations"].upstream
+            assert upstream.last_status is None  # no answer at all, as /health reports it
 
 
 async def test_retry_starts_a_new_reply_and_keeps_the_failed_one(client, fake_upstream):
