@@ -182,6 +182,40 @@ async def test_failure_mid_stream_keeps_the_partial_text(client, fake_upstream, 
     assert message.error
 
 
+@pytest.mark.parametrize("usage", [True, False], ids=["with-usage", "no-usage"])
+async def test_stream_ending_without_done_or_finish_reason_is_marked_cut_short(
+        client, fake_upstream, usage):
+    # finish_reason "" is no finish at all, and done=False leaves out [DONE]: the body ends
+    # cleanly (terminating chunk sent) without the model ever saying it had finished.
+    reply_id = await start_reply(client, fake_upstream,
+                                 Tokens(["Half", " a", " thought"], finish_reason="",
+                                        done=False, usage=usage))
+    message = await finished(reply_id)
+    assert message.status == Status.ERROR and "cut the reply short" in message.error
+    assert message.content == "Half a thought"
+    assert message.tokens_estimated is not usage
+    final = soup(parse_sse(await (await client.get(f"/messages/{reply_id}/stream")).get_data(
+        as_text=True))[0]["data"])
+    assert final.select_one(".message-content").get_text(strip=True) == "Half a thought"
+    assert "cut the reply short" in final.select_one(".message-status.error").get_text()
+    assert final.select_one(".retry-btn") is not None
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    (Tokens([]), "The model finished without returning any text."),
+    (Tokens([" ", "\n"]), "The model finished without returning any text."),
+    (Tokens([], finish_reason="content_filter"),
+     "The provider's content filter withheld the reply; no text was returned."),
+    (Tokens([], finish_reason="length"),
+     "The model reached its length limit before writing any text."),
+])
+async def test_reply_without_text_is_an_error_not_a_blank_complete_bubble(client, fake_upstream,
+                                                                          reply, expected):
+    reply_id = await start_reply(client, fake_upstream, reply)
+    message = await finished(reply_id)
+    assert (message.status, message.error) == (Status.ERROR, expected)
+
+
 async def test_in_band_error_before_first_token(client, fake_upstream):
     reply_id = await start_reply(client, fake_upstream, InBandError(after_tokens=[], code=429,
                                                                     message="Rate limit exceeded"))
