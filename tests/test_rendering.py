@@ -1,6 +1,12 @@
-"""Server-side rendering helpers: model names, markdown sanitization, token estimates."""
+"""Server-side rendering helpers: model names, markdown sanitization, token estimates, and the
+metadata block under a reply."""
+
+from types import SimpleNamespace
 
 import pytest
+from quart import render_template
+
+from hyperchat import create_app
 
 from hyperchat.rendering import (
     estimate_tokens,
@@ -90,3 +96,55 @@ def test_estimate_tokens_is_about_four_characters_each(text, tokens):
 ])
 def test_format_wait_reads_naturally_and_never_rounds_down_past_an_hour(seconds, text):
     assert format_wait(seconds) == text
+
+
+def reply(**fields) -> SimpleNamespace:
+    """A finished reply with no model and no tokens, unless given."""
+    defaults = {"id": 7, "status": "complete", "model_id_used": None, "prompt_tokens": None,
+                "completion_tokens": None, "tokens_estimated": False}
+    return SimpleNamespace(**{**defaults, **fields})
+
+
+async def render_metadata(message, tmp_path):
+    app = create_app({"DATABASE_URL": f"sqlite://{tmp_path}/unused.sqlite3",
+                      "SECRET_KEY": "test-secret"})
+    async with app.app_context():
+        block = soup(await render_template("messages/_metadata.html", message=message))
+    (meta,) = block.select("div.message-metadata")
+    return meta
+
+
+MODEL = "anthropic/claude-3.5-sonnet-20241022"
+
+
+@pytest.mark.parametrize(("fields", "shown"), [
+    ({"model_id_used": MODEL, "prompt_tokens": 11, "completion_tokens": 2},
+     "Model: claude-3.5-sonnet · Tokens: 11 prompt + 2 completion"),
+    ({"model_id_used": MODEL}, "Model: claude-3.5-sonnet"),
+    ({"prompt_tokens": 11, "completion_tokens": 2}, "Tokens: 11 prompt + 2 completion"),
+    ({"model_id_used": MODEL, "prompt_tokens": 11}, "Model: claude-3.5-sonnet · Tokens: 11 prompt"),
+    ({"model_id_used": MODEL, "completion_tokens": 2},
+     "Model: claude-3.5-sonnet · Tokens: 2 completion"),
+    ({"prompt_tokens": 11}, "Tokens: 11 prompt"),
+    ({"completion_tokens": 0}, "Tokens: 0 completion"),
+    ({}, ""),
+    ({"model_id_used": MODEL, "prompt_tokens": 20, "completion_tokens": 10,
+      "tokens_estimated": True}, "Model: claude-3.5-sonnet · Tokens: ≈20 prompt + ≈10 completion"),
+    ({"completion_tokens": 10, "tokens_estimated": True}, "Tokens: ≈10 completion"),
+    # While streaming the block is an empty placeholder that only reserves its height.
+    ({"status": "streaming", "model_id_used": MODEL, "prompt_tokens": 11}, ""),
+])
+async def test_metadata_block_shows_only_what_is_known(tmp_path, fields, shown):
+    meta = await render_metadata(reply(**fields), tmp_path)
+    assert meta["id"] == "msg-7-meta"
+    assert " ".join(meta.get_text().split()) == shown
+    model = meta.select_one(".meta-model span[title]")
+    if "Model:" in shown:
+        assert model["title"] == MODEL  # the full id, on hover
+    else:
+        assert model is None
+    tokens = meta.select_one(".meta-tokens")
+    assert (tokens is not None) == ("Tokens:" in shown)
+    if tokens is not None:
+        estimated = "≈" in shown
+        assert (tokens.get("title") == "Estimated: the provider reported no usage") == estimated
