@@ -7,7 +7,6 @@ import pytest
 from quart import render_template
 
 from hyperchat import create_app
-
 from hyperchat.rendering import (
     estimate_tokens,
     format_wait,
