@@ -84,6 +84,48 @@ async def test_stream_of_finished_reply_sends_only_the_final_frame(client, fake_
     assert soup(events[0]["data"]).select_one(".message-content").get_text(strip=True) == "done"
 
 
+async def test_tokens_are_coalesced_into_fewer_frames(app_config, fake_upstream):
+    from hyperchat import create_app
+
+    tokens = [f"c{i} " for i in range(60)]
+    app = create_app({**app_config, "SSE_COALESCE": 0.1})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        # 60 tokens over 0.3 s; ttft lets the stream open before the first one.
+        reply_id = await start_reply(client, fake_upstream,
+                                     Tokens(tokens, ttft=0.3, interval=0.005))
+        events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream?after=0"))
+                           .get_data(as_text=True))
+    frames = [e for e in events if e["id"] and e["event"] is None][:-1]
+    assert token_text(events) == "".join(tokens)
+    # About one frame per 0.1 s window (4 or 5 here); a quarter of the tokens leaves room for
+    # a slow machine and still fails if each token got its own frame.
+    assert 1 <= len(frames) <= len(tokens) // 4
+    # Each frame's id is the position after its tokens, so a resume never repeats one.
+    assert int(frames[-1]["id"]) == len(tokens)
+
+
+async def test_a_stream_outlives_quarts_response_timeout(app_config, fake_upstream):
+    from hyperchat import create_app
+
+    tokens = [f"slow{i} " for i in range(12)]
+    app = create_app({**app_config, "RESPONSE_TIMEOUT": 1})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        # 12 tokens, 0.2 s apart, after 0.2 s: the reply takes about 2.4 s, over twice the
+        # timeout that Quart would otherwise apply to the whole response.
+        reply_id = await start_reply(client, fake_upstream,
+                                     Tokens(tokens, ttft=0.2, interval=0.2))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream?after=0"))
+                           .get_data(as_text=True))
+        assert loop.time() - started > 2
+        assert token_text(events) == "".join(tokens)
+        assert events[-1] == {"id": None, "event": "done", "data": str(reply_id)}
+        assert (await finished(reply_id)).status == Status.COMPLETE
+
+
 async def test_reply_survives_the_browser_disconnecting(client, fake_upstream):
     tokens = [f"w{i} " for i in range(20)]
     reply_id = await start_reply(client, fake_upstream, Tokens(tokens, interval=0.02))
