@@ -266,3 +266,40 @@ async def test_action_buttons_have_the_seeds_exact_markup(client, fake_upstream,
     sections = [c for c in bubble.find_all(recursive=False)
                 if {"message-actions", "message-metadata"} & set(c.get("class", []))]
     assert [c["class"][0] for c in sections] == ["message-actions", "message-metadata"]
+
+
+async def _one_exchange(client, fake_upstream, reply):
+    fake_upstream.enqueue(reply)
+    page = soup(await (await send(client, "hi")).get_data(as_text=True))
+    return (int(a["data-message-id"]) for a in page.select("article.message"))
+
+
+@pytest.mark.parametrize(("action", "target", "expected"), [
+    ("retry", "streaming-reply",
+     "This reply is still being written: stop it or let it finish, then retry."),
+    ("retry", "user", "Only a reply can be retried, not a message you sent."),
+    ("stop", "user", "Only a reply can be stopped, not a message you sent."),
+])
+async def test_retry_and_stop_refuse_what_they_cannot_act_on(client, fake_upstream, action,
+                                                             target, expected):
+    # A first token that never comes in time: the reply stays streaming throughout.
+    user_id, reply_id = await _one_exchange(client, fake_upstream, Tokens(["late"], ttft=30))
+    message_id = user_id if target == "user" else reply_id
+    token = await csrf(client)
+    headers = {"X-CSRF-Token": token, "HX-Request": "true"}
+    response = await client.post(f"/messages/{message_id}/{action}", headers=headers)
+    assert response.status_code == 400
+    # htmx shows it in the page's alert region, not in place of the button's target.
+    assert response.headers["HX-Retarget"] == "#alerts"
+    alert = soup(await response.get_data(as_text=True)).select_one("p.alert")
+    assert alert.find(string=True, recursive=False).strip() == expected
+    # The same refusal as JSON for an API client.
+    response = await client.post(f"/messages/{message_id}/{action}",
+                                 headers={"X-CSRF-Token": token, "Accept": "application/json"})
+    assert response.status_code == 400
+    assert await response.get_json() == {"ok": False, "error": expected}
+    # Nothing happened: no new reply, and the reply was still streaming until stopped now.
+    assert await Message.filter(role="assistant").count() == 1
+    response = await client.post(f"/messages/{reply_id}/stop", headers={"X-CSRF-Token": token})
+    assert response.status_code == 204
+    assert (await finished(reply_id)).status == Status.STOPPED

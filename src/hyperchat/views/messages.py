@@ -154,7 +154,7 @@ async def stop(message_id: int):
     """Stop a streaming reply; it keeps its text so far, marked stopped."""
     message = await get_message(message_id, current_user())
     if message.role != Role.ASSISTANT:
-        raise BadRequest("Only a reply can be stopped.")
+        raise BadRequest("Only a reply can be stopped, not a message you sent.")
     await generations().stop(message.id)
     return "", 204
 
@@ -163,8 +163,11 @@ async def stop(message_id: int):
 async def retry(message_id: int):
     """Ask for a new reply after a failed or stopped one; the old one stays as it was."""
     message = await get_message(message_id, current_user())
-    if message.role != Role.ASSISTANT or message.status == Status.STREAMING:
-        raise BadRequest("Only a finished reply can be retried.")
+    if message.role != Role.ASSISTANT:
+        raise BadRequest("Only a reply can be retried, not a message you sent.")
+    if message.status == Status.STREAMING:
+        raise BadRequest("This reply is still being written: stop it or let it finish, "
+                         "then retry.")
     reply = await start_reply(message.conversation)
     if not htmx.is_request():
         return redirect(url_for("conversations.show",
