@@ -188,16 +188,24 @@
   });
 })();
 
-// Conversations: keyboard navigation, rename, trash with undo, sidebar, help.
+// Conversations: keyboard navigation, rename, trash with undo, sidebar, help, focus.
 (() => {
   "use strict";
 
   const isTyping = (el) => !!el.closest?.("input, textarea, select, [contenteditable=true]");
+  // A field whose own Ctrl+Z would undo typing: only then does our Undo give way to it.
+  const NOT_TEXT = "[type=checkbox], [type=radio], [type=button], [type=submit], [type=reset], [type=range], [type=color], [type=file]";
+  const hasOwnUndo = (el) => el.isContentEditable ? el.textContent !== ""
+    : !!el.matches?.("textarea, input") && !el.matches(NOT_TEXT) && el.value !== "";
   const listLinks = (from) => {
     const list = from?.closest(".search-hits") ?? document.getElementById("conversation-list");
     return list ? [...list.querySelectorAll(".conversation-link, .search-hit a")] : [];
   };
-  const openId = () => document.getElementById("main")?.dataset.conversationId || "";
+  // The composer's hidden field, not #main's attribute: a new chat's first message creates the
+  // conversation and updates that field (out of band), while #main stays as it was rendered.
+  const openId = () => document.getElementById("conversation-id")?.value
+    || document.getElementById("main")?.dataset.conversationId || "";
+  const itemLink = (id) => (id ? document.querySelector(`#conv-${CSS.escape(id)} .conversation-link`) : null);
 
   function focusSearch() {
     const layout = document.getElementById("layout");
@@ -207,18 +215,21 @@
     input?.select();
   }
 
+  const SIDEBAR_KEY = "hyperchat.sidebarHidden";
   function toggleSidebar() {
     const layout = document.getElementById("layout");
     if (!layout) return;
     const hidden = layout.classList.toggle("sidebar-hidden");
-    localStorage.setItem("hyperchat.sidebarHidden", hidden ? "1" : "");
+    localStorage.setItem(SIDEBAR_KEY, hidden ? "1" : "");
     if (hidden && document.getElementById("sidebar").contains(document.activeElement)) {
       document.getElementById("composer-input")?.focus();
     }
   }
-  if (localStorage.getItem("hyperchat.sidebarHidden")) {
-    document.getElementById("layout")?.classList.add("sidebar-hidden");
-  }
+  // On load, and again after back/forward re-renders the whole body.
+  const applySidebarState = () => {
+    if (localStorage.getItem(SIDEBAR_KEY)) document.getElementById("layout")?.classList.add("sidebar-hidden");
+  };
+  applySidebarState();
 
   function openRename() {
     const heading = document.getElementById("conversation-heading");
@@ -241,16 +252,15 @@
     document.querySelector(".rename-btn")?.focus();
   }
 
-  // Open a conversation from the list (as its link would), then run `then`.
+  // Open a conversation from the list (as its link would), then run `then`. htmx pushes the
+  // URL, so the history entry is one htmx restores on back/forward.
   function openConversation(link, then) {
     if (link.dataset && openId() === link.closest("[data-conversation-id]")?.dataset.conversationId) {
       then?.();
       return;
     }
-    htmx.ajax("GET", link.getAttribute("href"), { target: "#main", swap: "outerHTML" }).then(() => {
-      history.pushState({}, "", link.getAttribute("href"));
-      then?.();
-    });
+    const href = link.getAttribute("href");
+    htmx.ajax("GET", href, { target: "#main", swap: "outerHTML", push: href }).then(() => then?.());
   }
 
   function trash(item) {
@@ -261,6 +271,12 @@
       .then(() => (next ?? document.getElementById("search-input"))?.focus());
   }
 
+  function undo(button) {
+    // The list reloads after an Undo: focus follows the conversation that came back.
+    pending = { conversationId: button.dataset.conversationId, until: Date.now() + 3000 };
+    button.click();
+  }
+
   document.addEventListener("keydown", (event) => {
     const ctrl = event.ctrlKey || event.metaKey;
     const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
@@ -268,8 +284,8 @@
 
     if (ctrl && event.shiftKey && key === "o") {
       event.preventDefault();
+      // htmx focuses the new pane's composer (its autofocus), as a page load would.
       document.querySelector(".sidebar .new-chat")?.click();
-      setTimeout(() => document.getElementById("composer-input")?.focus(), 0);
     } else if ((ctrl && !event.shiftKey && key === "k") || (key === "/" && !ctrl && !isTyping(target))) {
       event.preventDefault();
       focusSearch();
@@ -282,11 +298,13 @@
     } else if (ctrl && key === "/") {
       event.preventDefault();
       document.getElementById("help-dialog")?.showModal();
-    } else if (ctrl && !event.shiftKey && key === "z" && !isTyping(target)) {
-      const undo = document.querySelector("#toast.visible .undo-btn");
-      if (undo) {
+    } else if (ctrl && !event.shiftKey && key === "z" && !hasOwnUndo(target)) {
+      // Undo while the notice shows, even from the (empty) search box that a Delete of the
+      // last item leaves focused; a field with text keeps its own undo.
+      const button = document.querySelector("#toast.visible .undo-btn");
+      if (button) {
         event.preventDefault();
-        undo.click();
+        undo(button);
       }
     } else if (key === "Escape" && target.closest?.(".rename-form")) {
       event.preventDefault();
@@ -319,6 +337,10 @@
   document.addEventListener("click", (event) => {
     if (event.target.closest(".rename-btn")) openRename();
     else if (event.target.closest(".sidebar-toggle")) toggleSidebar();
+    // A click on Undo (Ctrl+Z comes through undo(), whose own click lands here too).
+    else if (event.isTrusted && event.target.closest(".undo-btn")) {
+      pending = { conversationId: event.target.closest(".undo-btn").dataset.conversationId, until: Date.now() + 3000 };
+    }
   });
 
   // After a rename is saved the heading is re-rendered: put focus back where it was asked for.
@@ -326,20 +348,112 @@
     const form = event.detail.ctx?.sourceElement;
     if (form?.matches?.(".rename-form") && event.detail.ctx.response?.status === 200) {
       // The sidebar's link survives the swap (only its title is replaced): focus returns there.
-      const id = openId();
-      (document.querySelector(`#conv-${id} .conversation-link`) ?? document.getElementById("composer-input"))?.focus();
+      (itemLink(openId()) ?? document.getElementById("composer-input"))?.focus();
     }
   });
 
-  // Toasts with an Undo stay 10 s, others a moment; a newer toast replaces an older one.
-  let toastTimer;
-  document.addEventListener("htmx:after:swap", () => {
-    const toast = document.querySelector("#toast.visible[data-timeout]");
-    if (toast && !toast.dataset.armed) {
-      toast.dataset.armed = "1";
-      clearTimeout(toastTimer);
-      toastTimer = setTimeout(() => toast.classList.remove("visible"), Number(toast.dataset.timeout));
+  // --- focus ---------------------------------------------------------------------------
+  // Opening a conversation from the list or a search hit *by keyboard* keeps focus there, so
+  // ↑/↓, F2 and Delete go on working; a click (or a new chat) lets htmx focus the composer
+  // (its autofocus), as a page load would.
+  let byKeyboard = false;
+  document.addEventListener("keydown", () => (byKeyboard = true), true);
+  document.addEventListener("pointerdown", () => {
+    byKeyboard = false;
+    last = null; // a click elsewhere may leave focus on <body> on purpose
+    pending = null;
+  }, true);
+  document.addEventListener("htmx:before:swap", (event) => {
+    const source = event.detail.ctx?.sourceElement;
+    if (!byKeyboard || !source?.matches?.(".conversation-link, .search-hit a")) return;
+    for (const task of event.detail.tasks ?? []) {
+      task.fragment?.querySelectorAll?.("[autofocus]").forEach((el) => el.removeAttribute("autofocus"));
     }
+  });
+
+  // Where focus is, said in terms that survive a re-render: swaps replace elements (the list
+  // reloads after Undo/restore/unarchive, the header's buttons are swapped out of band when a
+  // conversation is archived or trashed, back/forward re-renders the body), and a removed
+  // element drops focus on <body>. Then focus goes to the same thing in the new markup.
+  let last = null;
+  let pending = null; // {conversationId, until}: focus that conversation's link once it appears
+  document.addEventListener("focusin", (event) => {
+    const el = event.target;
+    const item = el.closest?.(".conversation-item");
+    let neighbours = [];
+    if (item) {
+      const items = [...item.parentElement.querySelectorAll(".conversation-item")];
+      const index = items.indexOf(item);
+      neighbours = [items[index + 1], items[index - 1]].filter(Boolean).map((i) => i.dataset.conversationId);
+    }
+    last = {
+      el,
+      id: el.id,
+      conversationId: item?.dataset.conversationId,
+      neighbours,
+      inActions: !!el.closest?.("#conversation-actions"),
+      inList: !!el.closest?.("#sidebar"),
+    };
+  });
+
+  function replacement(lost) {
+    if (lost.id && document.getElementById(lost.id)) return document.getElementById(lost.id);
+    if (lost.conversationId) {
+      for (const id of [lost.conversationId, ...lost.neighbours]) {
+        if (itemLink(id)) return itemLink(id);
+      }
+    }
+    if (lost.inActions) {
+      // Archived or trashed from the header: the button that undoes it took its place.
+      for (const name of ["unarchive-btn", "restore-btn", "archive-btn", "rename-btn"]) {
+        const button = document.querySelector(`#conversation-actions .${name}`);
+        if (button) return button;
+      }
+    }
+    if (lost.inList) return document.getElementById("search-input");
+    return document.getElementById("composer-input") ?? document.getElementById("search-input");
+  }
+
+  const focusLost = () => !document.activeElement || document.activeElement === document.body;
+
+  function keepFocus() {
+    if (pending) {
+      const link = itemLink(pending.conversationId);
+      if (link) {
+        pending = null;
+        link.focus();
+        return;
+      }
+      if (Date.now() > pending.until) pending = null;
+    }
+    if (!last || last.el.isConnected || !focusLost()) return;
+    // Undo was pressed (its toast, or the list item it came from, is gone): wait for the
+    // list to bring the conversation back rather than jump somewhere else first.
+    if (pending) return;
+    const lost = last;
+    last = null;
+    replacement(lost)?.focus();
+  }
+
+  // Toasts with an Undo stay 10 s, others a moment; a newer toast replaces an older one.
+  // Armed from a MutationObserver: a toast answering a button that the same response
+  // removed (the header's Archive) sends htmx's after:swap to a detached node.
+  let toastTimer;
+  function armToast() {
+    const toast = document.querySelector("#toast.visible[data-timeout]:not([data-armed])");
+    if (!toast) return;
+    toast.dataset.armed = "1";
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => toast.classList.remove("visible"), Number(toast.dataset.timeout));
+  }
+
+  new MutationObserver(() => {
+    keepFocus();
+    armToast();
+  }).observe(document.body, { childList: true, subtree: true });
+
+  document.addEventListener("htmx:after:swap", () => {
+    applySidebarState();
     // Keep the sidebar's "current" marker on the conversation the pane shows.
     const id = openId();
     document.querySelectorAll(".conversation-item").forEach((item) => {
