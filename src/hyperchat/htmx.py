@@ -5,6 +5,8 @@ import json
 from quart import request
 
 HX_REQUEST = "HX-Request"
+# Sent (with HX-Request) when back/forward makes htmx 4 re-fetch the page to swap into <body>.
+HX_HISTORY_RESTORE = "HX-History-Restore-Request"
 HX_PUSH_URL = "HX-Push-Url"
 HX_RETARGET = "HX-Retarget"
 HX_RESWAP = "HX-Reswap"
@@ -12,8 +14,10 @@ HX_TRIGGER = "HX-Trigger"
 
 
 def is_request() -> bool:
-    """True when htmx made this request: answer with a fragment instead of a page."""
-    return request.headers.get(HX_REQUEST) == "true"
+    """True when htmx made this request for a fragment. A history restore is made by htmx
+    too, but it replaces the whole <body>, so it gets the full page."""
+    return (request.headers.get(HX_REQUEST) == "true"
+            and request.headers.get(HX_HISTORY_RESTORE) != "true")
 
 
 def retarget(selector: str, swap: str) -> dict[str, str]:
@@ -23,6 +27,7 @@ def retarget(selector: str, swap: str) -> dict[str, str]:
 def vary(response):
     """One URL serving both a page and a fragment must tell caches so."""
     response.vary.add(HX_REQUEST)
+    response.vary.add(HX_HISTORY_RESTORE)
     return response
 
 

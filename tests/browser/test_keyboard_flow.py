@@ -48,6 +48,15 @@ def tab_to(page, locator, most: int = 8) -> None:
     raise AssertionError(f"{most} Tabs never reached {locator}")
 
 
+def new_chat(page) -> None:
+    """Ctrl+Shift+O, then wait until the new pane has replaced the old one."""
+    pane = page.locator("#main").element_handle()
+    page.keyboard.press("Control+Shift+O")
+    page.wait_for_function("pane => !pane.isConnected", arg=pane)
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator("#thread article.message")).to_have_count(0)
+
+
 def send(page, chat: Chat, text: str) -> str:
     """Type `text` in the focused composer, press Enter, wait for the whole reply; return the
     conversation's id."""
@@ -68,17 +77,15 @@ def test_whole_flow_by_keyboard_alone(page, chat, fake):
 
     # New chat, send, and wait for the reply.
     expect_focus(page, chat.input)
-    keys.press("Control+Shift+O")
+    new_chat(page)
     expect_focus(page, chat.input)
     fake.enqueue(Tokens(["The ", "zephyr ", "answer."]))
     first = send(page, chat, "alpha bravo")
     expect(link(page, first)).to_be_visible()
 
     # A second conversation.
-    keys.press("Control+Shift+O")
-    expect(page).to_have_url(re.compile(r"/$"))
-    expect(page.locator("#main")).to_have_attribute("data-conversation-id", "")
-    expect(chat.thread.locator("article.message")).to_have_count(0)
+    new_chat(page)
+    expect(page.locator("#conversation-id")).to_have_value("")
     expect_focus(page, chat.input)
     second = send(page, chat, "charlie delta")
     assert second != first
