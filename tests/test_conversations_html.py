@@ -1,6 +1,7 @@
 """The sidebar and conversation actions over htmx: list, groups, pages, rename, archive,
 trash, undo, permanent delete, message windows, titles, purge."""
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -270,3 +271,37 @@ async def test_title_model_retitles_after_the_first_reply_without_reordering(app
         title_request = fake_upstream.requests[-1]["json"]
         assert title_request["model"] == "openai/gpt-4o-mini"
         assert "decorators" in title_request["messages"][-1]["content"]
+
+
+async def test_title_model_never_overwrites_a_rename(app_config, fake_upstream):
+    """The person renames while the first reply streams: the model's title is dropped."""
+    from hyperchat import create_app
+
+    app = create_app({**app_config, "TITLE_MODEL": "openai/gpt-4o-mini"})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        fake_upstream.enqueue(Tokens(["Decorators", " wrap", " functions"], interval=0.1),
+                              Tokens(["Python Decorators Explained"]))
+        token = await csrf(client)
+        await send(client, "how do python decorators work and why", token=token)
+        conversation = await Conversation.get()
+        response = await client.post(f"/c/{conversation.id}/rename",
+                                     form={"title": "my own title", "csrf_token": token},
+                                     headers=HX)
+        assert response.status_code == 200
+
+        async def title_asked():
+            return len(fake_upstream.requests) == 2
+
+        await wait_until(title_asked)
+        await asyncio.sleep(0.2)  # the title reply is short: its update would have run by now
+        assert (await Conversation.get(id=conversation.id)).title == "my own title"
+
+
+async def test_sending_to_an_older_conversation_moves_it_to_the_top(client, fake_upstream):
+    older, newer = await make_conversations(client, 2)
+    response = await send(client, "back to this one", conversation_id=older.id)
+    assert "conversations-changed" in response.headers.get("HX-Trigger", "")
+    listed = soup(await (await client.get("/conversations", headers=HX)).get_data(as_text=True))
+    ids = [int(i["data-conversation-id"]) for i in listed.select(".conversation-item")]
+    assert ids == [older.id, newer.id]

@@ -10,6 +10,7 @@ from hyperchat.errors import BadRequest
 from hyperchat.models import Conversation, Message, new_share_id
 
 TITLE_MAX = 200
+TITLE_WORDS = 5
 
 
 class View(StrEnum):
@@ -28,6 +29,15 @@ def owned_by(owner: str, view: View = View.ACTIVE):
     else:
         query = query.filter(deleted_at__isnull=True, archived=(view == View.ARCHIVED))
     return query.order_by("-last_activity_at", "-id")
+
+
+def title_from(content: str) -> str:
+    """The first five words of the first message, with "..." when there were more (seed 003)."""
+    words = content.split()
+    title = " ".join(words[:TITLE_WORDS])
+    if len(words) > TITLE_WORDS:
+        title += "..."
+    return title[:TITLE_MAX] or "New chat"
 
 
 def clean_title(title: object) -> str:
@@ -107,5 +117,5 @@ async def stats(owner: str) -> dict:
     }
 
 
-__all__ = ["View", "owned_by", "clean_title", "rename", "set_archived", "move_to_trash",
-           "restore", "delete_permanently", "purge_trash", "stats", "new_share_id"]
+__all__ = ["View", "owned_by", "title_from", "clean_title", "rename", "set_archived",
+           "move_to_trash", "restore", "delete_permanently", "purge_trash", "stats", "new_share_id"]

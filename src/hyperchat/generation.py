@@ -11,6 +11,7 @@ import time
 from contextlib import aclosing
 from datetime import UTC, datetime
 
+from hyperchat.conversations import title_from
 from hyperchat.models import FINISHED, Conversation, Message, Role, Status
 from hyperchat.rendering import estimate_tokens, format_wait
 from hyperchat.streaming import StreamHub
@@ -179,8 +180,11 @@ class Generations:
             log.warning("title for conversation %s failed: %s", message.conversation_id, exc)
             return
         title = clean_generated_title("".join(parts))
-        if title:
-            await Conversation.filter(id=message.conversation_id).update(title=title)
+        if title and exchange and exchange[0].role == Role.USER:
+            # Only while the title is still the automatic one: a rename the person made
+            # meanwhile (or before the reply finished) is never overwritten.
+            await Conversation.filter(id=message.conversation_id,
+                                      title=title_from(exchange[0].content)).update(title=title)
 
     async def _save(self, message, chunks, context, model, model_used, usage, status, error):
         text = "".join(chunks)

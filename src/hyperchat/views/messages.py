@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 
 from hyperchat import htmx, sse
 from hyperchat.access import get_conversation, get_message
+from hyperchat.conversations import title_from
 from hyperchat.errors import BadRequest, json_api
 from hyperchat.generation import Generations, conversation_context
 from hyperchat.models import Conversation, Message, Role, Status
@@ -28,20 +29,9 @@ from hyperchat.upstream.client import ChatMessage
 
 bp = Blueprint("messages", __name__)
 
-TITLE_WORDS = 5
-
 
 def generations() -> Generations:
     return current_app.extensions["generations"]
-
-
-def title_from(content: str) -> str:
-    """The first five words of the first message, with "..." when there were more (seed 003)."""
-    words = content.split()
-    title = " ".join(words[:TITLE_WORDS])
-    if len(words) > TITLE_WORDS:
-        title += "..."
-    return title[:200] or "New chat"
 
 
 async def live_snapshots(messages: list[Message]) -> dict[int, Batch]:
@@ -102,9 +92,9 @@ async def create():
     body = await render_template("messages/_created.html", conversation=conversation,
                                  messages=[user_message, reply], live={},
                                  new_conversation=not conversation_id)
-    headers = {htmx.HX_PUSH_URL: url_for("conversations.show", conversation_id=conversation.id)}
-    if not conversation_id:
-        headers.update(htmx.trigger_on_body("conversations-changed"))  # the sidebar lists it
+    headers = {htmx.HX_PUSH_URL: url_for("conversations.show", conversation_id=conversation.id),
+               # The sidebar lists a new conversation, or moves this one to the top.
+               **htmx.trigger_on_body("conversations-changed")}
     return body, 200, headers
 
 
