@@ -31,6 +31,11 @@ def expect_showing(page, conversation_id: str, text: str) -> None:
     expect(page.locator("#thread article.message.user")).to_have_text(text)
     expect(page.locator(f"#conv-{conversation_id}")).to_contain_class("current")
     expect(page.locator("#composer-input")).to_be_visible()
+    duplicated = page.evaluate("""() => {
+      const ids = [...document.querySelectorAll('[id]')].map(el => el.id);
+      return [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+    }""")
+    assert duplicated == []
 
 
 def test_back_and_forward_restore_the_whole_page(page, chat, fake):
