@@ -7,7 +7,8 @@ conversation as the same-run baseline. Each page is requested through the app's 
 interface, so the time is the server's: routing, session, queries, markdown, templates.
 
     /c/<id>            the conversation page a person opens (its latest window of messages;
-                       earlier ones load on scroll): the figure with the target
+                       earlier ones load on scroll): the figure with the target, judged
+                       cold (rendered-markdown cache emptied before each request)
     /share/<share_id>  the shared transcript, which renders every one of the 1,000 messages
 
     .venv/bin/python bench/page_bench.py
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from hyperchat import create_app
 from hyperchat.models import Conversation, Message, Role, Status
+from hyperchat.rendering import render_markdown
 
 MESSAGES = 1_000
 SAMPLES = 60
@@ -76,11 +78,15 @@ async def _fill(conversation: Conversation, count: int) -> None:
     await Message.bulk_create(rows, batch_size=500)
 
 
-async def _timed_get(client, path: str, samples: int) -> dict:
+async def _timed_get(client, path: str, samples: int, cold: bool = False) -> dict:
+    """Time GET `path`. cold: empty the rendered-markdown cache before each request, so every
+    reply is parsed, highlighted and sanitized again (a page nobody opened since the start)."""
     for _ in range(3):  # warm: template compilation, statement cache, page cache
         assert (await client.get(path)).status_code == 200, path
     timings = []
     for _ in range(samples):
+        if cold:
+            render_markdown.cache_clear()
         began = time.perf_counter()
         response = await client.get(path)
         await response.get_data()
@@ -106,11 +112,15 @@ async def run(tmp: Path, samples: int = SAMPLES) -> dict:
         report = {
             "messages": MESSAGES,
             "page_1000": await _timed_get(client, f"/c/{big.id}", samples),
+            "page_1000_cold": await _timed_get(client, f"/c/{big.id}", samples, cold=True),
             "page_2": await _timed_get(client, f"/c/{small.id}", samples),
             "share_1000": await _timed_get(client, f"/share/{big.share_id}", max(10, samples // 6)),
+            "share_1000_cold": await _timed_get(client, f"/share/{big.share_id}",
+                                                max(10, samples // 6), cold=True),
         }
     report["target_p95_ms"] = TARGET_P95_MS
-    report["pass"] = report["page_1000"]["p95"] <= TARGET_P95_MS
+    # Judged on the cold page: the worst case a person meets, not the cache's best.
+    report["pass"] = report["page_1000_cold"]["p95"] <= TARGET_P95_MS
     return report
 
 
@@ -120,14 +130,16 @@ def print_report(report: dict) -> None:
                 f"  max {p['max']:7.2f} ms")
 
     print(f"server time per page, {report['messages']:,}-message conversation (SQLite):")
-    print(row("/c/<id>, 1,000 messages", report["page_1000"]))
+    print(row("/c/<id>, 1,000 messages, cold", report["page_1000_cold"]))
+    print(row("/c/<id>, 1,000 messages, warm", report["page_1000"]))
     print(row("/c/<id>, 2 messages (baseline)", report["page_2"]))
-    print(row("/share/<id>, all 1,000 rendered", report["share_1000"]))
-    ratio = report["page_1000"]["p50"] / report["page_2"]["p50"]
+    print(row("/share/<id>, all 1,000, cold", report["share_1000_cold"]))
+    print(row("/share/<id>, all 1,000, warm", report["share_1000"]))
+    ratio = report["page_1000_cold"]["p50"] / report["page_2"]["p50"]
     verdict = "PASS" if report["pass"] else "FAIL"
-    print(f"  1,000-message page p50 = {ratio:.1f}x the 2-message page")
-    print(f"target p95 <= {report['target_p95_ms']:.0f} ms: "
-          f"{report['page_1000']['p95']:.2f} ms -> {verdict}")
+    print(f"  1,000-message page (cold) p50 = {ratio:.1f}x the 2-message page")
+    print(f"target p95 <= {report['target_p95_ms']:.0f} ms (cold): "
+          f"{report['page_1000_cold']['p95']:.2f} ms -> {verdict}")
 
 
 if __name__ == "__main__":

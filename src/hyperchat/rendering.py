@@ -43,6 +43,10 @@ _md = MarkdownIt("commonmark", {"html": False, "highlight": _highlight}).enable(
 )
 
 
+# A finished message's text never changes, and parsing, highlighting and sanitizing cost about
+# a millisecond per reply: a page of 50 replies would spend most of its time here on every
+# load. Keyed on the text itself, so an edit is simply a new entry; bounded, so memory is too.
+@lru_cache(maxsize=2048)
 def render_markdown(text: str) -> str:
     """Return sanitized HTML for a model's markdown reply."""
     return nh3.clean(
