@@ -305,3 +305,27 @@ async def test_sending_to_an_older_conversation_moves_it_to_the_top(client, fake
     listed = soup(await (await client.get("/conversations", headers=HX)).get_data(as_text=True))
     ids = [int(i["data-conversation-id"]) for i in listed.select(".conversation-item")]
     assert ids == [older.id, newer.id]
+
+
+async def test_app_purges_the_trash_by_its_retention_setting_on_start(app_config):
+    """TRASH_RETENTION_DAYS reaches the hourly purge, whose first run is at start-up."""
+    from hyperchat import create_app
+
+    app = create_app(app_config)
+    async with app.test_app():
+        now = datetime.now(UTC)
+        old = await Conversation.create(owner="someone", title="old",
+                                        deleted_at=now - timedelta(days=2))
+        recent = await Conversation.create(owner="someone", title="recent",
+                                           deleted_at=now - timedelta(hours=12))
+        await asyncio.sleep(0.05)  # the start-up purge (30 days by default) keeps both
+        assert await Conversation.filter(id=old.id).exists()
+
+    app = create_app({**app_config, "TRASH_RETENTION_DAYS": 1})
+    async with app.test_app():
+
+        async def purged():
+            return not await Conversation.filter(id=old.id).exists()
+
+        await wait_until(purged)
+        assert await Conversation.filter(id=recent.id).exists()
