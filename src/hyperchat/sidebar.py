@@ -2,7 +2,8 @@
 in a fixed number of queries whatever the page size (no query per conversation)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from tortoise.functions import Max
 
@@ -30,8 +31,20 @@ class Page:
     has_more: bool
 
 
-def group_of(moment: datetime, now: datetime) -> str:
-    days = (now.date() - moment.astimezone(UTC).date()).days
+def zone_named(name: str | None) -> tzinfo:
+    """The person's time zone from its IANA name (the browser sends it in the `tz` cookie);
+    UTC for a missing or unknown name."""
+    if not name or len(name) > 64:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # not found (a KeyError), or not a zone name
+        return UTC
+
+
+def group_of(moment: datetime, now: datetime, zone: tzinfo = UTC) -> str:
+    """Today, Yesterday, ... by the calendar days of the person's time zone."""
+    days = (now.astimezone(zone).date() - moment.astimezone(zone).date()).days
     if days <= 0:
         return GROUPS[0]
     if days == 1:
@@ -41,7 +54,7 @@ def group_of(moment: datetime, now: datetime) -> str:
     return GROUPS[3]
 
 
-def relative_time(moment: datetime, now: datetime) -> str:
+def relative_time(moment: datetime, now: datetime, zone: tzinfo = UTC) -> str:
     seconds = max(0, int((now - moment).total_seconds()))
     if seconds < 60:
         return "just now"
@@ -51,7 +64,7 @@ def relative_time(moment: datetime, now: datetime) -> str:
         return f"{seconds // 3600} h ago"
     if seconds < 7 * 86400:
         return f"{seconds // 86400} d ago"
-    return moment.astimezone(UTC).strftime("%d %b %Y")
+    return moment.astimezone(zone).strftime("%d %b %Y")
 
 
 async def previews(conversation_ids: list[int]) -> dict[int, str]:
@@ -64,7 +77,7 @@ async def previews(conversation_ids: list[int]) -> dict[int, str]:
     return {cid: " ".join(content.split())[:PREVIEW_CHARS] for cid, content in rows}
 
 
-async def load_page(owner: str, view: View, page: int = 1) -> Page:
+async def load_page(owner: str, view: View, page: int = 1, zone: tzinfo = UTC) -> Page:
     offset = (page - 1) * PAGE_SIZE
     # One extra row tells whether another page follows.
     rows = await owned_by(owner, view).offset(offset).limit(PAGE_SIZE + 1)
@@ -72,7 +85,7 @@ async def load_page(owner: str, view: View, page: int = 1) -> Page:
     rows = rows[:PAGE_SIZE]
     texts = await previews([c.id for c in rows])
     now = datetime.now(UTC)
-    items = [Item(c, texts.get(c.id, ""), group_of(c.last_activity_at, now),
-                  relative_time(c.last_activity_at, now)) for c in rows]
+    items = [Item(c, texts.get(c.id, ""), group_of(c.last_activity_at, now, zone),
+                  relative_time(c.last_activity_at, now, zone)) for c in rows]
     return Page(items=items, view=view, page=page, has_more=has_more)
 

@@ -17,6 +17,11 @@ bp = Blueprint("conversations", __name__)
 WINDOW = 50  # messages a conversation opens with; earlier ones load on scroll
 
 
+def client_zone():
+    """The browser's time zone (app.js keeps it in the `tz` cookie), for day groups."""
+    return sidebar.zone_named(request.cookies.get("tz"))
+
+
 def view_arg() -> View:
     try:
         return View(request.args.get("view", View.ACTIVE))
@@ -28,7 +33,7 @@ async def page_context(conversation: Conversation | None, view: View = View.ACTI
     """Everything the full page needs besides the conversation pane."""
     owner = current_user()
     return {
-        "list_page": await sidebar.load_page(owner, view),
+        "list_page": await sidebar.load_page(owner, view, zone=client_zone()),
         "stats": await conversations.stats(owner),
         "view": view,
         "current_id": conversation.id if conversation else None,
@@ -105,7 +110,7 @@ async def index():
     """One page of the sidebar list (a filter, or the next page for infinite scroll)."""
     view = view_arg()
     page = max(1, request.args.get("page", default=1, type=int))
-    list_page = await sidebar.load_page(current_user(), view, page)
+    list_page = await sidebar.load_page(current_user(), view, page, zone=client_zone())
     return htmx.vary(await current_app.make_response(await render_template(
         "conversations/_list.html", list_page=list_page, view=view,
         previous_group=request.args.get("group"),
