@@ -183,8 +183,29 @@
   function scrollThread() {
     window.scrollTo({ top: document.body.scrollHeight });
   }
+  document.addEventListener("htmx:after:swap", (event) => {
+    // A pane swapped in (another conversation) opens at its latest message, as a page load does.
+    const newPane = event.detail.ctx?.target?.id === "main" && !window.location.hash.startsWith("#m-");
+    if (pinned || newPane) scrollThread();
+  });
+
+  // A conversation page opens at its latest message, unless the URL names one (#m-<id>),
+  // which the browser scrolls to itself. Earlier messages then load as the reader scrolls up.
+  if (document.getElementById("composer") && !window.location.hash.startsWith("#m-")) scrollThread();
+
+  // Earlier messages arrive above what the reader is looking at: keep that where it was, so
+  // the page does not jump (nor reveal the next sentinel and load everything at once).
+  let anchor = null;
+  document.addEventListener("htmx:before:swap", (event) => {
+    const sentinel = event.detail.ctx?.sourceElement;
+    const first = sentinel?.matches?.(".window-sentinel") && sentinel.nextElementSibling;
+    if (first) anchor = { el: first, top: first.getBoundingClientRect().top };
+  });
   document.addEventListener("htmx:after:swap", () => {
-    if (pinned) scrollThread();
+    if (!anchor) return;
+    const moved = anchor.el.getBoundingClientRect().top - anchor.top;
+    anchor = null;
+    if (moved) window.scrollBy(0, moved);
   });
 })();
 
