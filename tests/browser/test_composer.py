@@ -78,3 +78,33 @@ def test_send_stop_copy_and_vote_with_the_keyboard_alone(chat, fake, page):
     focus_by_tab(page, "article.message.assistant .upvote-btn")
     page.keyboard.press("Space")
     expect(reply.locator(".upvote-btn")).to_have_attribute("aria-pressed", "true")
+
+
+# The Enter that confirms an IME composition (Japanese, Chinese, Korean input) arrives as a
+# keydown with isComposing, or on some browsers only with keyCode 229: it must not send.
+IME_ENTER = """([init]) => {
+  const input = document.getElementById('composer-input');
+  const event = new KeyboardEvent('keydown', Object.assign(
+    {key: 'Enter', code: 'Enter', bubbles: true, cancelable: true}, init));
+  const notCancelled = input.dispatchEvent(event);
+  return {notCancelled, isComposing: event.isComposing, keyCode: event.keyCode};
+}"""
+
+
+@pytest.mark.parametrize("init", [{"isComposing": True}, {"keyCode": 229}],
+                         ids=["isComposing", "keyCode-229"])
+def test_enter_that_ends_an_ime_composition_does_not_send(chat, fake, page, init):
+    chat.input.fill("にほんご")
+    result = page.evaluate(IME_ENTER, [init])
+    assert result["isComposing"] == init.get("isComposing", False)
+    assert result["keyCode"] == init.get("keyCode", 0)
+    assert result["notCancelled"]  # the IME gets its Enter
+    page.wait_for_timeout(300)  # a send would have posted by now
+    assert chat.posts == []
+    expect(chat.thread.locator("article.message")).to_have_count(0)
+    expect(chat.input).to_have_value("にほんご")
+
+    # The same synthetic keydown without the composition flags does send.
+    assert page.evaluate(IME_ENTER, [{}])["notCancelled"] is False
+    chat.wait_status(chat.replies.first, "complete")
+    assert [post["content"] for post in chat.posts] == ["にほんご"]
