@@ -122,13 +122,15 @@ async def populate(dialect: str, rng: random.Random, text: Text) -> dict:
                       conversations[cid - 1][6]] for _ in range(20)]
 
     began = time.perf_counter()
-    async with in_transaction():
-        await conn.execute_many(
+    # The statements go through the transaction's own client: the plain connection's lock is
+    # held by the transaction, so using it here would wait forever.
+    async with in_transaction() as tx:
+        await tx.execute_many(
             "INSERT INTO conversation (id, share_id, owner, title, archived, deleted_at,"
             f" last_activity_at, created_at, updated_at) VALUES ({placeholders(9)})",
             conversations)
         for i in range(0, len(messages), BATCH):
-            await conn.execute_many(
+            await tx.execute_many(
                 "INSERT INTO message (conversation_id, role, content, rating, tokens_estimated,"
                 f" status, created_at) VALUES ({placeholders(7)})", messages[i:i + BATCH])
     if dialect == "postgres":

@@ -12,6 +12,7 @@ from tortoise import connections
 from tortoise.context import TortoiseContext
 
 from hyperchat import create_app, db
+from hyperchat import search as search_module
 from hyperchat.models import Conversation, Message, Role
 from hyperchat.search import highlight, search
 from tests.helpers import soup
@@ -92,6 +93,23 @@ async def test_better_matches_rank_first(app):
     strong = await _message(conversation, "kiwi kiwi kiwi smoothie")
 
     assert [h.message_id for h in await search(OWNER, "kiwi")] == [strong.id, weak.id]
+
+
+async def test_messages_are_ranked_among_the_newest_candidates(app, monkeypatch):
+    """A common word matches thousands of messages: only the newest CANDIDATES are scored,
+    of the owner's own (another owner's newer messages take no place among them)."""
+    monkeypatch.setattr(search_module, "CANDIDATES", 3)
+    mine = await _conversation()
+    oldest_best = await _message(mine, "kiwi kiwi kiwi kiwi")
+    newer = [await _message(mine, "kiwi " + " ".join(f"filler{i}" for i in range(20)))
+             for _ in range(3)]
+    theirs = await _conversation(owner="someone-else")
+    for _ in range(5):
+        await _message(theirs, "kiwi")
+
+    hits = await search(OWNER, "kiwi")
+    assert sorted(h.message_id for h in hits) == sorted(m.id for m in newer)
+    assert oldest_best.id not in {h.message_id for h in hits}
 
 
 async def test_equal_matches_rank_most_recent_conversation_first(app):
@@ -302,7 +320,7 @@ async def test_migration_indexes_rows_that_already_exist(app_config, tmp_path, m
     url = f"sqlite://{tmp_path}/old.sqlite3"
     before = tmp_path / "migrations"
     shutil.copytree(db.MIGRATIONS_ROOT, before)
-    for path in before.glob("*/models/2_*"):
+    for path in [*before.glob("*/models/2_*"), *before.glob("*/models/3_*")]:
         path.unlink()
     monkeypatch.setattr(db, "MIGRATIONS_ROOT", before)
     await db.migrate(url)
@@ -328,11 +346,21 @@ async def test_migration_downgrade_removes_the_search_objects(app_config, tmp_pa
     await db.migrate(url)
     async with TortoiseContext(), Command(tortoise_config=db.tortoise_config(url), app="models",
                                           location=str(db.migrations_location(url))) as command:
+        [prefixes] = await command.downgrade(version=-1, delete=False)
+        async with aiosqlite.connect(tmp_path / "down.sqlite3") as conn:
+            sql = await conn.execute_fetchall(
+                "SELECT sql FROM sqlite_master WHERE name IN ('message_fts', 'conversation_fts')")
+        assert len(sql) == 2 and not any("prefix" in row[0] for row in sql)
         [undone] = await command.downgrade(version=-1, delete=False)
+    assert prefixes.endswith("_search_prefix_indexes.py")
     assert undone.endswith("_fulltext_search.py")
 
     async with aiosqlite.connect(tmp_path / "down.sqlite3") as conn:
         left = await conn.execute_fetchall(
             "SELECT name FROM sqlite_master WHERE name LIKE '%fts%'")
     assert left == []
-    assert await db.migrate(url) == [undone]
+    assert await db.migrate(url) == [undone, prefixes]
+    async with aiosqlite.connect(tmp_path / "down.sqlite3") as conn:
+        sql = await conn.execute_fetchall(
+            "SELECT sql FROM sqlite_master WHERE name IN ('message_fts', 'conversation_fts')")
+    assert len(sql) == 2 and all("prefix='1 2 3'" in row[0] for row in sql)

@@ -16,6 +16,12 @@ from tortoise import connections
 # A longer query is cut here: a handful of words already narrows the results, and each one
 # costs an index lookup.
 MAX_TERMS = 16
+# Messages are ranked among the newest this many that match, not among all of them: a common
+# word matches tens of thousands of messages, and scoring and sorting every one of them is
+# what made search slow (p95 ~150 ms over 100,000 messages; bench/search_bench.py). Reading
+# the index newest first and stopping here keeps the cost flat; for a chat history the best
+# matches of recent months are what a person is after anyway.
+CANDIDATES = 500
 SNIPPET_WORDS = 16
 # Runs of letters and digits, as FTS5's unicode61 tokenizer splits text (it treats "_" as a
 # separator); used to find the words to mark in a snippet.
@@ -72,8 +78,8 @@ async def search(owner: str, query: str, *, limit: int = 20,
     ]
 
 
-# Both queries first rank (id, score) pairs and keep `limit` of them, and only then read the
-# texts: sorting thousands of matches of a common word should not carry their contents along.
+# Both queries take the newest CANDIDATES matching messages (ids grow with time), rank them
+# with the matching titles as (id, score) pairs, keep `limit`, and only then read the texts.
 # `rank` is lower-is-better on both: bm25() already is, ts_rank() is negated.
 
 def _sqlite_query(words: list[str], owner: str, limit: int,
@@ -85,17 +91,22 @@ def _sqlite_query(words: list[str], owner: str, limit: int,
     if archived is not None:
         where, scope = where + " AND c.archived = ?", [owner, archived]
     sql = f"""
-        WITH hits AS (
+        WITH recent AS (
+            SELECT c.id AS conversation_id, m.id AS message_id,
+                   bm25(message_fts) AS rank, c.last_activity_at
+            FROM message_fts
+            JOIN message m ON m.id = message_fts.rowid
+            JOIN conversation c ON c.id = m.conversation_id
+            WHERE message_fts MATCH ? AND {where}
+            ORDER BY message_fts.rowid DESC
+            LIMIT {CANDIDATES}
+        ), hits AS (
             SELECT c.id AS conversation_id, NULL AS message_id,
                    bm25(conversation_fts) AS rank, c.last_activity_at
             FROM conversation_fts JOIN conversation c ON c.id = conversation_fts.rowid
             WHERE conversation_fts MATCH ? AND {where}
             UNION ALL
-            SELECT c.id, m.id, bm25(message_fts), c.last_activity_at
-            FROM message_fts
-            JOIN message m ON m.id = message_fts.rowid
-            JOIN conversation c ON c.id = m.conversation_id
-            WHERE message_fts MATCH ? AND {where}
+            SELECT * FROM recent
             ORDER BY rank, last_activity_at DESC, conversation_id DESC, message_id DESC
             LIMIT ?
         )
@@ -117,18 +128,22 @@ def _postgres_query(words: list[str], owner: str, limit: int,
     if archived is not None:
         where += " AND c.archived = $4"
     sql = f"""
-        WITH hits AS (
+        WITH recent AS (
+            SELECT c.id AS conversation_id, m.id AS message_id,
+                   -ts_rank(to_tsvector('simple', m.content), to_tsquery('simple', $2)) AS rank,
+                   c.last_activity_at
+            FROM message m JOIN conversation c ON c.id = m.conversation_id
+            WHERE to_tsvector('simple', m.content) @@ to_tsquery('simple', $2) AND {where}
+            ORDER BY m.id DESC
+            LIMIT {CANDIDATES}
+        ), hits AS (
             SELECT c.id AS conversation_id, NULL::int AS message_id,
                    -ts_rank(to_tsvector('simple', c.title), to_tsquery('simple', $2)) AS rank,
                    c.last_activity_at
             FROM conversation c
             WHERE to_tsvector('simple', c.title) @@ to_tsquery('simple', $2) AND {where}
             UNION ALL
-            SELECT c.id, m.id,
-                   -ts_rank(to_tsvector('simple', m.content), to_tsquery('simple', $2)),
-                   c.last_activity_at
-            FROM message m JOIN conversation c ON c.id = m.conversation_id
-            WHERE to_tsvector('simple', m.content) @@ to_tsquery('simple', $2) AND {where}
+            SELECT * FROM recent
             ORDER BY rank, last_activity_at DESC, conversation_id DESC, message_id DESC
             LIMIT $3
         )
