@@ -83,3 +83,16 @@ async def test_export_links_on_the_page_download_the_conversation(client):
     assert archive.status_code == 200
     with zipfile.ZipFile(io.BytesIO(await archive.get_data())) as zipped:
         assert len(zipped.namelist()) == 1
+
+
+async def test_a_tab_opened_without_htmx_is_the_whole_page_on_that_view(client):
+    owner = await owner_of(client)
+    await conversation_with(owner, 1, title="kept")
+    await conversation_with(owner, 1, title="put away", archived=True)
+    response = await client.get("/conversations?view=archived")
+    assert response.status_code == 200
+    page = soup(await response.get_data(as_text=True))
+    assert page.select_one("html") and page.select_one("#composer-input")
+    assert page.select_one("#view-tabs .tab.current")["data-view"] == "archived"
+    titles = [a.get_text(strip=True) for a in page.select(".conversation-item .item-title")]
+    assert titles == ["put away"]

@@ -55,7 +55,8 @@ async def message_window(conversation: Conversation, around: int | None):
     return messages, has_earlier, has_later
 
 
-async def render_chat(conversation: Conversation | None, *, around: int | None = None):
+async def render_chat(conversation: Conversation | None, *, around: int | None = None,
+                      view: View = View.ACTIVE):
     if conversation is not None:
         messages, has_earlier, has_later = await message_window(conversation, around)
     else:
@@ -67,7 +68,7 @@ async def render_chat(conversation: Conversation | None, *, around: int | None =
         # Switching conversations swaps only the main pane; the sidebar stays.
         body = await render_template("conversations/_main.html", **context)
     else:
-        context.update(await page_context(conversation))
+        context.update(await page_context(conversation, view))
         body = await render_template("conversations/show.html", **context)
     return htmx.vary(await current_app.make_response(body))
 
@@ -109,6 +110,10 @@ async def messages(conversation_id: int):
 async def index():
     """One page of the sidebar list (a filter, or the next page for infinite scroll)."""
     view = view_arg()
+    if not htmx.is_request():
+        # The tabs are links: opened without htmx (a new tab, no JavaScript) they give the
+        # whole page, with the sidebar on that view.
+        return await render_chat(None, view=view)
     page = max(1, request.args.get("page", default=1, type=int))
     list_page = await sidebar.load_page(current_user(), view, page, zone=client_zone())
     return htmx.vary(await current_app.make_response(await render_template(
