@@ -5,6 +5,14 @@
 
   const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
+  // The sidebar groups conversations by the person's calendar days (Today, Yesterday...):
+  // the server learns the time zone from this cookie, on every request after the first.
+  try {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    // IANA names ("America/Los_Angeles") need no escaping; the server reads the raw value.
+    if (/^[\w+\-/]+$/.test(zone)) document.cookie = `tz=${zone}; path=/; max-age=31536000; SameSite=Lax`;
+  } catch { /* no Intl time zone: the server uses UTC */ }
+
   // Every htmx request carries the CSRF token (the composer also posts it as a form field).
   document.addEventListener("htmx:config:request", (event) => {
     event.detail.ctx.request.headers["X-CSRF-Token"] = csrfToken();

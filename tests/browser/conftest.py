@@ -176,8 +176,8 @@ def new_context(browser, live_server):
     contexts = []
     problems = PageProblems()
 
-    def make():
-        context = browser.new_context(base_url=live_server.url)
+    def make(**options):
+        context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(TIMEOUT_MS)
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
         context.on("page", problems.watch)
