@@ -34,6 +34,12 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+class Mode(StrEnum):
+    SOLO = "solo"
+    PARTNER = "partner"
+    GROUP = "group"
+
+
 # A reply in these states is finished: it can be shown on a share page and sent as context.
 FINISHED = (Status.COMPLETE, Status.STOPPED)
 
@@ -55,6 +61,11 @@ class Conversation(Model):
     last_activity_at = fields.DatetimeField(auto_now_add=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # Settings (views/settings.py). Null default model: the server's DEFAULT_MODEL answers.
+    default_model_id = fields.CharField(max_length=200, null=True)
+    mode = fields.CharEnumField(Mode, max_length=16, default=Mode.SOLO, db_default="solo")
+    # Off: messages are saved and no reply is generated.
+    with_ai = fields.BooleanField(default=True, db_default=True)
 
     messages: fields.ReverseRelation["Message"]
 
@@ -80,6 +91,9 @@ class Message(Model):
     error = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
+    # On a user message: the model the person picked for this one message (null: none), which
+    # wins over the conversation's default for its reply and that reply's retries.
+    model_override = fields.CharField(max_length=200, null=True)
 
     class Meta:
         table = "message"
@@ -90,3 +104,48 @@ class Message(Model):
     @property
     def is_assistant(self) -> bool:
         return self.role == Role.ASSISTANT
+
+
+class UsageRecord(Model):
+    """What one reply used and cost: one row per reply that reached the upstream.
+
+    Kept when its conversation is deleted for good (conversation set to null), so budgets
+    and the dashboard's totals cannot be reset by deleting conversations."""
+
+    id = fields.IntField(primary_key=True)
+    owner = fields.CharField(max_length=64)
+    conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="usage_records", null=True,
+        on_delete=fields.SET_NULL)
+    # A plain id: the record outlives the reply.
+    message_id = fields.IntField(null=True, unique=True)
+    model = fields.CharField(max_length=200)
+    prompt_tokens = fields.IntField(default=0)
+    completion_tokens = fields.IntField(default=0)
+    total_tokens = fields.IntField(default=0)
+    # USD. Null: unknown (no usage.cost and no catalog price for the model).
+    cost = fields.DecimalField(max_digits=20, decimal_places=10, null=True)
+    # "provider" (the stream's usage.cost) or "catalog" (tokens x the catalog's prices).
+    cost_source = fields.CharField(max_length=16, null=True)
+    # True when the upstream sent no usage and the counts are our ~4 chars/token guess.
+    tokens_estimated = fields.BooleanField(default=False)
+    # Time to first token measured by this server (null: no text arrived).
+    ttft_ms = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "usage_record"
+        indexes = [Index(fields=["owner", "created_at"], name="idx_usage_owner_created"),
+                   Index(fields=["model", "created_at"], name="idx_usage_model_created")]
+
+
+class Budget(Model):
+    """A person's own daily budget; the server's DAILY_*_BUDGET settings cap everyone."""
+
+    owner = fields.CharField(max_length=64, primary_key=True)
+    daily_tokens = fields.IntField(null=True)
+    daily_cost = fields.DecimalField(max_digits=20, decimal_places=10, null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "budget"
