@@ -94,16 +94,104 @@ class Message(Model):
     # On a user message: the model the person picked for this one message (null: none), which
     # wins over the conversation's default for its reply and that reply's retries.
     model_override = fields.CharField(max_length=200, null=True)
+    # Versions and branches (versions.py): a message follows its parent; siblings (same
+    # parent and role) are versions of one turn, of which `current` is the one chosen.
+    # `on_path` marks the conversation's active branch, so pages read it in one query.
+    # A plain id, not a foreign key: a row is never deleted alone, and bulk deletes of a
+    # whole conversation must not depend on the order rows go in.
+    parent_id = fields.IntField(null=True)
+    current = fields.BooleanField(default=True, db_default=True)
+    on_path = fields.BooleanField(default=True, db_default=True)
+    # Null: not deleted. Deleted messages leave every page and every context; Undo clears it.
+    deleted_at = fields.DatetimeField(null=True)
+    # The version this one regenerates (a reply) or edits (a user message).
+    version_of_id = fields.IntField(null=True)
+    temperature = fields.FloatField(null=True)
+    finish_reason = fields.CharField(max_length=32, null=True)
+    # Latency breakdown, in milliseconds: our server before the upstream call, the upstream's
+    # time to first token, and first token to the end of the stream.
+    server_ms = fields.IntField(null=True)
+    ttft_ms = fields.IntField(null=True)
+    stream_ms = fields.IntField(null=True)
 
     class Meta:
         table = "message"
         ordering = ["id"]
         # Every page reads one conversation's messages in order.
-        indexes = [Index(fields=["conversation_id", "id"], name="idx_message_conversation")]
+        indexes = [Index(fields=["conversation_id", "id"], name="idx_message_conversation"),
+                   Index(fields=["conversation_id", "parent_id"], name="idx_message_parent")]
 
     @property
     def is_assistant(self) -> bool:
         return self.role == Role.ASSISTANT
+
+
+class FeedbackType(StrEnum):
+    UPVOTE = "upvote"
+    DOWNVOTE = "downvote"
+
+
+class MessageFeedback(Model):
+    """One editable record per person and reply: the vote, reasons and free text."""
+
+    id = fields.IntField(primary_key=True)
+    message: fields.ForeignKeyRelation[Message] = fields.ForeignKeyField(
+        "models.Message", related_name="feedback", on_delete=fields.CASCADE)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="feedback", on_delete=fields.CASCADE)
+    owner = fields.CharField(max_length=64)
+    feedback_type = fields.CharEnumField(FeedbackType, max_length=16)
+    # A JSON list of reason codes (feedback.REASONS).
+    reasons = fields.TextField(default="[]")
+    comment = fields.TextField(default="")
+    client_ip = fields.CharField(max_length=64, null=True)
+    user_agent = fields.CharField(max_length=500, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "message_feedback"
+        unique_together = (("owner", "message"),)
+
+
+class MessageEdit(Model):
+    """Every edit of a user message: the text before and after, and the version it made."""
+
+    id = fields.IntField(primary_key=True)
+    message: fields.ForeignKeyRelation[Message] = fields.ForeignKeyField(
+        "models.Message", related_name="edits", on_delete=fields.CASCADE)
+    new_message_id = fields.IntField()
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="edits", on_delete=fields.CASCADE)
+    owner = fields.CharField(max_length=64)
+    original_content = fields.TextField()
+    edited_content = fields.TextField()
+    edited_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "message_edit_history"
+
+
+class ActionLog(Model):
+    """The audit log: every action on a message, who did it, from where, and what changed."""
+
+    id = fields.IntField(primary_key=True)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="action_logs", on_delete=fields.CASCADE)
+    # A plain id: the log outlives a message's content being purged.
+    message_id = fields.IntField(null=True)
+    action_type = fields.CharField(max_length=32)
+    owner = fields.CharField(max_length=64)
+    # JSON: what the action changed (new version id, temperature, reasons...).
+    details = fields.TextField(default="{}")
+    client_ip = fields.CharField(max_length=64, null=True)
+    user_agent = fields.CharField(max_length=500, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "chat_action_logs"
+        indexes = [Index(fields=["conversation_id", "id"], name="idx_action_log_conversation"),
+                   Index(fields=["owner", "created_at"], name="idx_action_log_owner")]
 
 
 class UsageRecord(Model):
