@@ -114,6 +114,9 @@
         b.classList.toggle("voted", on);
         b.setAttribute("aria-pressed", String(on));
       }
+      // actions.js opens the feedback form (reasons and free text) for the vote.
+      button.dispatchEvent(new CustomEvent("hyperchat:voted", {
+        bubbles: true, detail: { messageId: button.dataset.messageId, rating: body.rating } }));
     } catch (err) {
       toast(`Vote not saved: ${err.message}`, "error");
     }
@@ -502,11 +505,23 @@
     if (!hash.startsWith("#m-") || hash === highlighted) return;
     const anchor = document.getElementById(hash.slice(1));
     const article = anchor?.closest("article.message");
-    if (!article) return;
+    if (!article) {
+      // A bare /c/<id>#m-<mid> to a message older than the window the page opened with:
+      // ask the server for the window around it (?m=), keeping the fragment.
+      const url = new URL(window.location.href);
+      if (/^#m-\d+$/.test(hash) && document.getElementById("thread") && !url.searchParams.has("m")) {
+        url.searchParams.set("m", hash.slice(3));
+        window.location.replace(url);
+      }
+      return;
+    }
     highlighted = hash;
     article.classList.add("highlight");
     article.scrollIntoView({ block: "center" });
   }
   window.addEventListener("popstate", () => (highlighted = ""));
+  // A full page load of a permalink, or a fragment typed or followed on the same page.
+  window.addEventListener("hashchange", highlightTarget);
+  highlightTarget();
   document.addEventListener("htmx:after:history:push", () => (highlighted = ""));
 })();

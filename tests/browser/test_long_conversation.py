@@ -91,3 +91,18 @@ def test_a_message_permalink_opens_there_not_at_the_bottom(page, long_conversati
     expect(article).to_be_in_viewport()
     assert article.evaluate("a => a.matches(':has(> .anchor:target)')")
     assert not at_bottom(page)
+
+
+def test_a_bare_permalink_to_an_older_message_opens_the_window_around_it(page, long_conversation):
+    """/c/<id>#m-<mid>: the fragment never reaches the server, so the page asks again (?m=)."""
+    page.goto(f"/c/{long_conversation}")
+    first_id = page.evaluate("""async (cid) => {
+      const r = await fetch(`/api/chat/sessions/${cid}/`);
+      return (await r.json()).messages[0].id;
+    }""", long_conversation)
+    page.goto(f"/c/{long_conversation}#m-{first_id}")
+    page.wait_for_url(f"**/c/{long_conversation}?m={first_id}#m-{first_id}")
+    target = page.locator(f"#thread article.message:has(#m-{first_id})")
+    expect(target).to_contain_class("highlight")
+    expect(target).to_be_in_viewport()
+    expect(target).to_contain_text("question 0")
