@@ -65,7 +65,7 @@ test: deps deps-system
 		|| { echo "PostgreSQL did not start: see .tmp/pg/initdb.log and server.log" >&2; exit 1; }; \
 	trap 'scripts/postgres.sh stop' EXIT; trap 'exit 130' INT TERM; \
 	status=0; \
-	TEST_POSTGRES_URL="$$pg" HYPERCHAT_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest $(PYTEST_ARGS) \
+	TEST_POSTGRES_URL="$$pg" HYPERCHAT_REQUIRE_POSTGRES=1 HYPERCHAT_REQUIRE_REDIS=1 $(VENV)/bin/pytest $(PYTEST_ARGS) \
 		|| status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; status=1; fi; \
 	exit $$status

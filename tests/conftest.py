@@ -102,6 +102,9 @@ def app_config(database_url, fake_upstream, tmp_path):
         "OPENROUTER_API_KEY": "test-key",
         "DEFAULT_MODEL": "openai/gpt-4o-mini",
         "SSE_KEEPALIVE": 0.5,
+        # No background GET /models, so the fake upstream's request log holds only chats;
+        # test_catalog*.py turn it on.
+        "CATALOG_REFRESH": 0,
     }
 
 

@@ -8,7 +8,7 @@ from markupsafe import Markup
 from quart import Quart
 
 from hyperchat import config as configuration
-from hyperchat import conversations, db, errors, security
+from hyperchat import conversations, db, errors, metering, security
 from hyperchat.generation import Generations
 from hyperchat.models import Message, Status
 from hyperchat.rendering import render_markdown, shorten_model_name
@@ -97,4 +97,5 @@ def create_app(config: dict | None = None) -> Quart:
         await generations.upstream.aclose()
         await db.disconnect()
 
+    metering.init_app(app)
     return app

@@ -34,6 +34,8 @@ def from_environment() -> dict:
             "openai/gpt-4o-mini" if api_key or env.get("OPENROUTER_BASE_URL") else DEMO_MODEL
         ),
         "SECRET_KEY": env.get("SECRET_KEY") or None,
+        # Set to share rate-limit counts between workers (quotas.py); else this process's memory.
+        "REDIS_URL": env.get("REDIS_URL") or None,
         # Set to have a model write each conversation's title after its first reply.
         "TITLE_MODEL": env.get("TITLE_MODEL") or None,
         "TRASH_RETENTION_DAYS": int(env.get("TRASH_RETENTION_DAYS") or 30),
@@ -42,6 +44,17 @@ def from_environment() -> dict:
 
 DEFAULTS = {
     "MAX_MESSAGE_CHARS": 10_000,
+    # The model catalog (catalog.py): how often the upstream's /models is read again (0: never,
+    # only DEFAULT_MODEL is offered), and how soon after a failure.
+    "CATALOG_REFRESH": 3600.0,
+    "CATALOG_RETRY": 60.0,
+    # Limits on starting replies (quotas.py), per person; the per-address one stops a person
+    # from escaping theirs by clearing cookies. Budgets: None is none; per UTC day.
+    "RATE_LIMIT_PER_MINUTE": 20,
+    "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": 60,
+    "CONCURRENT_GENERATIONS": 3,
+    "DAILY_TOKEN_BUDGET": None,
+    "DAILY_COST_BUDGET": None,
     "UPSTREAM_CONNECT_TIMEOUT": 10.0,
     # Longest silence we accept from the upstream between two bytes once it has answered.
     "UPSTREAM_READ_TIMEOUT": 120.0,

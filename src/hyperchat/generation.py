@@ -8,6 +8,7 @@ kept), or error (partial text kept, with a message for the person).
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from datetime import UTC, datetime
 
@@ -73,6 +74,9 @@ class Generations:
         self.title_model = title_model
         self._tasks: dict[int, asyncio.Task] = {}
         self._stop_requested: set[int] = set()
+        # Awaited with (reply, model asked for, the stream's usage or None) once each reply is
+        # saved, before its last frame goes out: the usage records (usage.py) hang here.
+        self.after_reply: Callable[[Message, str, Usage | None], Awaitable[None]] | None = None
 
     async def start(self, message: Message, model: str, context: list[ChatMessage]) -> None:
         """Start generating `message` from `context` (the messages the model is sent)."""
@@ -145,9 +149,18 @@ class Generations:
         finally:
             self._stop_requested.discard(message.id)
             await self._save(message, chunks, context, model, model_used, usage, status, error)
+            await self._after_reply(message, model, usage)
             await self.hub.close(message.id)
         if status == Status.COMPLETE and self.title_model:
             await self._maybe_retitle(message)
+
+    async def _after_reply(self, message: Message, model: str, usage: Usage | None) -> None:
+        if self.after_reply is None:
+            return
+        try:
+            await asyncio.shield(self.after_reply(message, model, usage))
+        except Exception:
+            log.exception("after-reply hook failed for reply %s", message.id)
 
     async def _maybe_retitle(self, message: Message) -> None:
         """After a conversation's first reply, ask TITLE_MODEL for a better title, in the

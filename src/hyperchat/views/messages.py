@@ -17,10 +17,10 @@ from quart import (
 )
 from tortoise.transactions import in_transaction
 
-from hyperchat import htmx, sse
+from hyperchat import htmx, payloads, quotas, routing, sse
 from hyperchat.access import get_conversation, get_message
 from hyperchat.conversations import title_from
-from hyperchat.errors import BadRequest, json_api
+from hyperchat.errors import BadRequest, json_api, wants_json
 from hyperchat.generation import Generations, conversation_context
 from hyperchat.models import Conversation, Message, Role, Status
 from hyperchat.security import current_user
@@ -45,10 +45,10 @@ async def live_snapshots(messages: list[Message]) -> dict[int, Batch]:
     return live
 
 
-async def start_reply(conversation: Conversation) -> Message:
+async def start_reply(conversation: Conversation, model: str) -> Message:
     reply = await Message.create(conversation=conversation, role=Role.ASSISTANT,
                                  status=Status.STREAMING)
-    await generations().start(reply, current_app.config["DEFAULT_MODEL"],
+    await generations().start(reply, model,
                               await conversation_context(conversation.id, before=reply.id))
     return reply
 
@@ -56,8 +56,13 @@ async def start_reply(conversation: Conversation) -> Message:
 @bp.post("/messages")
 async def create():
     """Save the user's message, start the reply, and return both bubbles."""
-    form = await request.form
-    content = (form.get("content") or "").strip()
+    # A form from the composer, or JSON ({"content", "conversation_id", "model"}).
+    form = payloads.Fields(await request.get_json(silent=True)) if request.is_json \
+        else await request.form
+    content = form.get("content") or ""
+    if not isinstance(content, str):
+        raise BadRequest("content must be a string.")
+    content = content.strip()
     limit = current_app.config["MAX_MESSAGE_CHARS"]
     if not content:
         return await _composer_error("Type a message first.")
@@ -72,6 +77,12 @@ async def create():
         context = await conversation_context(conversation.id)
     else:
         conversation, context = None, []
+    # The model, and whether a reply may start now: refused before anything is saved.
+    override = routing.known_model(form.get("model"))
+    answer = conversation is None or conversation.with_ai
+    if answer:
+        model = routing.choose(override, conversation)
+        await quotas.check(current_user())
     # One transaction, one commit; the user's message is saved before the upstream is
     # called, so it is never lost.
     async with in_transaction():
@@ -82,20 +93,34 @@ async def create():
             await Conversation.filter(id=conversation.id).update(last_activity_at=now)
         user_message = await Message.create(conversation=conversation, role=Role.USER,
                                             content=content, status=Status.COMPLETE,
-                                            finished_at=now)
+                                            finished_at=now, model_override=override)
+        # With the AI off (the conversation's settings) the message is only saved.
         reply = await Message.create(conversation=conversation, role=Role.ASSISTANT,
-                                     status=Status.STREAMING)
-    context.append(ChatMessage(role=Role.USER, content=content))
-    await generations().start(reply, current_app.config["DEFAULT_MODEL"], context)
+                                     status=Status.STREAMING) if answer else None
+    if reply is not None:
+        context.append(ChatMessage(role=Role.USER, content=content))
+        await generations().start(reply, model, context)
+    if wants_json():
+        return jsonify(message_json(user_message, reply, conversation)), 201
     if not htmx.is_request():
         return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
     body = await render_template("messages/_created.html", conversation=conversation,
-                                 messages=[user_message, reply], live={},
+                                 messages=[m for m in (user_message, reply) if m], live={},
                                  new_conversation=not conversation_id)
     headers = {htmx.HX_PUSH_URL: url_for("conversations.show", conversation_id=conversation.id),
                # The sidebar lists a new conversation, or moves this one to the top.
                **htmx.trigger_on_body("conversations-changed")}
     return body, 200, headers
+
+
+def message_json(user_message: Message, reply: Message | None,
+                 conversation: Conversation) -> dict:
+    return {"conversation_id": conversation.id,
+            "message": {"id": user_message.id, "role": "user",
+                        "content": user_message.content, "model": user_message.model_override},
+            "reply": None if reply is None else {
+                "id": reply.id, "status": str(reply.status),
+                "stream_url": url_for("messages.stream", message_id=reply.id)}}
 
 
 async def _composer_error(message: str):
@@ -158,7 +183,9 @@ async def retry(message_id: int):
     if message.status == Status.STREAMING:
         raise BadRequest("This reply is still being written: stop it or let it finish, "
                          "then retry.")
-    reply = await start_reply(message.conversation)
+    model = await routing.model_for_retry(message, message.conversation)
+    await quotas.check(current_user())
+    reply = await start_reply(message.conversation, model)
     if not htmx.is_request():
         return redirect(url_for("conversations.show",
                                 conversation_id=message.conversation_id), 303)

@@ -1,0 +1,287 @@
+"""Limits on starting replies: requests per minute, concurrent replies, daily budgets.
+
+One check guards every request that starts a generation, from the UI or the JSON API.
+Requests per minute are counted in a `QuotaStore`: this process's memory by default, Redis
+when REDIS_URL is set (so several workers share the counts). They are counted per person
+(the session) and per remote address (the socket's peer, never a client-supplied
+X-Forwarded-For), so clearing cookies does not reset the limit. Concurrent replies are the
+person's replies still streaming, read from the database, which every worker shares.
+Budgets count UTC days from the usage records.
+"""
+
+import asyncio
+import math
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from quart import current_app, request
+
+from hyperchat import usage
+from hyperchat.errors import HTTPError
+from hyperchat.models import Budget, Message, Role, Status
+from hyperchat.rendering import format_wait
+
+WINDOW = 60.0  # seconds: the limits are per minute
+
+
+class TooManyRequests(HTTPError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: float):
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(message, headers={"Retry-After": str(seconds)})
+        self.retry_after = seconds
+
+
+class QuotaStore(Protocol):
+    async def hit(self, key: str, limit: int, window: float) -> float:
+        """Count one request unless `limit` were already counted in the last `window`
+        seconds; return 0 when counted, else the seconds until one would be."""
+
+    async def used(self, key: str, window: float) -> tuple[int, float]:
+        """(requests counted in the window, seconds until the oldest leaves it)."""
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryQuotaStore:
+    """A sliding log of request times per key, in this process's memory."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self.clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = asyncio.Lock()
+
+    def _trim(self, key: str, window: float, now: float) -> deque[float]:
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - window:
+            hits.popleft()
+        return hits
+
+    async def hit(self, key: str, limit: int, window: float) -> float:
+        async with self._lock:
+            now = self.clock()
+            hits = self._trim(key, window, now)
+            if len(hits) >= limit:
+                return hits[len(hits) - limit] + window - now
+            hits.append(now)
+            if len(self._hits) > 10_000:  # forget idle keys so memory stays bounded
+                for idle in [k for k, v in self._hits.items() if not v or v[-1] <= now - window]:
+                    del self._hits[idle]
+            return 0.0
+
+    async def used(self, key: str, window: float) -> tuple[int, float]:
+        async with self._lock:
+            now = self.clock()
+            hits = self._trim(key, window, now)
+            return len(hits), (hits[0] + window - now) if hits else 0.0
+
+    async def aclose(self) -> None:
+        pass
+
+
+# Trim, count and add in one atomic step, so two workers never both take the last slot.
+_HIT = """
+local key, now, window, limit, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]),
+    tonumber(ARGV[3]), ARGV[4]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count >= limit then
+  local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+  return tostring(tonumber(oldest[2]) + window - now)
+end
+redis.call('ZADD', key, now, member)
+redis.call('PEXPIRE', key, math.ceil(window * 1000))
+return '0'
+"""
+
+
+class RedisQuotaStore:
+    """The same sliding log in Redis sorted sets (score: the request's time), shared by
+    every worker. Times come from the Redis server's clock, the one clock all agree on."""
+
+    def __init__(self, url: str, prefix: str = "hyperchat:quota:") -> None:
+        import redis.asyncio as redis  # only needed when REDIS_URL is set
+
+        self.redis = redis.from_url(url)
+        self.prefix = prefix
+        self._hit = self.redis.register_script(_HIT)
+
+    async def _now(self) -> float:
+        seconds, micros = await self.redis.time()
+        return seconds + micros / 1_000_000
+
+    async def hit(self, key: str, limit: int, window: float) -> float:
+        wait = await self._hit(keys=[self.prefix + key],
+                               args=[await self._now(), window, limit, uuid.uuid4().hex])
+        return max(0.0, float(wait))
+
+    async def used(self, key: str, window: float) -> tuple[int, float]:
+        now = await self._now()
+        name = self.prefix + key
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(name, "-inf", now - window)
+            pipe.zcard(name)
+            pipe.zrange(name, 0, 0, withscores=True)
+            _, count, oldest = await pipe.execute()
+        return count, (oldest[0][1] + window - now) if oldest else 0.0
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+
+def store_for(redis_url: str | None) -> QuotaStore:
+    return RedisQuotaStore(redis_url) if redis_url else MemoryQuotaStore()
+
+
+# --------------------------------------------------------------------------- budgets
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_minute: int
+    per_address_per_minute: int
+    concurrent: int
+    daily_tokens: int | None
+    daily_cost: Decimal | None
+
+
+def _positive_int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def _positive_decimal(value) -> Decimal | None:
+    try:
+        number = Decimal(str(value))
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return number if number.is_finite() and number > 0 else None
+
+
+def _stricter(a, b):
+    return b if a is None else a if b is None else min(a, b)
+
+
+async def limits_for(person: str) -> Limits:
+    """The server's limits, with the person's own budget where it is stricter."""
+    config = current_app.config
+    own = await Budget.get_or_none(owner=person)
+    return Limits(
+        per_minute=int(config["RATE_LIMIT_PER_MINUTE"]),
+        per_address_per_minute=int(config["RATE_LIMIT_PER_ADDRESS_PER_MINUTE"]),
+        concurrent=int(config["CONCURRENT_GENERATIONS"]),
+        daily_tokens=_stricter(_positive_int(config.get("DAILY_TOKEN_BUDGET")),
+                               own.daily_tokens if own else None),
+        daily_cost=_stricter(_positive_decimal(config.get("DAILY_COST_BUDGET")),
+                             _positive_decimal(own.daily_cost) if own else None),
+    )
+
+
+def next_reset(now: datetime | None = None) -> datetime:
+    return usage.day_start(now or datetime.now(UTC)) + timedelta(days=1)
+
+
+def _reset_text(now: datetime) -> str:
+    reset = next_reset(now)
+    return (f"It resets at midnight UTC ({reset:%Y-%m-%d %H:%M} UTC), in "
+            f"{format_wait(math.ceil((reset - now).total_seconds()))}.")
+
+
+async def running(person: str) -> int:
+    """The person's replies being written right now, on any worker."""
+    return await Message.filter(conversation__owner=person, role=Role.ASSISTANT,
+                                status=Status.STREAMING).count()
+
+
+def _store() -> QuotaStore:
+    return current_app.extensions["quota_store"]
+
+
+def _keys(person: str) -> tuple[str, str]:
+    # The socket's peer: Quart's remote_addr is the ASGI client address. access_route would
+    # believe X-Forwarded-For, which any client can write.
+    return f"person:{person}", f"address:{request.remote_addr or 'unknown'}"
+
+
+async def check(person: str) -> None:
+    """Refuse (429, Retry-After) a request that would start a reply past a limit; else
+    count it. Budget and concurrency first: a refused request is not counted."""
+    limits = await limits_for(person)
+    now = datetime.now(UTC)
+    if limits.daily_tokens is not None or limits.daily_cost is not None:
+        today = await usage.totals(person, since=usage.day_start(now))
+        spent = None
+        if limits.daily_tokens is not None and today.tokens >= limits.daily_tokens:
+            spent = f"{today.tokens:,} of your {limits.daily_tokens:,} tokens"
+        elif limits.daily_cost is not None and today.cost >= limits.daily_cost:
+            spent = f"${today.cost:.4f} of your ${limits.daily_cost:.2f}"
+        if spent:
+            raise TooManyRequests(f"Today's budget is spent ({spent} for the day). "
+                                  + _reset_text(now),
+                                  (next_reset(now) - now).total_seconds())
+    if await running(person) >= limits.concurrent:
+        raise TooManyRequests(
+            f"You already have {limits.concurrent} replies being written, the most at once. "
+            "Wait for one to finish (or stop one), then send again; your text is kept.", 5)
+    person_key, address_key = _keys(person)
+    for key, limit in ((address_key, limits.per_address_per_minute),
+                       (person_key, limits.per_minute)):
+        wait = await _store().hit(key, limit, WINDOW)
+        if wait > 0:
+            who = "from your address" if key == address_key else ""
+            raise TooManyRequests(
+                f"Too many messages{' ' + who if who else ''}: at most {limit} per minute. "
+                f"Try again in {format_wait(max(1, math.ceil(wait)))}; your text is kept.", wait)
+
+
+@dataclass(frozen=True)
+class Remaining:
+    """What the composer shows before sending."""
+
+    requests_left: int
+    per_minute: int
+    refills_in: int
+    running: int
+    concurrent: int
+    limits: Limits
+    today: usage.Totals
+    resets_at: datetime
+
+    @property
+    def tokens_left(self) -> int | None:
+        if self.limits.daily_tokens is None:
+            return None
+        return max(0, self.limits.daily_tokens - self.today.tokens)
+
+    @property
+    def cost_left(self) -> Decimal | None:
+        if self.limits.daily_cost is None:
+            return None
+        return max(Decimal(0), self.limits.daily_cost - self.today.cost)
+
+    @property
+    def budget_spent(self) -> bool:
+        return self.tokens_left == 0 or self.cost_left == 0
+
+
+async def remaining(person: str) -> Remaining:
+    limits = await limits_for(person)
+    now = datetime.now(UTC)
+    person_key, address_key = _keys(person)
+    used, refill = await _store().used(person_key, WINDOW)
+    by_address, address_refill = await _store().used(address_key, WINDOW)
+    left = min(limits.per_minute - used, limits.per_address_per_minute - by_address)
+    return Remaining(requests_left=max(0, left), per_minute=limits.per_minute,
+                     refills_in=math.ceil(max(refill, address_refill)),
+                     running=await running(person), concurrent=limits.concurrent,
+                     limits=limits, today=await usage.totals(person, since=usage.day_start(now)),
+                     resets_at=next_reset(now))

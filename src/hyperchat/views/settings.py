@@ -1,0 +1,107 @@
+"""Conversation settings: title, mode, with_ai and default model. Only the owner may read
+or change them; JSON through PUT /conversations/<id>, HTML through the settings page."""
+
+from quart import Blueprint, jsonify, redirect, render_template, request, url_for
+
+from hyperchat import htmx, routing
+from hyperchat.access import get_conversation
+from hyperchat.errors import BadRequest, json_api
+from hyperchat.models import Conversation, Mode
+from hyperchat.payloads import Fields
+from hyperchat.security import current_user
+
+bp = Blueprint("settings", __name__)
+
+FIELDS = ("title", "mode", "with_ai", "default_model_id")
+
+
+def summary(conversation: Conversation) -> dict:
+    return {"id": conversation.id, "title": conversation.title, "mode": str(conversation.mode),
+            "with_ai": conversation.with_ai, "default_model_id": conversation.default_model_id,
+            "archived": conversation.archived,
+            "created_at": conversation.created_at.isoformat(),
+            "updated_at": conversation.updated_at.isoformat()}
+
+
+def validated(payload: dict, *, from_form: bool = False) -> dict:
+    """The changes in `payload` (only the fields present), checked; BadRequest otherwise."""
+    changes = {}
+    if "title" in payload:
+        title = payload["title"]
+        if not isinstance(title, str) or not 1 <= len(title.strip()) <= 200:
+            raise BadRequest("title must be 1 to 200 characters.")
+        changes["title"] = " ".join(title.split())
+    if "mode" in payload:
+        if payload["mode"] not in {m.value for m in Mode}:
+            raise BadRequest("mode must be one of: solo, partner, group.")
+        changes["mode"] = Mode(payload["mode"])
+    if "with_ai" in payload:
+        with_ai = payload["with_ai"]
+        if from_form:  # a checkbox: "on" when ticked; the page sends a hidden "off" first
+            with_ai = with_ai in ("on", "true", "1")
+        if not isinstance(with_ai, bool):
+            raise BadRequest("with_ai must be true or false.")
+        changes["with_ai"] = with_ai
+    if "default_model_id" in payload:
+        changes["default_model_id"] = routing.known_model(payload["default_model_id"],
+                                                          what="default_model_id")
+    unknown = set(payload) - set(FIELDS) - {"csrf_token"}
+    if unknown and not from_form:
+        raise BadRequest(f"Unknown field(s): {', '.join(sorted(unknown))}. "
+                         f"Settings are {', '.join(FIELDS)}.")
+    return changes
+
+
+async def apply(conversation: Conversation, changes: dict) -> Conversation:
+    if changes:
+        await Conversation.filter(id=conversation.id).update(**changes)
+        await conversation.refresh_from_db()
+    return conversation
+
+
+@bp.get("/conversations/<int:conversation_id>")
+@json_api
+async def show(conversation_id: int):
+    """The conversation's settings as JSON (owner only)."""
+    conversation = await get_conversation(conversation_id, current_user())
+    return jsonify(summary(conversation))
+
+
+@bp.put("/conversations/<int:conversation_id>")
+@json_api
+async def update(conversation_id: int):
+    """Change settings from a JSON body; fields left out stay as they are (owner only)."""
+    conversation = await get_conversation(conversation_id, current_user())
+    payload = Fields(await request.get_json(force=True, silent=True)).payload
+    conversation = await apply(conversation, validated(payload))
+    return jsonify(summary(conversation))
+
+
+@bp.get("/c/<int:conversation_id>/settings")
+async def edit(conversation_id: int):
+    """The settings page (owner only)."""
+    conversation = await get_conversation(conversation_id, current_user())
+    return await render_template("settings/show.html", conversation=conversation,
+                                 models=routing.catalog().models(), saved=False)
+
+
+@bp.post("/c/<int:conversation_id>/settings")
+async def save(conversation_id: int):
+    """Save the settings form, then back to the conversation (or the form with its error)."""
+    conversation = await get_conversation(conversation_id, current_user())
+    form = await request.form
+    payload = {name: form.get(name) for name in FIELDS if name in form}
+    if "with_ai" in form:
+        payload["with_ai"] = form.getlist("with_ai")[-1]
+    try:
+        changes = validated(payload, from_form=True)
+    except BadRequest as error:
+        body = await render_template("settings/show.html", conversation=conversation,
+                                     models=routing.catalog().models(), error=error.message,
+                                     saved=False)
+        return body, 400
+    await apply(conversation, changes)
+    if htmx.is_request():
+        return await render_template("settings/show.html", conversation=conversation,
+                                     models=routing.catalog().models(), saved=True)
+    return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
