@@ -122,6 +122,10 @@ def live_server(upstream, tmp_path_factory):
         "OPENROUTER_BASE_URL": upstream.url,
         "OPENROUTER_API_KEY": "test-key",
         "DEFAULT_MODEL": "openai/gpt-4o-mini",
+        # Every test's person sends from 127.0.0.1 within the same minutes: the per-address
+        # limit would refuse later tests. test_models_usage.py checks a 429 on its own.
+        "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": 100_000,
+        "RATE_LIMIT_PER_MINUTE": 100_000,
     })
     server = LiveServer(app)
     server.start()
