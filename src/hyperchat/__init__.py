@@ -7,9 +7,11 @@ from pathlib import Path
 from markupsafe import Markup
 from quart import Quart
 
+from hyperchat import actions, conversations, db, errors, metering, security
 from hyperchat import config as configuration
-from hyperchat import conversations, db, errors, metering, security
+from hyperchat.events import MemoryEventBus
 from hyperchat.generation import Generations
+from hyperchat.limits import MemoryLimitStore
 from hyperchat.models import Message, Status
 from hyperchat.rendering import render_markdown, shorten_model_name
 from hyperchat.streaming import MemoryStreamHub
@@ -32,6 +34,19 @@ async def purge_trash_periodically(retention_days: int, every: float = 3600) -> 
         await asyncio.sleep(every)
 
 
+async def clean_up_actions_periodically(app: Quart) -> None:
+    """Every CHAT_ACTIONS_CLEANUP_INTERVAL: purge the text of messages deleted past their
+    undo window, and forget idle rate-limit keys and event channels."""
+    while True:
+        await asyncio.sleep(app.config["CHAT_ACTIONS_CLEANUP_INTERVAL"])
+        try:
+            await actions.purge_deleted(app.config["MESSAGE_UNDO_SECONDS"])
+            await app.extensions["limits"].cleanup()
+            app.extensions["events"].cleanup()
+        except Exception:
+            log.exception("message actions cleanup failed")
+
+
 def create_app(config: dict | None = None) -> Quart:
     """Build the app: defaults, then the environment, then `config` (what tests pass)."""
     app = Quart(__name__, template_folder=str(ROOT / "templates"),
@@ -47,9 +62,13 @@ def create_app(config: dict | None = None) -> Quart:
     # Sanitized by render_markdown, so it is safe to mark as HTML.
     app.jinja_env.filters["markdown"] = lambda text: Markup(render_markdown(text))
     app.jinja_env.filters["short_model"] = shorten_model_name
+    # Where a conversation's live events stand when a page is rendered: its tabs follow on.
+    app.jinja_env.globals["events_position"] = (
+        lambda conversation_id: app.extensions["events"].position(conversation_id))
     errors.init_app(app)
     security.init_app(app)
     from hyperchat.views import (
+        actions,
         assets,
         conversations,
         exports,
@@ -61,7 +80,7 @@ def create_app(config: dict | None = None) -> Quart:
     )
 
     for blueprint in (assets.bp, conversations.bp, messages.bp, search.bp, shares.bp,
-                      sessions_api.bp, exports.bp, health.bp):
+                      sessions_api.bp, exports.bp, health.bp, actions.bp):
         app.register_blueprint(blueprint)
 
     @app.before_serving
@@ -88,10 +107,15 @@ def create_app(config: dict | None = None) -> Quart:
             title_model=app.config.get("TITLE_MODEL"))
         app.extensions["purger"] = asyncio.create_task(
             purge_trash_periodically(app.config["TRASH_RETENTION_DAYS"]), name="trash-purge")
+        app.extensions["events"] = MemoryEventBus()
+        app.extensions["limits"] = MemoryLimitStore()
+        app.extensions["action_cleanup"] = asyncio.create_task(
+            clean_up_actions_periodically(app), name="actions-cleanup")
 
     @app.after_serving
     async def stop() -> None:
         app.extensions["purger"].cancel()
+        app.extensions["action_cleanup"].cancel()
         generations: Generations = app.extensions["generations"]
         await generations.shutdown()
         await generations.upstream.aclose()

@@ -39,6 +39,13 @@ def from_environment() -> dict:
         # Set to have a model write each conversation's title after its first reply.
         "TITLE_MODEL": env.get("TITLE_MODEL") or None,
         "TRASH_RETENTION_DAYS": int(env.get("TRASH_RETENTION_DAYS") or 30),
+        # Message actions (edit, regenerate, delete, continue, feedback), per person.
+        "CHAT_ACTIONS_RATE_LIMIT": int(env.get("CHAT_ACTIONS_RATE_LIMIT") or 60),
+        "CHAT_REGENERATION_RATE_LIMIT": int(env.get("CHAT_REGENERATION_RATE_LIMIT") or 10),
+        "CHAT_ACTIONS_MAX_CONTENT_LENGTH": int(env.get("CHAT_ACTIONS_MAX_CONTENT_LENGTH")
+                                               or 10_000),
+        # How often deleted messages past their undo window are purged (seconds).
+        "CHAT_ACTIONS_CLEANUP_INTERVAL": float(env.get("CHAT_ACTIONS_CLEANUP_INTERVAL") or 3600),
     }
 
 
@@ -66,6 +73,10 @@ DEFAULTS = {
     "PARTIAL_SAVE_INTERVAL": 3.0,
     "DEMO_TOKEN_DELAY": 0.02,
     "RUN_MIGRATIONS": True,
+    # A deleted message can be brought back this long (seconds); then its text is purged.
+    "MESSAGE_UNDO_SECONDS": 600,
+    # The window of the action limits (seconds): the seed's limits are per minute.
+    "CHAT_ACTIONS_RATE_WINDOW": 60.0,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 365,

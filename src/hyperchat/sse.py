@@ -5,7 +5,7 @@ import re
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
-def frame(data: str, *, event: str | None = None, id: int | None = None) -> bytes:
+def frame(data: str, *, event: str | None = None, id: int | str | None = None) -> bytes:
     """Encode one event. Every line of `data` gets its own `data:` prefix (rendered HTML is
     multi-line), so the client reassembles it with the newlines intact."""
     parts = []
@@ -16,6 +16,11 @@ def frame(data: str, *, event: str | None = None, id: int | None = None) -> byte
     # Parsers strip exactly one space after "data:", so a token's own leading space survives.
     parts.extend(f"data: {line}" for line in _NEWLINES.split(data))
     return ("\n".join(parts) + "\n\n").encode()
+
+
+def position(id: int | str) -> bytes:
+    """An event with only an id: the client's Last-Event-ID moves on, nothing is dispatched."""
+    return f"id: {id}\n\n".encode()
 
 
 def comment(text: str = "ping") -> bytes:

@@ -70,7 +70,8 @@ class Upstream:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return self.base_url, headers
 
-    async def stream(self, messages: Sequence[ChatMessage], model: str) -> AsyncIterator[Event]:
+    async def stream(self, messages: Sequence[ChatMessage], model: str, *,
+                     temperature: float | None = None) -> AsyncIterator[Event]:
         """Yield parsed events of one streamed completion; raise UpstreamError on any failure."""
         base, headers = self._endpoint(model)
         body = {
@@ -79,6 +80,8 @@ class Upstream:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if temperature is not None:
+            body["temperature"] = temperature
         parser = StreamParser()
         finished = answered = False
         try:

@@ -4,11 +4,11 @@ from urllib.parse import urlsplit
 
 from quart import Blueprint, current_app, redirect, render_template, request, url_for
 
-from hyperchat import conversations, htmx, sidebar
+from hyperchat import conversations, htmx, sidebar, versions
 from hyperchat.access import get_conversation
 from hyperchat.conversations import View
 from hyperchat.errors import BadRequest
-from hyperchat.models import Conversation, Message
+from hyperchat.models import Conversation
 from hyperchat.security import current_user
 from hyperchat.views.messages import live_snapshots
 
@@ -42,7 +42,7 @@ async def page_context(conversation: Conversation | None, view: View = View.ACTI
 
 async def message_window(conversation: Conversation, around: int | None):
     """The latest WINDOW messages, or WINDOW messages centred on `around` (a permalink)."""
-    query = Message.filter(conversation_id=conversation.id)
+    query = versions.shown(conversation.id)
     if around is not None and await query.filter(id=around).exists():
         half = WINDOW // 2
         before = await query.filter(id__lte=around).order_by("-id").limit(half + 1)
@@ -52,7 +52,7 @@ async def message_window(conversation: Conversation, around: int | None):
         messages = list(reversed(await query.order_by("-id").limit(WINDOW)))
     has_earlier = bool(messages) and await query.filter(id__lt=messages[0].id).exists()
     has_later = bool(messages) and await query.filter(id__gt=messages[-1].id).exists()
-    return messages, has_earlier, has_later
+    return await versions.annotate(messages), has_earlier, has_later
 
 
 async def render_chat(conversation: Conversation | None, *, around: int | None = None,
@@ -90,7 +90,7 @@ async def show(conversation_id: int):
 async def messages(conversation_id: int):
     """Load the window of messages before (or after) a message, for scrolling."""
     conversation = await get_conversation(conversation_id, current_user())
-    query = Message.filter(conversation_id=conversation.id)
+    query = versions.shown(conversation.id)
     if (before := request.args.get("before", type=int)) is not None:
         rows = list(reversed(await query.filter(id__lt=before).order_by("-id").limit(WINDOW)))
         more = bool(rows) and await query.filter(id__lt=rows[0].id).exists()
@@ -102,7 +102,8 @@ async def messages(conversation_id: int):
     else:
         raise BadRequest("Say before=<message id> or after=<message id>.")
     return await render_template("conversations/_window.html", conversation=conversation,
-                                 messages=rows, live=await live_snapshots(rows), more=more,
+                                 messages=await versions.annotate(list(rows)),
+                                 live=await live_snapshots(rows), more=more,
                                  direction=direction)
 
 

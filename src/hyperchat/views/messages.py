@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from quart import (
     Blueprint,
     current_app,
+    g,
     jsonify,
     make_response,
     redirect,
@@ -17,15 +18,14 @@ from quart import (
 )
 from tortoise.transactions import in_transaction
 
-from hyperchat import htmx, payloads, quotas, routing, sse
+from hyperchat import audit, feedback, htmx, payloads, quotas, routing, sse, versions
 from hyperchat.access import get_conversation, get_message
 from hyperchat.conversations import title_from
-from hyperchat.errors import BadRequest, json_api, wants_json
-from hyperchat.generation import Generations, conversation_context
+from hyperchat.errors import BadRequest, NotFound, json_api, wants_json
+from hyperchat.generation import Generations
 from hyperchat.models import Conversation, Message, Role, Status
 from hyperchat.security import current_user
 from hyperchat.streaming import Batch
-from hyperchat.upstream.client import ChatMessage
 
 bp = Blueprint("messages", __name__)
 
@@ -43,14 +43,6 @@ async def live_snapshots(messages: list[Message]) -> dict[int, Batch]:
             if snapshot is not None:
                 live[message.id] = snapshot
     return live
-
-
-async def start_reply(conversation: Conversation, model: str) -> Message:
-    reply = await Message.create(conversation=conversation, role=Role.ASSISTANT,
-                                 status=Status.STREAMING)
-    await generations().start(reply, model,
-                              await conversation_context(conversation.id, before=reply.id))
-    return reply
 
 
 @bp.post("/messages")
@@ -74,9 +66,8 @@ async def create():
     now = datetime.now(UTC)
     if conversation_id:
         conversation = await get_conversation(conversation_id, current_user())
-        context = await conversation_context(conversation.id)
     else:
-        conversation, context = None, []
+        conversation = None
     # The model, and whether a reply may start now: refused before anything is saved.
     override = routing.known_model(form.get("model"))
     answer = conversation is None or conversation.with_ai
@@ -91,15 +82,18 @@ async def create():
                                                      title=title_from(content))
         else:
             await Conversation.filter(id=conversation.id).update(last_activity_at=now)
-        user_message = await Message.create(conversation=conversation, role=Role.USER,
-                                            content=content, status=Status.COMPLETE,
-                                            finished_at=now, model_override=override)
+        # At the end of the branch shown (versions.py), found under the conversation's lock so
+        # that two tabs sending at once make one line, not two branches.
+        await versions.lock(conversation.id)
+        user_message = await versions.append(
+            conversation.id, await versions.leaf_id(conversation.id), role=Role.USER,
+            content=content, status=Status.COMPLETE, finished_at=now, model_override=override)
         # With the AI off (the conversation's settings) the message is only saved.
-        reply = await Message.create(conversation=conversation, role=Role.ASSISTANT,
-                                     status=Status.STREAMING) if answer else None
+        reply = await versions.append(conversation.id, user_message.id, role=Role.ASSISTANT,
+                                      status=Status.STREAMING) if answer else None
     if reply is not None:
-        context.append(ChatMessage(role=Role.USER, content=content))
-        await generations().start(reply, model, context)
+        context = await versions.context(conversation.id, user_message.id)
+        await generations().start(reply, model, context, received_at=g.get("received_at"))
     if wants_json():
         return jsonify(message_json(user_message, reply, conversation)), 201
     if not htmx.is_request():
@@ -153,6 +147,7 @@ async def stream(message_id: int):
             # Coalesce: tokens that arrive meanwhile go out together in the next frame.
             await asyncio.sleep(config["SSE_COALESCE"])
         finished = await Message.get(id=message.id).select_related("conversation")
+        await versions.annotate([finished])
         final = await render_template("messages/_final.html", message=finished,
                                       conversation=finished.conversation)
         yield sse.frame(final, id=seq + 1)
@@ -170,7 +165,8 @@ async def stop(message_id: int):
     message = await get_message(message_id, current_user())
     if message.role != Role.ASSISTANT:
         raise BadRequest("Only a reply can be stopped, not a message you sent.")
-    await generations().stop(message.id)
+    if await generations().stop(message.id):
+        await audit.record(audit.STOP, message.conversation_id, current_user(), message.id)
     return "", 204
 
 
@@ -183,9 +179,18 @@ async def retry(message_id: int):
     if message.status == Status.STREAMING:
         raise BadRequest("This reply is still being written: stop it or let it finish, "
                          "then retry.")
+    if message.deleted_at is not None:
+        raise NotFound("That message was deleted.")
     model = await routing.model_for_retry(message, message.conversation)
     await quotas.check(current_user())
-    reply = await start_reply(message.conversation, model)
+    # A retry is a new version of the failed reply, from the same context.
+    async with in_transaction():
+        await versions.lock(message.conversation_id)
+        reply = await versions.add_version(message, status=Status.STREAMING)
+    await generations().start(reply, model,
+                              await versions.context(message.conversation_id, message.parent_id),
+                              received_at=g.get("received_at"))
+    await versions.annotate([reply])
     if not htmx.is_request():
         return redirect(url_for("conversations.show",
                                 conversation_id=message.conversation_id), 303)
@@ -207,5 +212,11 @@ async def rate(message_id: int):
     message = await get_message(message_id, current_user())
     if message.role != Role.ASSISTANT:
         raise BadRequest("Only replies can be rated.")
-    await Message.filter(id=message.id).update(rating=rating)
+    # The vote is also the person's feedback record, logged and shown in their other tabs.
+    from hyperchat.views.actions import publish_feedback  # it imports this module
+
+    await feedback.record_vote(message, current_user(), rating)
+    await audit.record(audit.VOTE, message.conversation_id, current_user(), message.id,
+                       rating=rating)
+    await publish_feedback(message)
     return jsonify({"ok": True, "message_id": message.id, "rating": rating})

@@ -1,0 +1,131 @@
+"""Live action events: what one tab does to a conversation appears in its other tabs.
+
+Each conversation has a numbered channel of rendered fragments (the same partials the acting
+tab's response carries). A tab follows it over SSE (`GET /c/<id>/events`) from the position
+its page was rendered at, so nothing between render and connect is lost; a reconnect resumes
+from `Last-Event-ID`. Positions carry the process's epoch: after a restart, or when a tab has
+fallen behind the kept backlog, it is told to reload its thread instead of missing events.
+
+`EventBus` is the seam for several workers: a Redis implementation (a capped stream per
+conversation) can fill the same interface.
+"""
+
+import asyncio
+import secrets
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# The seed's event types.
+MESSAGE_REGENERATING = "message_regenerating"
+REGENERATION_PROGRESS = "regeneration_progress"
+MESSAGE_REGENERATED = "message_regenerated"
+MESSAGE_EDITED = "message_edited"
+MESSAGE_DELETED = "message_deleted"
+FEEDBACK_SUBMITTED = "feedback_submitted"
+# Ours: the branch shown changed (a version chosen, a delete undone, a reply continued).
+THREAD_CHANGED = "thread_changed"
+# Sent to a tab that cannot be brought up to date event by event.
+RESYNC = "resync"
+
+
+@dataclass(frozen=True)
+class Event:
+    position: str  # "<epoch>-<seq>": the SSE id
+    type: str
+    html: str
+    origin: str | None  # the tab that acted, which already has the change
+
+
+class EventBus(Protocol):
+    def position(self, conversation_id: int) -> str: ...
+    async def publish(self, conversation_id: int, type: str, html: str,
+                      origin: str | None) -> Event: ...
+    def follow(self, conversation_id: int, after: str | None,
+               keepalive: float) -> AsyncIterator[Event | None]: ...
+
+
+@dataclass
+class _Channel:
+    events: deque = field(default_factory=deque)
+    seq: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    readers: int = 0
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class MemoryEventBus:
+    """One process's channels, each keeping its latest `backlog` events."""
+
+    def __init__(self, backlog: int = 200) -> None:
+        self.backlog = backlog
+        self.epoch = secrets.token_hex(4)
+        self._channels: dict[int, _Channel] = {}
+
+    def _channel(self, conversation_id: int) -> _Channel:
+        return self._channels.setdefault(conversation_id, _Channel())
+
+    def position(self, conversation_id: int) -> str:
+        channel = self._channels.get(conversation_id)
+        return f"{self.epoch}-{channel.seq if channel else 0}"
+
+    async def publish(self, conversation_id: int, type: str, html: str,
+                      origin: str | None) -> Event:
+        channel = self._channel(conversation_id)
+        channel.seq += 1
+        event = Event(f"{self.epoch}-{channel.seq}", type, html, origin)
+        channel.events.append((channel.seq, event))
+        while len(channel.events) > self.backlog:
+            channel.events.popleft()
+        channel.notify()
+        return event
+
+    def _start(self, channel: _Channel, after: str | None) -> int | None:
+        """The seq to follow from, or None when the tab missed events we no longer have."""
+        if not after:
+            return channel.seq
+        epoch, _, seq = after.partition("-")
+        if epoch != self.epoch or not seq.isdigit() or int(seq) > channel.seq:
+            return None
+        oldest = channel.events[0][0] if channel.events else channel.seq + 1
+        if int(seq) < oldest - 1:
+            return None
+        return int(seq)
+
+    async def follow(self, conversation_id: int, after: str | None,
+                     keepalive: float) -> AsyncIterator[Event | None]:
+        """Yield each event after `after`, then each new one; None after `keepalive`
+        seconds of silence (for a keep-alive). Runs until the reader goes away."""
+        channel = self._channel(conversation_id)
+        channel.readers += 1
+        try:
+            position = self._start(channel, after)
+            if position is None:
+                position = channel.seq
+                yield Event(f"{self.epoch}-{position}", RESYNC, "", None)
+            while True:
+                waiter = channel.changed
+                pending = [event for seq, event in channel.events if seq > position]
+                if pending:
+                    for event in pending:
+                        yield event
+                    position = int(pending[-1].position.rsplit("-", 1)[1])
+                    continue
+                try:
+                    async with asyncio.timeout(keepalive):
+                        await waiter.wait()
+                except TimeoutError:
+                    yield None
+        finally:
+            channel.readers -= 1
+
+    def cleanup(self) -> int:
+        """Forget channels nobody follows (their tabs resync if they come back)."""
+        idle = [cid for cid, channel in self._channels.items() if not channel.readers]
+        for conversation_id in idle:
+            del self._channels[conversation_id]
+        return len(idle)

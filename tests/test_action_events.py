@@ -1,0 +1,161 @@
+"""Live action events: fan-out to every tab of a conversation, resume by position, resync
+when events were missed, and the acting tab not sent its own change twice."""
+
+import asyncio
+
+import pytest
+
+from hyperchat import events
+from hyperchat.events import MemoryEventBus
+from hyperchat.models import Message
+from tests.actions_helpers import act, exchange, finished, new_id
+from tests.fake_upstream import Tokens
+from tests.helpers import csrf, parse_sse, soup
+
+
+async def take(iterator, n):
+    return [await asyncio.wait_for(anext(iterator), 2) for _ in range(n)]
+
+
+async def test_bus_fans_out_to_every_follower_in_order():
+    bus = MemoryEventBus()
+    start = bus.position(1)
+    one, two = bus.follow(1, start, 5), bus.follow(1, start, 5)
+    await bus.publish(1, events.MESSAGE_EDITED, "<a>", "tab")
+    await bus.publish(1, events.MESSAGE_DELETED, "<b>", None)
+    await bus.publish(2, events.MESSAGE_DELETED, "<other conversation>", None)
+    for follower in (one, two):
+        got = await take(follower, 2)
+        assert [(e.type, e.html, e.origin) for e in got] == [
+            (events.MESSAGE_EDITED, "<a>", "tab"), (events.MESSAGE_DELETED, "<b>", None)]
+        assert got[0].position == f"{bus.epoch}-1"
+        await follower.aclose()
+
+
+async def test_bus_resumes_after_a_position_without_duplicates():
+    bus = MemoryEventBus()
+    for i in range(3):
+        await bus.publish(1, events.THREAD_CHANGED, str(i), None)
+    follower = bus.follow(1, f"{bus.epoch}-1", 5)
+    assert [e.html for e in await take(follower, 2)] == ["1", "2"]
+    await follower.aclose()
+
+
+@pytest.mark.parametrize("after", ["otherepoch-1", "{epoch}-99", "{epoch}-x", "garbage"])
+async def test_bus_tells_a_tab_that_missed_events_to_resync(after):
+    bus = MemoryEventBus(backlog=2)
+    for i in range(5):
+        await bus.publish(1, events.THREAD_CHANGED, str(i), None)
+    follower = bus.follow(1, after.format(epoch=bus.epoch), 5)
+    (event,) = await take(follower, 1)
+    assert event.type == events.RESYNC
+    await follower.aclose()
+
+
+async def test_bus_resyncs_a_tab_behind_its_backlog():
+    bus = MemoryEventBus(backlog=2)
+    for i in range(5):
+        await bus.publish(1, events.THREAD_CHANGED, str(i), None)
+    follower = bus.follow(1, f"{bus.epoch}-1", 5)
+    assert (await take(follower, 1))[0].type == events.RESYNC
+    await follower.aclose()
+    # Within the backlog it replays instead.
+    follower = bus.follow(1, f"{bus.epoch}-3", 5)
+    assert [e.html for e in await take(follower, 2)] == ["3", "4"]
+    await follower.aclose()
+
+
+async def test_bus_sends_keepalives_and_forgets_unfollowed_channels():
+    bus = MemoryEventBus()
+    follower = bus.follow(1, None, 0.05)
+    assert await take(follower, 1) == [None]
+    assert bus.cleanup() == 0
+    await follower.aclose()
+    assert bus.cleanup() == 1
+
+
+async def read_frames(connection, want: int, timeout: float = 5) -> list[dict]:
+    raw = ""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    frames = []
+    while len(frames) < want:
+        chunk = await asyncio.wait_for(connection.receive(), deadline - loop.time())
+        raw += chunk.decode()
+        frames = [e for e in parse_sse(raw) if "comment" not in e]
+    return frames
+
+
+async def test_another_tab_receives_the_action_as_fragments(client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    cid = (await Message.get(id=q)).conversation_id
+    page = soup(await (await client.get(f"/c/{cid}")).get_data(as_text=True))
+    url = page.select_one("#conversation-events")["hx-sse:connect"]
+    assert url.startswith(f"/c/{cid}/events?after=")
+    await csrf(client)
+
+    async with client.request(url, headers={"X-Tab-Id": "tab-b"}) as tab_b, \
+            client.request(url, headers={"X-Tab-Id": "tab-a"}) as tab_a:
+        await tab_b.send_complete()
+        await tab_a.send_complete()
+        fake_upstream.enqueue(Tokens(["a2"], ttft=0.3))
+        response = await act(client, a, "regenerate", tab="tab-a")
+        (new,) = new_id(await response.get_data(as_text=True))
+
+        (frame,) = await read_frames(tab_b, 1)
+        fragment = soup(frame["data"])
+        assert fragment.select_one("hx-partial")["hx-target"] == f"#msg-{a}"
+        bubble = fragment.select_one(f"article#msg-{new}")
+        assert bubble.select_one(".stream-source")["hx-get"].startswith(f"/messages/{new}/stream")
+        # The acting tab already has the change: its stream only moves its position on.
+        (own,) = await read_frames(tab_a, 1)
+        assert own["id"] == frame["id"] and own["data"] == ""
+
+        # Progress of the regeneration, then the finished version, reach tab B too.
+        await finished(new)
+        frames = await read_frames(tab_b, 2)
+        assert any(f"msg-{new}-meta" in f["data"] for f in frames[1:])
+        await tab_b.disconnect()
+        await tab_a.disconnect()
+
+
+async def test_every_action_publishes_its_seed_event_type(app, client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    cid = (await Message.get(id=q)).conversation_id
+    bus = app.app.extensions["events"]
+    seen = []
+    follower = bus.follow(cid, bus.position(cid), 5)
+
+    fake_upstream.enqueue(Tokens(["b"]), Tokens(["c"]))
+    (new,) = new_id(await (await act(client, a, "regenerate")).get_data(as_text=True))
+    await finished(new)
+    user, reply = new_id(await (await act(client, q, "edit", content="q2")).get_data(
+        as_text=True))
+    await finished(reply)
+    await act(client, reply, "delete")
+    await act(client, reply, "restore")
+    await act(client, reply, "feedback", feedback_type="upvote", reasons="accurate")
+    token = await csrf(client)
+    await client.post(f"/rate_message/{reply}", json={"rating": -1},
+                      headers={"X-CSRF-Token": token})
+    while True:
+        try:
+            event = await asyncio.wait_for(anext(follower), 0.5)
+        except TimeoutError:
+            break
+        seen.append(event.type)
+    await follower.aclose()
+    assert [t for t in seen if t != events.REGENERATION_PROGRESS] == [
+        events.MESSAGE_REGENERATING, events.MESSAGE_REGENERATED,
+        events.MESSAGE_EDITED, events.MESSAGE_REGENERATED,
+        events.MESSAGE_DELETED, events.THREAD_CHANGED,
+        events.FEEDBACK_SUBMITTED, events.FEEDBACK_SUBMITTED]
+
+
+async def test_the_events_channel_is_the_owners_only(app, client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    cid = (await Message.get(id=q)).conversation_id
+    stranger = app.test_client()
+    await csrf(stranger)
+    assert (await stranger.get(f"/c/{cid}/events")).status_code == 403
+    assert (await client.get("/c/9999/events")).status_code == 404

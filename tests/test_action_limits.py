@@ -1,0 +1,124 @@
+"""Action limits: per person, per minute, configurable; over a limit -> 429 with
+Retry-After and a message that says when to retry; nothing is changed."""
+
+import pytest
+
+from hyperchat import create_app
+from hyperchat.limits import Limit, MemoryLimitStore, TooManyRequests, check
+from hyperchat.models import Message
+from tests.actions_helpers import act, exchange, finished, new_id
+from tests.fake_upstream import Tokens
+from tests.helpers import soup
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+async def test_memory_store_slides_its_window():
+    clock = Clock()
+    store = MemoryLimitStore(clock=clock)
+    limit = Limit("actions", 2, 60)
+    assert await store.hit("k", limit) == 0
+    clock.now += 10
+    assert await store.hit("k", limit) == 0
+    clock.now += 10
+    assert await store.hit("k", limit) == pytest.approx(40)  # the first use leaves at 1060
+    clock.now += 40
+    assert await store.hit("k", limit) == 0
+    # Refused uses are not counted, and other keys are separate.
+    assert await store.hit("other", limit) == 0
+
+
+async def test_check_names_the_limit_and_when_to_retry():
+    store = MemoryLimitStore(clock=Clock())
+    await check(store, "me", Limit("regenerations", 1, 60))
+    with pytest.raises(TooManyRequests) as caught:
+        await check(store, "me", Limit("regenerations", 1, 60))
+    assert caught.value.status == 429 and caught.value.retry_after == 60
+    assert caught.value.headers == {"Retry-After": "60"}
+    assert caught.value.message.startswith("Too many regenerations: at most 1 per minute. "
+                                           "Try again in 1 min")
+    await check(store, "someone else", Limit("regenerations", 1, 60))
+
+
+async def test_cleanup_forgets_idle_keys():
+    clock = Clock()
+    store = MemoryLimitStore(clock=clock)
+    await store.hit("k", Limit("actions", 5, 60))
+    clock.now += 3601
+    assert await store.cleanup() == 1
+
+
+@pytest.fixture
+async def limited(app_config):
+    app = create_app({**app_config, "CHAT_REGENERATION_RATE_LIMIT": 2,
+                      "CHAT_ACTIONS_RATE_LIMIT": 3})
+    async with app.test_app() as test_app:
+        yield test_app
+
+
+async def test_regenerations_over_the_limit_get_429_with_retry_after(limited, fake_upstream):
+    client = limited.test_client()
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    for answer in ("b", "c"):
+        fake_upstream.enqueue(Tokens([answer]))
+        response = await act(client, a, "regenerate")
+        assert response.status_code == 200
+        await finished(new_id(await response.get_data(as_text=True))[0])
+    response = await act(client, a, "regenerate")
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    alert = soup(await response.get_data(as_text=True)).get_text(" ", strip=True)
+    assert "Too many regenerations: at most 2 per minute" in alert
+    assert "Try again in" in alert
+    assert response.headers["HX-Retarget"] == "#alerts"
+    assert await Message.filter(parent_id=q).count() == 3
+
+
+async def test_all_actions_share_one_limit_per_person(limited, fake_upstream):
+    client = limited.test_client()
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    for _ in range(3):
+        assert (await act(client, a, "select")).status_code == 200
+    response = await act(client, a, "delete")
+    assert response.status_code == 429
+    assert "Too many actions: at most 3 per minute" in await response.get_data(as_text=True)
+    assert (await Message.get(id=a)).deleted_at is None
+    # Another person is not limited by this one.
+    other = limited.test_client()
+    q2, a2 = await exchange(other, fake_upstream, "q", "a")
+    assert (await act(other, a2, "select")).status_code == 200
+
+
+async def test_an_edit_over_the_limit_keeps_the_text_in_the_form(limited, fake_upstream):
+    client = limited.test_client()
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    for text in ("one", "two"):
+        fake_upstream.enqueue(Tokens(["r"]))
+        response = await act(client, q, "edit", content=text)
+        assert response.status_code == 200
+        for id_ in new_id(await response.get_data(as_text=True)):
+            await finished(id_)
+    response = await act(client, q, "edit", content="three")
+    assert response.status_code == 429
+    # The answer goes to the alert region only: the edit form (and its text) stays.
+    assert response.headers["HX-Retarget"] == "#alerts"
+    assert not await Message.filter(content="three").exists()
+
+
+def test_limits_come_from_the_seeds_environment_variables(monkeypatch, tmp_path):
+    monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CHAT_ACTIONS_RATE_LIMIT", "7")
+    monkeypatch.setenv("CHAT_REGENERATION_RATE_LIMIT", "3")
+    monkeypatch.setenv("CHAT_ACTIONS_MAX_CONTENT_LENGTH", "500")
+    monkeypatch.setenv("CHAT_ACTIONS_CLEANUP_INTERVAL", "120")
+    app = create_app()
+    assert app.config["CHAT_ACTIONS_RATE_LIMIT"] == 7
+    assert app.config["CHAT_REGENERATION_RATE_LIMIT"] == 3
+    assert app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"] == 500
+    assert app.config["CHAT_ACTIONS_CLEANUP_INTERVAL"] == 120

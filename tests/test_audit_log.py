@@ -1,0 +1,54 @@
+"""The audit log: every action with its type, message, conversation, actor, address, user
+agent, details and time; shown per conversation to its owner only."""
+
+import json
+
+from hyperchat.models import ActionLog, Message
+from tests.actions_helpers import act, exchange, finished, new_id
+from tests.fake_upstream import Tokens
+from tests.helpers import csrf, soup
+
+
+async def test_every_action_is_logged_with_who_and_what(client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    cid = (await Message.get(id=q)).conversation_id
+    fake_upstream.enqueue(Tokens(["b"]), Tokens(["c"]))
+    (v2,) = new_id(await (await act(client, a, "regenerate", temperature="1.2")).get_data(
+        as_text=True))
+    await finished(v2)
+    await act(client, a, "select")
+    user, reply = new_id(await (await act(client, q, "edit", content="q2")).get_data(
+        as_text=True))
+    await finished(reply)
+    await act(client, reply, "delete")
+    await act(client, reply, "restore")
+    await act(client, reply, "feedback", feedback_type="downvote", reasons="too_long")
+    token = await csrf(client)
+    await client.post(f"/rate_message/{reply}", json={"rating": 1},
+                      headers={"X-CSRF-Token": token})
+
+    logs = await ActionLog.filter(conversation_id=cid).order_by("id")
+    assert [(log.action_type, log.message_id) for log in logs] == [
+        ("regenerate", a), ("select_version", a), ("edit", q), ("delete", reply),
+        ("restore", reply), ("feedback", reply), ("vote", reply)]
+    owner = (await Message.get(id=q).select_related("conversation")).conversation.owner
+    assert {log.owner for log in logs} == {owner}
+    assert all(log.client_ip and log.created_at for log in logs)
+    assert json.loads(logs[0].details) == {"model": "openai/gpt-4o-mini",
+                                           "new_message_id": v2, "temperature": 1.2}
+    assert json.loads(logs[2].details)["new_message_id"] == user
+    assert json.loads(logs[5].details)["reasons"] == ["too_long"]
+
+
+async def test_the_owner_sees_the_activity_page_and_others_do_not(app, client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    cid = (await Message.get(id=q)).conversation_id
+    await act(client, a, "delete")
+    page = soup(await (await client.get(f"/c/{cid}/activity")).get_data(as_text=True))
+    (row,) = page.select("tr.activity-entry")
+    assert row["data-action"] == "delete"
+    assert row.select_one("a")["href"] == f"/c/{cid}?m={a}"
+    conversation_page = soup(await (await client.get(f"/c/{cid}")).get_data(as_text=True))
+    assert conversation_page.select_one(".activity-link")["href"] == f"/c/{cid}/activity"
+    stranger = app.test_client()
+    assert (await stranger.get(f"/c/{cid}/activity")).status_code == 403
