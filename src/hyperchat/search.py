@@ -97,7 +97,7 @@ def _sqlite_query(words: list[str], owner: str, limit: int,
             FROM message_fts
             JOIN message m ON m.id = message_fts.rowid
             JOIN conversation c ON c.id = m.conversation_id
-            WHERE message_fts MATCH ? AND {where}
+            WHERE message_fts MATCH ? AND {where} AND m.on_path AND m.deleted_at IS NULL
             ORDER BY message_fts.rowid DESC
             LIMIT {CANDIDATES}
         ), hits AS (
@@ -134,6 +134,7 @@ def _postgres_query(words: list[str], owner: str, limit: int,
                    c.last_activity_at
             FROM message m JOIN conversation c ON c.id = m.conversation_id
             WHERE to_tsvector('simple', m.content) @@ to_tsquery('simple', $2) AND {where}
+                  AND m.on_path AND m.deleted_at IS NULL
             ORDER BY m.id DESC
             LIMIT {CANDIDATES}
         ), hits AS (

@@ -71,7 +71,8 @@ async def previews(conversation_ids: list[int]) -> dict[int, str]:
     """The latest message of each conversation, one line: two queries for the whole page."""
     if not conversation_ids:
         return {}
-    latest = await Message.filter(conversation_id__in=conversation_ids).annotate(
+    latest = await Message.filter(conversation_id__in=conversation_ids, on_path=True,
+                                  deleted_at=None).annotate(
         last=Max("id")).group_by("conversation_id").values_list("last", flat=True)
     rows = await Message.filter(id__in=list(latest)).values_list("conversation_id", "content")
     return {cid: " ".join(content.split())[:PREVIEW_CHARS] for cid, content in rows}

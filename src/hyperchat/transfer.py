@@ -49,6 +49,7 @@ from typing import NoReturn
 
 from tortoise.transactions import in_transaction
 
+from hyperchat import versions
 from hyperchat.conversations import clean_title
 from hyperchat.errors import BadRequest
 from hyperchat.models import Conversation, Message, Role, Status
@@ -108,7 +109,8 @@ def dumps(document: dict) -> str:
 
 
 async def messages_of(conversation: Conversation) -> list[Message]:
-    return await Message.filter(conversation_id=conversation.id).order_by("id")
+    """What the conversation shows: its active branch, without deleted messages."""
+    return await versions.shown(conversation.id).order_by("id")
 
 
 async def to_json(conversation: Conversation) -> str:
@@ -137,7 +139,8 @@ async def to_zip(owner: str) -> bytes:
     conversations = await Conversation.filter(owner=owner, deleted_at__isnull=True).order_by("id")
     by_conversation: dict[int, list[Message]] = {c.id: [] for c in conversations}
     for message in await Message.filter(conversation__owner=owner,
-                                        conversation__deleted_at__isnull=True).order_by("id"):
+                                        conversation__deleted_at__isnull=True,
+                                        on_path=True, deleted_at=None).order_by("id"):
         by_conversation.setdefault(message.conversation_id, []).append(message)
     now = datetime.now(UTC)
     buffer = io.BytesIO()
@@ -286,6 +289,8 @@ async def import_conversation(document: object, owner: str) -> Conversation:
         conversation = await Conversation.create(owner=owner, **fields)
         await Message.bulk_create(
             [Message(conversation_id=conversation.id, **m) for m in messages], batch_size=500)
+        # An export is one branch in order: each message follows the one before it.
+        await versions.link_linear(conversation.id)
     return conversation
 
 

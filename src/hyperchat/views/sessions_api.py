@@ -8,7 +8,7 @@ yours* (unlike the HTML pages' 403, the API does not confirm that an id exists).
 from quart import Blueprint, g, jsonify, request, url_for
 from tortoise.functions import Count
 
-from hyperchat import conversations, transfer
+from hyperchat import conversations, transfer, versions
 from hyperchat.access import get_conversation
 from hyperchat.conversations import View
 from hyperchat.errors import BadRequest, Forbidden, NotFound, json_api
@@ -212,7 +212,7 @@ async def import_():
 async def show(conversation_id: int):
     """Show one session with all its messages, oldest first."""
     conversation = await load(conversation_id)
-    messages = await Message.filter(conversation_id=conversation.id).order_by("id")
+    messages = await versions.shown(conversation.id).order_by("id")
     body = session_json(conversation, len(messages))
     body["messages"] = [message_json(m) for m in messages]
     return jsonify(body)

@@ -49,7 +49,7 @@ async def show(share_id: str):
     """Show a shared conversation, read-only, as it was when last shared."""
     conversation = await get_shared_conversation(share_id)
     messages = await Message.filter(
-        conversation_id=conversation.id, status__in=FINISHED,
+        conversation_id=conversation.id, status__in=FINISHED, on_path=True, deleted_at=None,
         finished_at__lte=conversation.shared_at,
     ).order_by("id")
     body = await render_template("shares/show.html", conversation=conversation,
