@@ -49,6 +49,13 @@ def parse_sse(raw: str) -> list[dict]:
     return events
 
 
+def final_frame(events: list[dict]) -> str:
+    """The data of a reply's final frame: the one before "done". A reply saved a moment
+    before its live buffer closes may still replay its last text first, so never events[0]."""
+    assert events[-1]["event"] == "done", events[-1]
+    return events[-2]["data"]
+
+
 async def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
     """Await an async predicate until it is true (for state that a background task sets)."""
     loop = asyncio.get_running_loop()

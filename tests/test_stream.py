@@ -9,7 +9,7 @@ import pytest
 from hyperchat.models import Message, Status
 from hyperchat.sse import frame
 from tests.fake_upstream import Drop, Hang, HttpError, InBandError, Stall, Tokens
-from tests.helpers import parse_sse, send, soup, wait_until
+from tests.helpers import final_frame, parse_sse, send, soup, wait_until
 
 
 async def start_reply(client, fake_upstream, *replies, content="hi") -> int:
@@ -162,8 +162,8 @@ async def test_stop_keeps_partial_text_and_marks_it_stopped(client, fake_upstrea
     assert reply.tokens_estimated is True
     # The upstream connection was closed, not left to run.
     await fake_upstream.wait_for_idle_async(5)
-    final = parse_sse(await (await client.get(f"/messages/{reply_id}/stream")).get_data(
-        as_text=True))[0]["data"]
+    final = final_frame(parse_sse(await (await client.get(f"/messages/{reply_id}/stream"))
+                                  .get_data(as_text=True)))
     assert "Stopped" in soup(final).get_text()
 
 
@@ -183,7 +183,7 @@ async def test_upstream_http_error_ends_the_reply_with_a_clear_error(client, fak
     assert message.status == Status.ERROR and expected in message.error
     events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream")).get_data(
         as_text=True))
-    final = soup(events[0]["data"])
+    final = soup(final_frame(events))
     assert expected in final.select_one(".message-status.error").get_text()
     assert final.select_one(".retry-btn")["hx-post"] == f"/messages/{reply_id}/retry"
 
@@ -207,7 +207,7 @@ async def test_retry_after_tells_the_person_when_to_try_again(client, fake_upstr
     assert message.status == Status.ERROR and message.error == expected
     events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream")).get_data(
         as_text=True))
-    status = soup(events[0]["data"]).select_one(".message-status.error")
+    status = soup(final_frame(events)).select_one(".message-status.error")
     assert status.get_text(" ", strip=True) == f"{expected} Retry"
 
 
@@ -236,8 +236,8 @@ async def test_stream_ending_without_done_or_finish_reason_is_marked_cut_short(
     assert message.status == Status.ERROR and "cut the reply short" in message.error
     assert message.content == "Half a thought"
     assert message.tokens_estimated is not usage
-    final = soup(parse_sse(await (await client.get(f"/messages/{reply_id}/stream")).get_data(
-        as_text=True))[0]["data"])
+    final = soup(final_frame(parse_sse(await (await client.get(f"/messages/{reply_id}/stream"))
+                                       .get_data(as_text=True))))
     assert final.select_one(".message-content").get_text(strip=True) == "Half a thought"
     assert "cut the reply short" in final.select_one(".message-status.error").get_text()
     assert final.select_one(".retry-btn") is not None
