@@ -216,3 +216,22 @@ async def test_conversation_header_shows_its_running_total(client, fake_upstream
     (Decimal("0.0000001"), "<$0.000001")])
 def test_format_usd(value, text):
     assert usage.format_usd(value) == text
+
+
+async def test_a_continued_reply_adds_its_second_call_to_the_record(app):
+    conversation = await Conversation.create(owner="o")
+    reply = await Message.create(conversation=conversation, role=Role.ASSISTANT)
+    first = await usage.record_reply(
+        reply, "openai/gpt-4", Usage(100, 10, 110, None, Decimal("0.01")),
+        {"prompt_tokens": 100, "completion_tokens": 10, "tokens_estimated": False},
+        catalog=None)
+    assert (first.total_tokens, first.cost) == (110, Decimal("0.01"))
+    # The second call: a new prompt, and the reply's completion count now covers both.
+    again = await usage.record_reply(
+        reply, "openai/gpt-4", Usage(120, 5, 125, None, Decimal("0.02")),
+        {"prompt_tokens": 120, "completion_tokens": 15, "tokens_estimated": False},
+        catalog=None)
+    assert again.id == first.id
+    assert (again.prompt_tokens, again.completion_tokens, again.total_tokens, again.cost) == (
+        220, 15, 235, Decimal("0.03"))
+    assert await UsageRecord.all().count() == 1

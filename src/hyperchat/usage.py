@@ -38,31 +38,47 @@ def price(model: str, prompt_tokens: int, completion_tokens: int, usage: Usage |
     return None, None
 
 
-async def record_reply(message: Message, requested_model: str, usage: Usage | None, *,
-                       catalog: Catalog | None) -> UsageRecord | None:
-    """Write the usage record of a saved reply (its counts and timings are already on the
-    message). Nothing is written when the reply used nothing: no text and no usage."""
-    reply = await Message.get_or_none(id=message.id).select_related("conversation")
-    if reply is None or (reply.prompt_tokens is None and reply.completion_tokens is None):
+async def record_reply(message: Message, requested_model: str, usage: Usage | None,
+                       saved: dict, *, catalog: Catalog | None) -> UsageRecord | None:
+    """Write the usage record of a reply from the fields about to be saved on it (counts,
+    served model, timings). Nothing is written when the reply used nothing: no text and no
+    usage. A reply continued later (one more upstream call on the same message) adds that
+    call to its record; its saved completion count is cumulative."""
+    prompt, completion = saved.get("prompt_tokens"), saved.get("completion_tokens")
+    if prompt is None and completion is None:
         return None
-    prompt = reply.prompt_tokens or 0
-    completion = reply.completion_tokens or 0
+    prompt, completion = prompt or 0, completion or 0
+    estimated = bool(saved.get("tokens_estimated"))
+    existing = await UsageRecord.get_or_none(message_id=message.id)
+    if existing is not None:
+        completion = max(0, completion - existing.completion_tokens)
     # Kept under the model the person chose (a catalog id, which the picker's timings and
     # prices use); the reply's metadata shows the model that actually served it.
     model = requested_model
+    served = saved.get("model_id_used")
     cost, source = price(model, prompt, completion, usage, catalog)
-    if cost is None and reply.model_id_used and reply.model_id_used != model:
-        cost, source = price(reply.model_id_used, prompt, completion, None, catalog)
+    if cost is None and served and served != model:
+        cost, source = price(served, prompt, completion, None, catalog)
     total = prompt + completion
-    if usage is not None and not reply.tokens_estimated and usage.total_tokens:
+    if usage is not None and not estimated and usage.total_tokens and existing is None:
         total = usage.total_tokens
-    record, _ = await UsageRecord.update_or_create(
-        message_id=reply.id,
-        defaults=dict(owner=reply.conversation.owner, conversation_id=reply.conversation_id,
-                      model=model, prompt_tokens=prompt, completion_tokens=completion,
-                      total_tokens=total, cost=cost, cost_source=source,
-                      tokens_estimated=reply.tokens_estimated, ttft_ms=reply.ttft_ms))
-    return record
+    if existing is not None:
+        existing.prompt_tokens += prompt
+        existing.completion_tokens += completion
+        existing.total_tokens += total
+        existing.cost = None if existing.cost is None or cost is None else existing.cost + cost
+        existing.tokens_estimated = existing.tokens_estimated or estimated
+        await existing.save()
+        return existing
+    owner = await Conversation.filter(id=message.conversation_id).first().values_list(
+        "owner", flat=True)
+    if owner is None:
+        return None
+    return await UsageRecord.create(
+        message_id=message.id, owner=owner, conversation_id=message.conversation_id,
+        model=model, prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
+        cost=cost, cost_source=source, tokens_estimated=estimated,
+        ttft_ms=saved.get("ttft_ms"))
 
 
 # --------------------------------------------------------------------------- reading
