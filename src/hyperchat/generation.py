@@ -10,10 +10,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hyperchat import versions
 from hyperchat.conversations import title_from
-from hyperchat.models import FINISHED, Conversation, Message, Role, Status
+from hyperchat.models import Conversation, Message, Role, Status
 from hyperchat.rendering import estimate_tokens, format_wait
 from hyperchat.streaming import StreamHub
 from hyperchat.upstream.client import ChatMessage, Upstream, UpstreamError
@@ -46,14 +48,14 @@ def empty_reply_text(finish_reason: str | None, tool_calls: bool) -> str:
 
 async def conversation_context(conversation_id: int,
                                before: int | None = None) -> list[ChatMessage]:
-    """The conversation's finished messages (before message `before`), oldest first: what
-    the model is sent."""
-    query = Message.filter(conversation_id=conversation_id, status__in=FINISHED,
-                           role__in=(Role.USER, Role.ASSISTANT, Role.SYSTEM))
-    if before is not None:
-        query = query.filter(id__lt=before)
-    earlier = await query.order_by("id").values_list("role", "content")
-    return [ChatMessage(role=str(role), content=content) for role, content in earlier if content]
+    """What the model is sent: the active branch's finished, undeleted messages, oldest
+    first; with `before`, the ancestors of that message (versions.py)."""
+    if before is None:
+        upto = await versions.leaf_id(conversation_id)
+    else:
+        parents = await Message.filter(id=before).values_list("parent_id", flat=True)
+        upto = parents[0] if parents else None
+    return await versions.context(conversation_id, upto)
 
 
 def clean_generated_title(text: str) -> str:
@@ -61,6 +63,48 @@ def clean_generated_title(text: str) -> str:
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     line = line.removeprefix("Title:").strip().strip("\"'“”‘’*#").rstrip(".").strip()
     return " ".join(line.split())[:200]
+
+
+@dataclass
+class Run:
+    """One generation's options and clock (time.perf_counter)."""
+
+    temperature: float | None = None
+    prefix: str = ""
+    received_at: float = 0.0
+    on_progress: Callable[[Message, str, float], Awaitable[None]] | None = None
+    on_finish: Callable[[Message], Awaitable[None]] | None = None
+    called_at: float | None = None
+    first_token_at: float | None = None
+    ended_at: float | None = None
+    _last_progress: float = 0.0
+
+    def token(self) -> None:
+        if self.first_token_at is None:
+            self.first_token_at = time.perf_counter()
+
+    async def progress(self, message: Message, chunks: list[str]) -> None:
+        now = time.perf_counter()
+        if self.on_progress is None or now - self._last_progress < PROGRESS_INTERVAL:
+            return
+        self._last_progress = now
+        try:
+            await self.on_progress(message, "".join(chunks), now - (self.called_at or now))
+        except Exception:
+            log.exception("progress of reply %s not published", message.id)
+
+    def latency(self) -> dict:
+        """Milliseconds: in our server before the upstream call, to the first token, and
+        from it to the end. Null where the stream never got that far."""
+        def ms(start, end):
+            return round((end - start) * 1000) if start is not None and end is not None \
+                else None
+        return {"server_ms": ms(self.received_at, self.called_at),
+                "ttft_ms": ms(self.called_at, self.first_token_at),
+                "stream_ms": ms(self.first_token_at, self.ended_at)}
+
+
+PROGRESS_INTERVAL = 0.5  # seconds between two progress events of one reply
 
 
 class Generations:
@@ -80,11 +124,24 @@ class Generations:
         self.after_reply: Callable[[Message, str, Usage | None, dict], Awaitable[None]] | None \
             = None
 
-    async def start(self, message: Message, model: str, context: list[ChatMessage]) -> None:
-        """Start generating `message` from `context` (the messages the model is sent)."""
+    async def start(self, message: Message, model: str, context: list[ChatMessage], *,
+                    temperature: float | None = None, prefix: str = "",
+                    received_at: float | None = None,
+                    on_progress: Callable[[Message, str, float], Awaitable[None]] | None = None,
+                    on_finish: Callable[[Message], Awaitable[None]] | None = None) -> None:
+        """Start generating `message` from `context` (the messages the model is sent).
+        `prefix`: text the reply already has (a continuation appends to it). `received_at`:
+        when (time.perf_counter) the request that asked for it arrived, for the latency
+        breakdown. `on_progress(message, text, elapsed)` is awaited about twice a second,
+        `on_finish(message)` once the outcome is saved."""
         # Register with the hub before returning, so a reader that connects at once finds it.
         await self.hub.open(message.id, on_stop=lambda: self._stop(message.id))
-        task = asyncio.create_task(self._run(message, model, context),
+        if prefix:
+            await self.hub.append(message.id, prefix)
+        run = Run(temperature=temperature, prefix=prefix,
+                  received_at=received_at if received_at is not None else time.perf_counter(),
+                  on_progress=on_progress, on_finish=on_finish)
+        task = asyncio.create_task(self._run(message, model, context, run),
                                    name=f"reply-{message.id}")
         self._tasks[message.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(message.id, None))
@@ -110,8 +167,9 @@ class Generations:
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
 
-    async def _run(self, message: Message, model: str, context: list[ChatMessage]) -> None:
-        chunks: list[str] = []
+    async def _run(self, message: Message, model: str, context: list[ChatMessage],
+                   run: "Run") -> None:
+        chunks: list[str] = [run.prefix] if run.prefix else []
         model_used: str | None = None
         usage: Usage | None = None
         finish_reason: str | None = None
@@ -120,11 +178,15 @@ class Generations:
         last_save = time.monotonic()
         try:
             # aclosing: a stop must close the upstream connection, not leave it to the GC.
-            async with aclosing(self.upstream.stream(context, model)) as events:
+            run.called_at = time.perf_counter()
+            async with aclosing(self.upstream.stream(context, model,
+                                                     temperature=run.temperature)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta):
+                        run.token()
                         chunks.append(event.text)
                         await self.hub.append(message.id, event.text)
+                        await run.progress(message, chunks)
                         if time.monotonic() - last_save >= self.partial_save_interval:
                             last_save = time.monotonic()
                             await Message.filter(id=message.id).update(content="".join(chunks))
@@ -136,7 +198,7 @@ class Generations:
                         finish_reason = event.reason
                     elif isinstance(event, ToolCallDelta):
                         tool_calls = True
-            if not "".join(chunks).strip():
+            if not run.prefix and not "".join(chunks).strip():
                 status, error = Status.ERROR, empty_reply_text(finish_reason, tool_calls)
         except UpstreamError as exc:
             status, error = Status.ERROR, upstream_error_text(exc)
@@ -150,8 +212,15 @@ class Generations:
             status, error = Status.ERROR, "Something went wrong on our side while replying."
         finally:
             self._stop_requested.discard(message.id)
-            await self._save(message, chunks, context, model, model_used, usage, status, error)
+            run.ended_at = time.perf_counter()
+            await self._save(message, chunks, context, model, model_used, usage, status, error,
+                             run, finish_reason)
             await self.hub.close(message.id)
+        if run.on_finish is not None:
+            try:
+                await run.on_finish(message)
+            except Exception:
+                log.exception("finish of reply %s not published", message.id)
         if status == Status.COMPLETE and self.title_model:
             await self._maybe_retitle(message)
 
@@ -205,19 +274,27 @@ class Generations:
             await Conversation.filter(id=message.conversation_id,
                                       title=title_from(exchange[0].content)).update(title=title)
 
-    async def _save(self, message, chunks, context, model, model_used, usage, status, error):
+    async def _save(self, message, chunks, context, model, model_used, usage, status, error,
+                    run: "Run", finish_reason: str | None):
         text = "".join(chunks)
         fields = {
             "content": text, "status": status, "error": error,
             "model_id_used": model_used or (model if text else None),
             "finished_at": datetime.now(UTC),
+            "finish_reason": finish_reason, "temperature": run.temperature,
+            **run.latency(),
         }
+        new_text = text[len(run.prefix):]
+        # A continuation's usage covers only the new part: add it to what the reply had.
+        before = (message.completion_tokens or 0) if run.prefix else 0
         if usage is not None and usage.prompt_tokens is not None:
             fields.update(prompt_tokens=usage.prompt_tokens,
-                          completion_tokens=usage.completion_tokens, tokens_estimated=False)
-        elif text:
+                          completion_tokens=before + (usage.completion_tokens or 0),
+                          tokens_estimated=bool(run.prefix and message.tokens_estimated))
+        elif new_text:
             fields.update(prompt_tokens=sum(estimate_tokens(m.content) for m in context),
-                          completion_tokens=estimate_tokens(text), tokens_estimated=True)
+                          completion_tokens=before + estimate_tokens(new_text),
+                          tokens_estimated=True)
         await self._after_reply(message, model, usage, fields)
         try:
             # Shielded: a second cancellation (shutdown during stop) must not lose the reply.
