@@ -29,8 +29,15 @@
     if (!d.open) d.showModal();
     search().focus();
     search().select();
+    const list = document.getElementById("model-list");
+    if (list?.hasAttribute("aria-busy")) list.dispatchEvent(new CustomEvent("model-picker-open"));
+    activateChosen();
+  }
+
+  // The option of the model chosen so far (the conversation default when none), else the first.
+  function activateChosen() {
     const chosen = document.getElementById("model-override")?.value ?? "";
-    activate(options().find((o) => o.dataset.modelId === chosen) ?? options()[0]);
+    activate(options().find((o) => o.dataset.modelId === chosen) ?? options()[0] ?? null);
   }
 
   function close() {
@@ -100,9 +107,10 @@
     if (event.target === dialog()) document.getElementById("composer-input")?.focus();
   }, true);
 
-  // A new list (search results) arrived: the first option is the active one.
+  // A new list arrived (the first load, or search results): keep the active option if it is
+  // still there, else the chosen one, else the first.
   document.addEventListener("htmx:after:swap", () => {
-    if (dialog()?.open && !options().includes(active())) activate(options()[0] ?? null);
+    if (dialog()?.open && !options().includes(active())) activateChosen();
   });
 
   // The override is for one message: once the server took it, back to the default.

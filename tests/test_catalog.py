@@ -148,10 +148,13 @@ async def test_pages_render_and_the_picker_falls_back_when_the_upstream_is_down(
         response = await client.get("/")
         assert response.status_code == 200
         page = soup(await response.get_data(as_text=True))
-        options = [o["data-model-id"] for o in page.select("#model-list [role=option]")]
+        assert "could not be loaded" in page.select_one(".model-picker-hint").get_text()
+        # The list loads when the picker opens.
+        assert page.select_one("#model-list")["hx-get"] == "/models/picker"
+        listed = soup(await (await client.get("/models/picker")).get_data(as_text=True))
+        options = [o["data-model-id"] for o in listed.select("#model-list [role=option]")]
         # "" is the conversation default; then what is known without the provider's list.
         assert options == ["", "hyperchat/demo", "openai/gpt-4o-mini"]
-        assert "could not be loaded" in page.select_one(".model-picker-hint").get_text()
         body = await (await client.get("/ai/models")).get_json()
         assert body["stale"] is True
         # Sending still works with DEFAULT_MODEL.

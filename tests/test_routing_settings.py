@@ -209,3 +209,19 @@ async def test_with_ai_off_saves_the_message_and_writes_no_reply(client, fake_up
     assert (await Message.filter(conversation_id=conversation.id).order_by("-id").first()
             ).role == Role.USER
     assert len(await chat_requests(fake_upstream)) == 1
+
+
+async def test_picker_names_the_conversation_default_and_checks_the_owner(app, client):
+    token = await csrf(client)
+    await send(client, "hi", token=token)
+    conversation = await Conversation.get()
+    await put(client, conversation.id, {"default_model_id": "openai/gpt-4"}, token)
+    listed = soup(await (await client.get(
+        f"/models/picker?conversation_id={conversation.id}")).get_data(as_text=True))
+    default = listed.select_one('[role=option][data-model-id=""]')
+    assert default.get_text(" ", strip=True) == "Conversation default GPT-4"
+    page = soup(await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True))
+    assert page.select_one("#model-picker-button").get_text(strip=True) == "GPT-4"
+    stranger = app.test_client()
+    response = await stranger.get(f"/models/picker?conversation_id={conversation.id}")
+    assert response.status_code == 403

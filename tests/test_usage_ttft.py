@@ -30,7 +30,7 @@ async def test_measured_ttft_reaches_the_record_the_picker_and_the_json(client, 
     body = await (await client.get("/ai/models")).get_json()
     gpt4 = next(m for g in body["providers"] for m in g["models"] if m["id"] == "openai/gpt-4")
     assert gpt4["median_ttft_ms"] == ttfts[1]
-    page = soup(await (await client.get("/")).get_data(as_text=True))
+    page = soup(await (await client.get("/models/picker")).get_data(as_text=True))
     option = page.select_one('#model-list [data-model-id="openai/gpt-4"]')
     assert option.select_one(".model-ttft").get_text() == \
         f"first token in {ttfts[1]} ms (median here)"

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from itertools import groupby
 
-from quart import Blueprint, current_app, g, jsonify, render_template, request
+from quart import Blueprint, current_app, jsonify, render_template, request
 
 from hyperchat import usage
 from hyperchat.access import get_conversation
@@ -81,17 +81,10 @@ def default_of(conversation: Conversation | None) -> CatalogModel:
                                                    provider=model_id.split("/")[0])
 
 
-async def picker_context(conversation: Conversation | None) -> dict:
-    """What the composer's picker shows (a template global; computed once per request)."""
-    key = conversation.id if conversation else None
-    cached = g.get("model_picker")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    models = catalog().models()
-    context = {"groups": grouped(models), "ttft": await usage.median_ttft(),
-               "default": default_of(conversation), "stale": catalog().stale}
-    g.model_picker = (key, context)
-    return context
+def picker_context(conversation: Conversation | None) -> dict:
+    """What the composer's picker button and dialog show (a template global); the list
+    itself loads when the picker opens."""
+    return {"default": default_of(conversation), "stale": catalog().stale}
 
 
 def format_price(value) -> str:
