@@ -227,3 +227,16 @@ async def test_with_ai_off_sends_are_not_counted(client):
             "content": "note", "csrf_token": token, "conversation_id": str(conversation.id)},
             headers={"HX-Request": "true"})
         assert response.status_code == 200
+
+
+async def test_two_sends_at_once_cannot_both_take_the_last_slot(app, client, fake_upstream):
+    import asyncio
+    app.app.config["CONCURRENT_GENERATIONS"] = 1
+    fake_upstream.default = Stall(seconds=30)
+    token = await csrf(client)
+    responses = await asyncio.gather(post(client, token, "a"), post(client, token, "b"))
+    assert sorted(r.status_code for r in responses) == [200, 429]
+    assert app.app.extensions["quota_starting"].counts == {}  # every request released its own
+    for reply in await Message.filter(role=Role.ASSISTANT, status=Status.STREAMING):
+        await client.app.extensions["generations"].stop(reply.id)
+    await settle(client)

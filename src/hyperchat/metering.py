@@ -43,6 +43,11 @@ def init_app(app: Quart) -> None:
                                                                   name="catalog-refresh")
         generations.after_reply = functools.partial(usage.record_reply, catalog=catalog)
         app.extensions["quota_store"] = quotas.store_for(app.config.get("REDIS_URL"))
+        app.extensions["quota_starting"] = quotas.Starting()
+
+    @app.teardown_request
+    async def release_quota(_exc) -> None:
+        quotas.release()
 
     @app.after_serving
     async def stop_metering() -> None:

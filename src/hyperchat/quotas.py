@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from quart import current_app, request
+from quart import current_app, g, request
 
 from hyperchat import usage
 from hyperchat.errors import HTTPError
@@ -197,9 +197,34 @@ def _reset_text(now: datetime) -> str:
 
 
 async def running(person: str) -> int:
-    """The person's replies being written right now, on any worker."""
+    """The person's replies being written right now, on any worker, plus the requests of this
+    process that passed the check and have not finished (their reply may not exist yet)."""
     return await Message.filter(conversation__owner=person, role=Role.ASSISTANT,
-                                status=Status.STREAMING).count()
+                                status=Status.STREAMING).count() + _starting().get(person, 0)
+
+
+class Starting:
+    """Requests past the check, per person, until they end (release(), at request teardown):
+    two sends at once must not both see the last free slot. A request whose reply already
+    exists is counted twice for those few milliseconds, which errs on the safe side."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.lock = asyncio.Lock()  # one check at a time in this process: a few small queries
+
+
+def _starting() -> dict[str, int]:
+    return current_app.extensions["quota_starting"].counts
+
+
+def release() -> None:
+    """At the end of a request that passed `check`: its reply, if any, is in the database."""
+    person = g.pop("quota_started", None)
+    if person is not None:
+        counts = _starting()
+        counts[person] -= 1
+        if not counts[person]:
+            del counts[person]
 
 
 def _store() -> QuotaStore:
@@ -215,6 +240,14 @@ def _keys(person: str) -> tuple[str, str]:
 async def check(person: str) -> None:
     """Refuse (429, Retry-After) a request that would start a reply past a limit; else
     count it. Budget and concurrency first: a refused request is not counted."""
+    async with current_app.extensions["quota_starting"].lock:
+        await _check(person)
+        if g.get("quota_started") is None:
+            g.quota_started = person
+            _starting()[person] = _starting().get(person, 0) + 1
+
+
+async def _check(person: str) -> None:
     limits = await limits_for(person)
     now = datetime.now(UTC)
     if limits.daily_tokens is not None or limits.daily_cost is not None:
