@@ -56,29 +56,42 @@
     const slot = document.getElementById(`msg-${id}-feedback`);
     if (!slot || !window.htmx) return;
     const url = `/messages/${id}/feedback${event.detail.rating ? "?edit=1" : ""}`;
-    htmx.ajax("GET", url, { target: slot, swap: "outerHTML" }).then(() => {
-      document.querySelector(`#msg-${id}-feedback input, #msg-${id}-feedback textarea`)?.focus();
-    });
+    // The form's first chip has autofocus, which htmx honours after the swap.
+    htmx.ajax("GET", url, { target: `#msg-${id}-feedback`, swap: "outerHTML" });
   });
 
-  // Focus follows the action: an edit form focuses its text (autofocus); after Save & rerun,
-  // Cancel, a version switch or an Undo, focus goes back to a sensible place.
+  // Focus follows the action. A version arrow's bubble is replaced by the version chosen (and
+  // htmx's after-request events then fire on a detached node, reaching nobody): remember the
+  // arrow before the request, and focus the same arrow in the new bubble once it is there.
+  let pendingArrow = null;
+  document.addEventListener("htmx:before:request", (event) => {
+    const source = event.detail.ctx?.sourceElement;
+    if (!source?.matches?.(".version-prev, .version-next")) return;
+    const chosen = source.getAttribute("hx-post")?.match(/\/messages\/(\d+)\//)?.[1];
+    pendingArrow = chosen && {
+      id: chosen,
+      same: source.classList.contains("version-prev") ? ".version-prev" : ".version-next",
+      until: Date.now() + 5000,
+    };
+  });
+  new MutationObserver(() => {
+    if (!pendingArrow) return;
+    if (Date.now() > pendingArrow.until) { pendingArrow = null; return; }
+    const article = document.getElementById(`msg-${pendingArrow.id}`);
+    if (!article) return;
+    const other = pendingArrow.same === ".version-prev" ? ".version-next" : ".version-prev";
+    const arrow = [article.querySelector(pendingArrow.same), article.querySelector(other)]
+      .find((b) => b && !b.disabled);
+    pendingArrow = null;
+    arrow?.focus();
+  }).observe(document.body, { childList: true, subtree: true });
+
+  // After Save & rerun or Cancel the form is gone: the message box takes the focus.
   document.addEventListener("htmx:after:request", (event) => {
     const source = event.detail.ctx?.sourceElement;
-    const ok = event.detail.ctx?.response?.status < 300;
-    if (!source || !ok) return;
-    if (source.matches?.(".edit-form, .cancel-edit-btn")) {
-      if (!document.activeElement || document.activeElement === document.body) composerInput()?.focus();
-    } else if (source.matches?.(".version-prev, .version-next")) {
-      // The bubble was replaced by the version chosen: focus the same arrow there, or the
-      // other one when this end has none.
-      const chosen = source.getAttribute("hx-post")?.match(/\/messages\/(\d+)\//)?.[1];
-      const article = chosen && document.getElementById(`msg-${chosen}`);
-      if (!article) return;
-      const same = source.classList.contains("version-prev") ? ".version-prev" : ".version-next";
-      const other = same === ".version-prev" ? ".version-next" : ".version-prev";
-      const arrow = [article.querySelector(same), article.querySelector(other)].find((b) => b && !b.disabled);
-      arrow?.focus();
+    if (source?.matches?.(".edit-form, .cancel-edit-btn") && event.detail.ctx?.response?.status < 300
+        && (!document.activeElement || document.activeElement === document.body)) {
+      composerInput()?.focus();
     }
   });
 

@@ -114,9 +114,10 @@
         b.classList.toggle("voted", on);
         b.setAttribute("aria-pressed", String(on));
       }
-      // actions.js opens the feedback form (reasons and free text) for the vote.
-      button.dispatchEvent(new CustomEvent("hyperchat:voted", {
-        bubbles: true, detail: { messageId: button.dataset.messageId, rating: body.rating } }));
+      // actions.js opens the feedback form (reasons and free text) for the vote. On document:
+      // the live events channel may already have re-rendered (detached) this button.
+      document.dispatchEvent(new CustomEvent("hyperchat:voted", {
+        detail: { messageId: button.dataset.messageId, rating: body.rating } }));
     } catch (err) {
       toast(`Vote not saved: ${err.message}`, "error");
     }

@@ -1,5 +1,7 @@
 """A reply streams in, survives a reload, and can be stopped: what only a browser shows."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -70,7 +72,10 @@ def test_metadata_fills_in_without_moving_the_bubble(chat, fake):
     assert meta.inner_text() == ""  # the placeholder is there, empty, while streaming
 
     chat.wait_status(reply, "complete")
-    expect(meta).to_have_text("Model: gpt-4o-mini · Tokens: 9 prompt + 24 completion")
+    # Then the latency breakdown (our server, first token, tokens/s, cost), on the same line.
+    expect(meta).to_have_text(re.compile(
+        r"^Model: gpt-4o-mini · Tokens: 9 prompt \+ 24 completion\s+Server: \d+ ms · "
+        r"First token: \d+ ms · [\d.]+ tokens/s · Cost: \$0\.000010\s*$"))
     after = {name: box(loc) for name, loc in
              (("article", reply), ("body", body), ("actions", actions), ("meta", meta))}
     assert after["article"]["top"] == during["article"]["top"]

@@ -1,0 +1,145 @@
+"""Message actions in a real browser, by keyboard alone: edit with ↑ and Ctrl+Enter (Esc
+cancels), switch versions, regenerate, delete and undo, feedback with a reason; and another
+tab of the same conversation following live."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Chat
+from tests.fake_upstream import Tokens
+
+pytestmark = pytest.mark.browser
+
+
+def tab_to(page, selector: str, limit: int = 80) -> None:
+    """Press Tab until the focused element matches `selector` (as a person would)."""
+    for _ in range(limit):
+        if page.evaluate("s => !!document.activeElement?.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def user_texts(chat):
+    return [t.strip() for t in chat.thread.locator(
+        "article.message.user .message-content").all_inner_texts()]
+
+
+def test_edit_versions_regenerate_delete_undo_and_feedback_by_keyboard(page, chat, fake):
+    fake.enqueue(Tokens(["first answer"]))
+    chat.wait_status(chat.send("first question"), "complete")
+    expect(chat.input).to_be_focused()
+
+    # ↑ in the empty box edits the last message; Esc cancels.
+    page.keyboard.press("ArrowUp")
+    editor = chat.thread.locator(".edit-form textarea")
+    expect(editor).to_be_focused()
+    expect(editor).to_have_value("first question")
+    page.keyboard.press("Escape")
+    expect(chat.thread.locator(".edit-form")).to_have_count(0)
+    assert user_texts(chat) == ["first question"]
+
+    # ↑ again, change the text, Ctrl+Enter saves and reruns.
+    chat.input.focus()
+    page.keyboard.press("ArrowUp")
+    expect(editor).to_be_focused()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("edited question")
+    fake.enqueue(Tokens(["edited answer"], ttft=0.2))
+    page.keyboard.press("Control+Enter")
+    expect(chat.thread.locator("article.message.user .version-count")).to_have_text("2/2")
+    assert user_texts(chat) == ["edited question"]
+    reply = chat.replies.last
+    chat.wait_status(reply, "complete")
+    expect(reply.locator(".message-content")).to_have_text("edited answer")
+    assert fake.requests[-1]["json"]["messages"] == [
+        {"role": "user", "content": "edited question"}]
+
+    # The arrows switch branches: version 1 brings back its own reply.
+    tab_to(page, "article.message.user .version-prev")
+    page.keyboard.press("Enter")
+    expect(chat.thread.locator("article.message.user .version-count")).to_have_text("1/2")
+    assert user_texts(chat) == ["first question"]
+    expect(chat.replies.last.locator(".message-content")).to_have_text("first answer")
+    expect(page.locator("article.message.user .version-next")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(chat.thread.locator("article.message.user .version-count")).to_have_text("2/2")
+
+    # Regenerate the reply: a second version streams in its place.
+    fake.enqueue(Tokens(["another ", "answer"], ttft=0.3, interval=0.1))
+    tab_to(page, "article.message.assistant .regenerate-btn")
+    page.keyboard.press("Enter")
+    reply = chat.replies.last
+    chat.wait_status(reply, "streaming")
+    chat.wait_status(chat.replies.last, "complete")
+    expect(chat.replies.last.locator(".message-content")).to_have_text("another answer")
+    expect(chat.replies.last.locator(".version-count")).to_have_text("2/2")
+
+    # Downvote, then say why: a reason chip and a few words.
+    tab_to(page, "article.message.assistant .downvote-btn")
+    page.keyboard.press("Enter")
+    first_chip = chat.thread.locator(".message-feedback.editing input[name=reasons]").first
+    expect(first_chip).to_be_focused()
+    page.keyboard.press("Space")
+    tab_to(page, ".message-feedback.editing textarea")
+    page.keyboard.type("Made things up.")
+    tab_to(page, ".message-feedback.editing .feedback-save-btn")
+    page.keyboard.press("Enter")
+    summary = chat.thread.locator(".message-feedback .feedback-summary")
+    expect(summary).to_contain_text("Not factually correct")
+    expect(summary).to_contain_text("Made things up.")
+
+    # Delete the question (and its replies): its other version takes its place. Then Ctrl+Z
+    # while the notice shows.
+    tab_to(page, "article.message.user .delete-btn")
+    page.keyboard.press("Enter")
+    expect(page.locator("#toast .undo-btn")).to_be_visible()
+    expect(chat.thread.locator("article.message.user .message-content")).to_have_text(
+        "first question")
+    expect(chat.thread.locator("article.message.user .version-count")).to_have_count(0)
+    page.keyboard.press("Control+z")
+    expect(chat.thread.locator("article.message.user .message-content")).to_have_text(
+        "edited question")
+    expect(chat.thread.locator("article.message")).to_have_count(2)
+    expect(chat.replies.last.locator(".message-content")).to_have_text("another answer")
+
+    # The page after a reload shows the same branch.
+    page.reload()
+    assert Chat(page).thread.locator("article.message.user .version-count").inner_text() == "2/2"
+
+
+def test_another_tab_updates_live(context, fake):
+    first = context.new_page()
+    first.goto("/")
+    chat = Chat(first)
+    fake.enqueue(Tokens(["one"]))
+    chat.wait_status(chat.send("shared question"), "complete")
+    expect(first).to_have_url(re.compile(r"/c/\d+$"))
+
+    second = context.new_page()
+    second.goto(first.url)
+    other = Chat(second)
+    expect(other.replies.last.locator(".message-content")).to_have_text("one")
+    # The second tab follows the conversation's events.
+    second.wait_for_function(
+        "() => document.getElementById('conversation-events')?._htmx?.sse?.status === 200")
+
+    # A regeneration in the first tab, by keyboard, streams into the second.
+    first.bring_to_front()
+    fake.enqueue(Tokens(["two ", "streams"], ttft=0.2, interval=0.1))
+    tab_to(first, "article.message.assistant .regenerate-btn")
+    first.keyboard.press("Enter")
+    expect(other.replies.last.locator(".version-count")).to_have_text("2/2")
+    expect(other.replies.last.locator(".message-content")).to_have_text("two streams")
+    expect(other.replies).to_have_count(1)
+
+    # A delete in the first tab removes the messages in the second.
+    tab_to(first, "article.message.user .delete-btn")
+    first.keyboard.press("Enter")
+    expect(other.thread.locator("article.message")).to_have_count(0)
+    # Undo brings them back in both.
+    first.keyboard.press("Control+z")
+    expect(other.thread.locator("article.message")).to_have_count(2)
+    expect(chat.thread.locator("article.message")).to_have_count(2)
