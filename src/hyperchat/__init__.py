@@ -69,6 +69,7 @@ def create_app(config: dict | None = None) -> Quart:
     security.init_app(app)
     from hyperchat.views import (
         actions,
+        analytics,
         assets,
         conversations,
         exports,
@@ -80,7 +81,8 @@ def create_app(config: dict | None = None) -> Quart:
     )
 
     for blueprint in (assets.bp, conversations.bp, messages.bp, search.bp, shares.bp,
-                      sessions_api.bp, exports.bp, health.bp, actions.bp):
+                      sessions_api.bp, exports.bp, health.bp, actions.bp,
+                      analytics.bp):
         app.register_blueprint(blueprint)
 
     @app.before_serving
