@@ -242,3 +242,61 @@ async def test_latency_breakdown_shows_the_cost_the_provider_reported(client, fa
     cid = (await Message.get(id=a)).conversation_id
     page = soup(await (await client.get(f"/c/{cid}")).get_data(as_text=True))
     assert page.select_one(f"#msg-{a}-meta .latency-cost").get_text() == "Cost: $0.000420"
+
+
+async def test_two_tabs_editing_one_message_at_once_each_get_a_version(client, fake_upstream):
+    cid, q1, a1, q2, a2 = await two_exchanges(client, fake_upstream)
+    fake_upstream.enqueue(Tokens(["x"]), Tokens(["y"]))
+    responses = await asyncio.gather(act(client, q2, "edit", content="from a", tab="a"),
+                                     act(client, q2, "edit", content="from b", tab="b"))
+    assert [r.status_code for r in responses] == [200, 200]
+    for response in responses:
+        for id_ in new_id(await response.get_data(as_text=True)):
+            await finished(id_)
+    versions = await Message.filter(parent_id=a1, role="user").order_by("id")
+    assert [v.content for v in versions][0] == "q2"
+    assert sorted(v.content for v in versions[1:]) == ["from a", "from b"]
+    assert [v.current for v in versions] == [False, False, True]
+    assert await MessageEdit.all().count() == 2
+    shown_now = await shown(client, cid)
+    assert shown_now[2] == ("user", versions[-1].content) and len(shown_now) == 4
+
+
+async def test_a_delete_and_a_regenerate_at_once_leave_a_consistent_branch(client,
+                                                                          fake_upstream):
+    cid, q1, a1, q2, a2 = await two_exchanges(client, fake_upstream)
+    fake_upstream.enqueue(Tokens(["again"]))
+    deleted, regenerated = await asyncio.gather(act(client, a2, "delete", tab="a"),
+                                                act(client, a2, "regenerate", tab="b"))
+    assert deleted.status_code == 200
+    if regenerated.status_code == 200:
+        (new,) = new_id(await regenerated.get_data(as_text=True))
+        await finished(new)
+        # The regeneration came first: the new version is shown, the deleted one is gone.
+        assert (await shown(client, cid))[-1] == ("assistant", "again")
+    else:
+        # The delete came first: regenerating a deleted reply is refused, nothing is made.
+        assert regenerated.status_code == 404
+        assert await Message.filter(parent_id=q2).count() == 1
+        assert await shown(client, cid) == [("user", "q1"), ("assistant", "a1"), ("user", "q2")]
+
+
+async def test_retry_takes_the_failed_replys_place_as_its_next_version(client, fake_upstream):
+    from tests.fake_upstream import InBandError
+
+    fake_upstream.enqueue(InBandError(after_tokens=["part"]))
+    from tests.helpers import send
+
+    page = soup(await (await send(client, "q")).get_data(as_text=True))
+    failed = int(page.select("article.message")[1]["data-message-id"])
+    await finished(failed)
+    fake_upstream.enqueue(Tokens(["whole"]))
+    response = await act(client, failed, "retry")
+    html = soup(await response.get_data(as_text=True))
+    assert html.select_one("hx-partial")["hx-target"] == f"#msg-{failed}"
+    new = int(html.select_one("article")["data-message-id"])
+    await finished(new)
+    cid = (await Message.get(id=new)).conversation_id
+    assert await shown(client, cid) == [("user", "q"), ("assistant", "whole")]
+    page = soup(await (await client.get(f"/c/{cid}")).get_data(as_text=True))
+    assert page.select_one(f"#msg-{new} .version-count").get_text() == "2/2"

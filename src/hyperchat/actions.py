@@ -42,6 +42,15 @@ def refuse_streaming(message: Message, doing: str) -> None:
                          f"then {doing}.")
 
 
+async def _recheck(message: Message, doing: str | None = None) -> None:
+    """Under the conversation's lock, check again what another tab may have changed since
+    the view loaded the message: deleted meanwhile, or (for `doing`) streaming again."""
+    fresh = await Message.get(id=message.id)
+    refuse_deleted(fresh)
+    if doing is not None:
+        refuse_streaming(fresh, doing)
+
+
 async def _touch(conversation_id: int) -> None:
     await Conversation.filter(id=conversation_id).update(last_activity_at=datetime.now(UTC))
 
@@ -63,6 +72,7 @@ async def edit(message: Message, content: str, owner: str) -> Started:
     now = datetime.now(UTC)
     async with in_transaction():
         await versions.lock(cid)
+        await _recheck(message)
         before = await versions.shown_ids(cid)
         new = await versions.add_version(message, content=content, status=Status.COMPLETE,
                                          finished_at=now, model_override=message.model_override)
@@ -89,6 +99,7 @@ async def regenerate(message: Message, owner: str, temperature: float | None,
     cid = message.conversation_id
     async with in_transaction():
         await versions.lock(cid)
+        await _recheck(message, "regenerate")
         before = await versions.shown_ids(cid)
         reply = await versions.add_version(message, status=Status.STREAMING,
                                            temperature=temperature)
@@ -105,6 +116,7 @@ async def choose(message: Message, owner: str) -> versions.ThreadChange:
     cid = message.conversation_id
     async with in_transaction():
         await versions.lock(cid)
+        await _recheck(message)
         before = await versions.shown_ids(cid)
         await versions.choose(message)
         await audit.record(audit.SELECT_VERSION, cid, owner, message.id)
@@ -127,6 +139,7 @@ async def delete(message: Message, owner: str) -> versions.ThreadChange:
         ids += [id_ for id_, _ in replies]
     async with in_transaction():
         await versions.lock(cid)
+        await _recheck(message, "delete it")
         before = await versions.shown_ids(cid)
         await Message.filter(id__in=ids).update(deleted_at=datetime.now(UTC))
         siblings = await versions.siblings_of(message).filter(deleted_at=None) \
@@ -150,6 +163,8 @@ async def restore(message: Message, owner: str, undo_seconds: float) -> versions
     cid = message.conversation_id
     async with in_transaction():
         await versions.lock(cid)
+        if (await Message.get(id=message.id)).deleted_at is None:
+            raise BadRequest("That message is not deleted.")
         before = await versions.shown_ids(cid)
         together = [message.id]
         if message.role == Role.USER:

@@ -21,13 +21,18 @@ def test_rate_limit_shows_the_error_and_retry_gets_a_new_reply(chat, fake):
 
     fake.enqueue(Tokens(["Second", " time", " lucky"], interval=0.02))
     retry.click()
-    expect(chat.replies).to_have_count(2)
-    retried = chat.wait_status(chat.replies.nth(1), "complete")
+    # The new reply is the turn's next version, in the failed one's place.
+    retried = chat.wait_status(chat.replies.last, "complete")
     expect(retried.locator(".message-content")).to_have_text("Second time lucky")
-    # The failed reply stays as it was, above the new one.
-    expect(failed.locator(".message-status.error")).to_contain_text("Rate limit exceeded")
+    expect(chat.replies).to_have_count(1)
+    expect(retried.locator(".version-count")).to_have_text("2/2")
     # The retry asked the model the same question again.
     assert fake.requests[-1]["json"]["messages"] == [{"role": "user", "content": "Hello?"}]
+    # The failed reply stays as it was, as version 1.
+    retried.locator(".version-prev").click()
+    expect(chat.replies.last.locator(".message-status.error")).to_contain_text(
+        "Rate limit exceeded")
+    expect(chat.replies.last.locator(".version-count")).to_have_text("1/2")
 
 
 def test_error_mid_stream_keeps_the_partial_text(chat, fake):

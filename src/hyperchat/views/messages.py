@@ -18,7 +18,7 @@ from quart import (
 )
 from tortoise.transactions import in_transaction
 
-from hyperchat import audit, feedback, htmx, payloads, quotas, routing, sse, versions
+from hyperchat import audit, events, feedback, htmx, payloads, quotas, routing, sse, versions
 from hyperchat.access import get_conversation, get_message
 from hyperchat.conversations import title_from
 from hyperchat.errors import BadRequest, NotFound, json_api, wants_json
@@ -183,19 +183,24 @@ async def retry(message_id: int):
         raise NotFound("That message was deleted.")
     model = await routing.model_for_retry(message, message.conversation)
     await quotas.check(current_user())
-    # A retry is a new version of the failed reply, from the same context.
+    # A retry is a new version of the failed reply, from the same context: it takes the
+    # failed one's place (which stays, as version 1), in this tab and the others.
+    from hyperchat.views.actions import publish, render_change  # it imports this module
+
     async with in_transaction():
         await versions.lock(message.conversation_id)
+        before = await versions.shown_ids(message.conversation_id)
         reply = await versions.add_version(message, status=Status.STREAMING)
+        change = await versions.change(message.conversation_id, before)
     await generations().start(reply, model,
                               await versions.context(message.conversation_id, message.parent_id),
                               received_at=g.get("received_at"))
-    await versions.annotate([reply])
     if not htmx.is_request():
         return redirect(url_for("conversations.show",
                                 conversation_id=message.conversation_id), 303)
-    return await render_template("messages/_created.html", conversation=message.conversation,
-                                 messages=[reply], live={}, new_conversation=False)
+    html = await render_change(change, message.conversation)
+    await publish(message.conversation_id, events.MESSAGE_REGENERATING, html)
+    return html
 
 
 @bp.post("/rate_message/<int:message_id>")
