@@ -202,8 +202,8 @@ async def test_conversation_header_shows_its_running_total(client, fake_upstream
     # The reply's last frame refreshes it out of band.
     raw = await (await client.get(f"/messages/{second.message_id}/stream")).get_data(
         as_text=True)
-    from tests.helpers import parse_sse
-    final = soup(parse_sse(raw)[0]["data"])
+    from tests.helpers import final_frame, parse_sse
+    final = soup(final_frame(parse_sse(raw)))
     oob = final.select_one("#conversation-usage")
     assert oob["hx-swap-oob"] == "true"
     assert oob.select_one(".usage-total").get_text(" ", strip=True) == "20 tokens · $0.05"
