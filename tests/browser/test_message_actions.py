@@ -122,9 +122,10 @@ def test_another_tab_updates_live(context, fake):
     second.goto(first.url)
     other = Chat(second)
     expect(other.replies.last.locator(".message-content")).to_have_text("one")
-    # The second tab follows the conversation's events.
-    second.wait_for_function(
-        "() => document.getElementById('conversation-events')?._htmx?.sse?.status === 200")
+    # The second tab follows the conversation's events from where its page was rendered, so
+    # whatever happens from now on reaches it, however soon.
+    expect(second.locator("#conversation-events")).to_have_attribute(
+        "hx-sse:connect", re.compile(r"^/c/\d+/events\?after="))
 
     # A regeneration in the first tab, by keyboard, streams into the second.
     first.bring_to_front()
@@ -143,3 +144,10 @@ def test_another_tab_updates_live(context, fake):
     first.keyboard.press("Control+z")
     expect(other.thread.locator("article.message")).to_have_count(2)
     expect(chat.thread.locator("article.message")).to_have_count(2)
+
+    # And the other way round: a vote in the second tab shows in the first, whose channel
+    # started when its first message created the conversation.
+    second.bring_to_front()
+    tab_to(second, "article.message.assistant .downvote-btn")
+    second.keyboard.press("Enter")
+    expect(chat.replies.last.locator(".downvote-btn")).to_have_class(re.compile(r"\bvoted\b"))
