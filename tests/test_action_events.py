@@ -159,3 +159,27 @@ async def test_the_events_channel_is_the_owners_only(app, client, fake_upstream)
     await csrf(stranger)
     assert (await stranger.get(f"/c/{cid}/events")).status_code == 403
     assert (await client.get("/c/9999/events")).status_code == 404
+
+
+async def test_a_regeneration_reports_its_progress_to_every_tab(app, client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    cid = (await Message.get(id=q)).conversation_id
+    bus = app.app.extensions["events"]
+    follower = bus.follow(cid, bus.position(cid), 5)
+    fake_upstream.enqueue(Tokens([f"word{i} " for i in range(30)], interval=0.05))
+    (new,) = new_id(await (await act(client, a, "regenerate")).get_data(as_text=True))
+    await finished(new)
+    progress = []
+    while True:
+        try:
+            event = await asyncio.wait_for(anext(follower), 0.5)
+        except TimeoutError:
+            break
+        if event.type == events.REGENERATION_PROGRESS:
+            progress.append(soup(event.html).select_one(f"#msg-{new}-progress"))
+    await follower.aclose()
+    # About two a second over ~1.5 s, each replacing the bubble's progress line; for every
+    # tab (no origin), the acting one included.
+    assert len(progress) >= 2
+    assert all(p["hx-swap-oob"] == "true" and p.get_text().startswith("Writing…")
+               for p in progress)
