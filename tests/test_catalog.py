@@ -3,6 +3,7 @@ that is down (pages still render, the picker falls back), and GET /ai/models."""
 
 import asyncio
 import json
+from contextlib import suppress
 from decimal import Decimal
 
 import pytest
@@ -93,6 +94,8 @@ async def test_run_refreshes_in_the_background_and_retries_sooner_after_a_failur
         assert catalog.knows("openai/gpt-4") and not catalog.stale
     finally:
         task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
         await upstream.aclose()
 
 
