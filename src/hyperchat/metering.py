@@ -10,6 +10,7 @@ from quart import Quart
 from hyperchat import quotas, usage
 from hyperchat.catalog import Catalog
 from hyperchat.models import Conversation
+from hyperchat.security import current_user
 from hyperchat.upstream import demo
 
 
@@ -30,6 +31,7 @@ def init_app(app: Quart) -> None:
     app.jinja_env.filters["usd"] = usage.format_usd
     app.jinja_env.filters["chart_value"] = chart_value
     app.jinja_env.globals["conversation_usage"] = conversation_usage
+    app.jinja_env.globals["composer_quota"] = composer_quota
 
     @app.before_serving
     async def start_metering() -> None:
@@ -66,3 +68,9 @@ async def conversation_usage(conversation: Conversation | None) -> usage.Totals:
     if conversation is None:
         return usage.Totals()
     return await usage.totals(conversation.owner, conversation_id=conversation.id)
+
+
+async def composer_quota() -> quotas.Remaining:
+    """What is left before sending, rendered with the composer (a template global): in the
+    page itself, so it shows without a request of its own and without JavaScript."""
+    return await quotas.remaining(current_user())
