@@ -55,15 +55,21 @@ async def record_vote(message: Message, owner: str, rating: int) -> MessageFeedb
 
 def parse(form, max_chars: int) -> tuple[int, list[str], str]:
     """Validate a feedback form: vote (up/down), reasons of that vote, free text."""
+    raw = form.get("feedback_type", "")
     kind = {"upvote": FeedbackType.UPVOTE, "downvote": FeedbackType.DOWNVOTE}.get(
-        form.get("feedback_type", ""))
+        raw if isinstance(raw, str) else "")
     if kind is None:
         raise BadRequest("feedback_type must be upvote or downvote.")
     reasons = form.getlist("reasons")
-    unknown = [r for r in reasons if r not in REASONS[kind]]
+    if not all(isinstance(r, str) for r in reasons):
+        raise BadRequest("reasons must be a list of reason codes.")
+    unknown = [str(r) for r in reasons if r not in REASONS[kind]]
     if unknown:
         raise BadRequest(f"Unknown reason for a {kind}: {', '.join(unknown)}.")
-    comment = (form.get("comment") or "").strip()
+    comment = form.get("comment") or ""
+    if not isinstance(comment, str):
+        raise BadRequest("comment must be text.")
+    comment = comment.strip()
     if len(comment) > max_chars:
         raise BadRequest(f"The comment is {len(comment):,} characters long; the limit is "
                          f"{max_chars:,}. Shorten it and save again.")

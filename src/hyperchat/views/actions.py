@@ -7,6 +7,7 @@ from quart import (
     Blueprint,
     current_app,
     g,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -15,9 +16,21 @@ from quart import (
     url_for,
 )
 
-from hyperchat import actions, audit, events, feedback, htmx, limits, quotas, routing, sse, versions
+from hyperchat import (
+    actions,
+    audit,
+    events,
+    feedback,
+    htmx,
+    limits,
+    payloads,
+    quotas,
+    routing,
+    sse,
+    versions,
+)
 from hyperchat.access import get_conversation, get_message
-from hyperchat.errors import BadRequest
+from hyperchat.errors import BadRequest, wants_json
 from hyperchat.models import Message, Role
 from hyperchat.security import current_user
 from hyperchat.views.conversations import message_window
@@ -68,11 +81,38 @@ async def render_change(change: versions.ThreadChange, conversation, **extra) ->
                                  live=await live_snapshots(change.messages), **extra)
 
 
-def answer(conversation_id: int, body: str):
-    """htmx gets the fragment; a plain form post goes back to the conversation."""
+def answer(conversation_id: int, body: str, data: dict):
+    """JSON clients get `data`, htmx the fragment; a plain form post goes back to the
+    conversation."""
+    if wants_json():
+        return jsonify({"ok": True, **data})
     if not htmx.is_request():
         return redirect(url_for("conversations.show", conversation_id=conversation_id), 303)
     return body
+
+
+class JsonFields(payloads.Fields):
+    """A JSON body read like the action forms, repeated fields included."""
+
+    def getlist(self, name: str) -> list:
+        value = self.payload.get(name, [])
+        return value if isinstance(value, list) else [value]
+
+
+async def fields():
+    """The action's form, or its JSON body (the same names)."""
+    if request.is_json:
+        return JsonFields(await request.get_json(silent=True))
+    return await request.form
+
+
+def streaming(reply: Message) -> dict:
+    return {"message_id": reply.id,
+            "stream_url": url_for("messages.stream", message_id=reply.id)}
+
+
+async def shown_now(conversation_id: int) -> dict:
+    return {"shown": await versions.shown_ids(conversation_id)}
 
 
 def progress_publisher(app, conversation_id: int):
@@ -108,7 +148,10 @@ async def start(started: actions.Started, model: str | None = None,
 
 
 def content_arg(form) -> str:
-    content = (form.get("content") or "").strip()
+    content = form.get("content") or ""
+    if not isinstance(content, str):
+        raise BadRequest("content must be a string.")
+    content = content.strip()
     limit = current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"]
     if not content:
         raise BadRequest("The message cannot be empty.")
@@ -121,7 +164,8 @@ def content_arg(form) -> str:
 def regenerate_args(form) -> tuple[float | None, str | None]:
     """Temperature (0-2, blank: the model's default) and model (blank: the same tiers as the
     reply's first answer; otherwise it must be in the catalog, never sent upstream unknown)."""
-    raw = (form.get("temperature") or "").strip()
+    raw = form.get("temperature")
+    raw = "" if raw is None else str(raw).strip()
     temperature = None
     if raw:
         try:
@@ -159,28 +203,29 @@ async def edit_form(message_id: int):
 async def edit(message_id: int):
     """Save an edit as a new version and rerun the reply; the old branch is kept."""
     message = await get_message(message_id, current_user())
-    content = content_arg(await request.form)
+    content = content_arg(await fields())
     model = routing.choose(message.model_override, message.conversation)
     await check_limits(generates=True)
     started = await actions.edit(message, content, current_user())
     await start(started, model)
     html = await render_change(started.change, message.conversation)
     await publish(message.conversation_id, events.MESSAGE_EDITED, html)
-    return answer(message.conversation_id, html)
+    return answer(message.conversation_id, html,
+                  {"version_id": started.reply.parent_id, **streaming(started.reply)})
 
 
 @bp.post("/messages/<int:message_id>/regenerate")
 async def regenerate(message_id: int):
     """Write a new version of a reply, optionally with another temperature or model."""
     message = await get_message(message_id, current_user())
-    temperature, model = regenerate_args(await request.form)
+    temperature, model = regenerate_args(await fields())
     model = model or await routing.model_for_retry(message, message.conversation)
     await check_limits(generates=True)
     started = await actions.regenerate(message, current_user(), temperature, model)
     await start(started, model, temperature)
     html = await render_change(started.change, message.conversation)
     await publish(message.conversation_id, events.MESSAGE_REGENERATING, html)
-    return answer(message.conversation_id, html)
+    return answer(message.conversation_id, html, streaming(started.reply))
 
 
 @bp.post("/messages/<int:message_id>/select")
@@ -191,7 +236,7 @@ async def select(message_id: int):
     change = await actions.choose(message, current_user())
     html = await render_change(change, message.conversation)
     await publish(message.conversation_id, events.THREAD_CHANGED, html)
-    return answer(message.conversation_id, html)
+    return answer(message.conversation_id, html, await shown_now(message.conversation_id))
 
 
 @bp.post("/messages/<int:message_id>/delete")
@@ -203,10 +248,13 @@ async def delete(message_id: int):
     html = await render_change(change, message.conversation)
     await publish(message.conversation_id, events.MESSAGE_DELETED, html)
     what = "Message and its reply deleted." if message.role == Role.USER else "Reply deleted."
-    toast = await render_template("actions/_undo_toast.html", text=what,
-                                  undo_url=url_for(".restore", message_id=message.id),
+    undo_url = url_for(".restore", message_id=message.id)
+    toast = await render_template("actions/_undo_toast.html", text=what, undo_url=undo_url,
                                   message=message)
-    return answer(message.conversation_id, html + toast)
+    return answer(message.conversation_id, html + toast,
+                  {"deleted": change.deleted + [i.target for i in change.inserts
+                                                if i.swap == "outerHTML"],
+                   "undo_url": undo_url, **await shown_now(message.conversation_id)})
 
 
 @bp.post("/messages/<int:message_id>/restore")
@@ -218,7 +266,7 @@ async def restore(message_id: int):
                                    current_app.config["MESSAGE_UNDO_SECONDS"])
     html = await render_change(change, message.conversation)
     await publish(message.conversation_id, events.THREAD_CHANGED, html)
-    return answer(message.conversation_id, html)
+    return answer(message.conversation_id, html, await shown_now(message.conversation_id))
 
 
 @bp.post("/messages/<int:message_id>/continue")
@@ -231,7 +279,7 @@ async def continue_(message_id: int):
     await start(started, model, message.temperature)
     html = await render_change(started.change, message.conversation)
     await publish(message.conversation_id, events.MESSAGE_REGENERATING, html)
-    return answer(message.conversation_id, html)
+    return answer(message.conversation_id, html, streaming(started.reply))
 
 
 async def render_feedback(message: Message, editing: bool) -> str:
@@ -260,14 +308,16 @@ async def save_feedback(message_id: int):
     if message.role != Role.ASSISTANT:
         raise BadRequest("Only replies take feedback.")
     rating, reasons, comment = feedback.parse(
-        await request.form, current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"])
+        await fields(), current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"])
     await check_limits()
     await feedback.save(message, current_user(), rating, reasons, comment)
     await audit.record(audit.FEEDBACK, message.conversation_id, current_user(), message.id,
                        rating=rating, reasons=reasons, comment_length=len(comment))
     html = await render_feedback(message, editing=False)
     await publish_feedback(message)
-    return answer(message.conversation_id, html)
+    return answer(message.conversation_id, html, {"feedback": {
+        "message_id": message.id, "feedback_type": feedback.RATING_TYPES[rating].value,
+        "reasons": reasons, "comment": comment}})
 
 
 async def publish_feedback(message: Message) -> None:
