@@ -73,4 +73,4 @@ async def conversation_usage(conversation: Conversation | None) -> usage.Totals:
 async def composer_quota() -> quotas.Remaining:
     """What is left before sending, rendered with the composer (a template global): in the
     page itself, so it shows without a request of its own and without JavaScript."""
-    return await quotas.remaining(current_user())
+    return await quotas.remaining(current_user(), full=False)

@@ -283,7 +283,7 @@ class Remaining:
     requests_left: int
     per_minute: int
     refills_in: int
-    running: int
+    running: int | None
     concurrent: int
     limits: Limits
     today: usage.Totals
@@ -306,15 +306,20 @@ class Remaining:
         return self.tokens_left == 0 or self.cost_left == 0
 
 
-async def remaining(person: str) -> Remaining:
+async def remaining(person: str, *, full: bool = True) -> Remaining:
+    """What is left. `full=False` (the composer, on every page) leaves out the replies running
+    and, without a budget, today's totals: what it does not show, it does not query."""
     limits = await limits_for(person)
     now = datetime.now(UTC)
     person_key, address_key = _keys(person)
     used, refill = await _store().used(person_key, WINDOW)
     by_address, address_refill = await _store().used(address_key, WINDOW)
     left = min(limits.per_minute - used, limits.per_address_per_minute - by_address)
+    budgeted = limits.daily_tokens is not None or limits.daily_cost is not None
     return Remaining(requests_left=max(0, left), per_minute=limits.per_minute,
                      refills_in=math.ceil(max(refill, address_refill)),
-                     running=await running(person), concurrent=limits.concurrent,
-                     limits=limits, today=await usage.totals(person, since=usage.day_start(now)),
+                     running=await running(person) if full else None,
+                     concurrent=limits.concurrent, limits=limits,
+                     today=await usage.totals(person, since=usage.day_start(now))
+                     if full or budgeted else usage.Totals(),
                      resets_at=next_reset(now))

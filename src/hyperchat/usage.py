@@ -107,20 +107,22 @@ def _dec(value) -> Decimal:
 
 
 async def totals(owner: str, *, since: datetime | None = None,
-                 conversation_id: int | None = None) -> Totals:
+                 conversation_id: int | None = None, detail: bool = False) -> Totals:
+    """One query (pages show these); `detail` adds whether any count is an estimate."""
     query = UsageRecord.filter(owner=owner)
     if since is not None:
         query = query.filter(created_at__gte=since)
     if conversation_id is not None:
         query = query.filter(conversation_id=conversation_id)
+    # COUNT(cost) counts the known costs: fewer than the replies means some are unknown.
     row = await query.annotate(tokens=Sum("total_tokens"), cost_sum=Sum("cost"),
-                               replies=Count("id")).first().values("tokens", "cost_sum",
-                                                                   "replies")
+                               replies=Count("id"), costed=Count("cost")).first().values(
+        "tokens", "cost_sum", "replies", "costed")
     result = Totals(tokens=int(row["tokens"] or 0) if row else 0,
                     cost=_dec(row["cost_sum"]) if row else Decimal(0),
                     replies=int(row["replies"] or 0) if row else 0)
-    if result.replies:
-        result.cost_incomplete = await query.filter(cost__isnull=True).exists()
+    result.cost_incomplete = bool(row) and int(row["costed"] or 0) < result.replies
+    if detail and result.replies:
         result.estimated = await query.filter(tokens_estimated=True).exists()
     return result
 
@@ -190,7 +192,7 @@ async def dashboard(owner: str, *, days: int = 30, now: datetime | None = None) 
                       "tokens": int(r["tokens"] or 0), "cost": _dec(r["cost_sum"]),
                       "replies": int(r["replies"])} for r in per_conversation]
     return Dashboard(days=list(by_day.values()), models=models, top_models=top_models,
-                     conversations=conversations, total=await totals(owner),
+                     conversations=conversations, total=await totals(owner, detail=True),
                      today=await totals(owner, since=day_start(now)))
 
 
