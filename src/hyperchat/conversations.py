@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
@@ -94,10 +95,14 @@ async def purge_trash(retention_days: int, now: datetime | None = None) -> int:
 
 async def stats(owner: str) -> dict:
     """Counts for the sidebar footer and the stats endpoint."""
-    conversations = Conversation.filter(owner=owner)
-    total = await conversations.count()
-    trash = await conversations.filter(deleted_at__not_isnull=True).count()
-    archived = await conversations.filter(deleted_at__isnull=True, archived=True).count()
+    # One aggregate row for the three counts (grouped by owner, which every row shares).
+    counts = await Conversation.filter(owner=owner).annotate(
+        total=Count("id"),
+        trash=Count("id", _filter=Q(deleted_at__not_isnull=True)),
+        archived_count=Count("id", _filter=Q(deleted_at__isnull=True, archived=True)),
+    ).group_by("owner").values("total", "trash", "archived_count")
+    total, trash, archived = ((counts[0]["total"], counts[0]["trash"],
+                               counts[0]["archived_count"]) if counts else (0, 0, 0))
     # Grouped by owner, a value every row shares: one aggregate row, not one per message.
     rows = await Message.filter(conversation__owner=owner).annotate(
         messages=Count("id"), prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"),
