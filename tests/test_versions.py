@@ -118,7 +118,11 @@ async def test_deleted_messages_leave_the_page_and_the_context_until_undone(clie
 
     response = await act(client, q1, "restore")
     assert response.status_code == 200
-    assert new_id(await response.get_data(as_text=True)) == [q1, a1]
+    restored = soup(await response.get_data(as_text=True))
+    assert new_id(str(restored)) == [q1, a1]
+    # The notice says so, without an Undo to press twice.
+    assert restored.select_one("#toast").get_text(strip=True) == "Restored."
+    assert restored.select("#toast .undo-btn") == []
     await exchange(client, fake_upstream, "q4", "a4", cid)
     assert sent(fake_upstream)[:2] == [("user", "q1"), ("assistant", "a1")]
 

@@ -110,15 +110,20 @@ def test_edit_versions_regenerate_delete_undo_and_feedback_by_keyboard(page, cha
     assert Chat(page).thread.locator("article.message.user .version-count").inner_text() == "2/2"
 
 
-def test_another_tab_updates_live(context, fake):
-    first = context.new_page()
+def test_another_tab_updates_live(new_context, fake):
+    # Two windows of one person (the same session cookie): each stays visible, so neither
+    # tab's channel is paused as a background tab's is (it would catch up when shown).
+    first_context = new_context()
+    first = first_context.new_page()
     first.goto("/")
     chat = Chat(first)
     fake.enqueue(Tokens(["one"]))
     chat.wait_status(chat.send("shared question"), "complete")
     expect(first).to_have_url(re.compile(r"/c/\d+$"))
 
-    second = context.new_page()
+    second_context = new_context()
+    second_context.add_cookies(first_context.cookies())
+    second = second_context.new_page()
     second.goto(first.url)
     other = Chat(second)
     expect(other.replies.last.locator(".message-content")).to_have_text("one")
@@ -128,7 +133,6 @@ def test_another_tab_updates_live(context, fake):
         "hx-sse:connect", re.compile(r"^/c/\d+/events\?after="))
 
     # A regeneration in the first tab, by keyboard, streams into the second.
-    first.bring_to_front()
     fake.enqueue(Tokens(["two ", "streams"], ttft=0.2, interval=0.1))
     tab_to(first, "article.message.assistant .regenerate-btn")
     first.keyboard.press("Enter")
@@ -147,7 +151,6 @@ def test_another_tab_updates_live(context, fake):
 
     # And the other way round: a vote in the second tab shows in the first, whose channel
     # started when its first message created the conversation.
-    second.bring_to_front()
     tab_to(second, "article.message.assistant .downvote-btn")
     second.keyboard.press("Enter")
     expect(chat.replies.last.locator(".downvote-btn")).to_have_class(re.compile(r"\bvoted\b"))

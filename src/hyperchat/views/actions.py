@@ -266,7 +266,11 @@ async def restore(message_id: int):
                                    current_app.config["MESSAGE_UNDO_SECONDS"])
     html = await render_change(change, message.conversation)
     await publish(message.conversation_id, events.THREAD_CHANGED, html)
-    return answer(message.conversation_id, html, await shown_now(message.conversation_id))
+    # The notice (and its Undo, which a second Ctrl+Z would press again) is replaced.
+    toast = await render_template("actions/_undo_toast.html", text="Restored.", undo_url=None,
+                                  message=message)
+    return answer(message.conversation_id, html + toast,
+                  await shown_now(message.conversation_id))
 
 
 @bp.post("/messages/<int:message_id>/continue")
