@@ -142,6 +142,11 @@ def start_app(tmp: Path, upstream_url: str, database_url: str) -> tuple[Service,
         "DATABASE_URL": database_url.replace("{tmp}", str(tmp)),
         "OPENROUTER_BASE_URL": upstream_url, "OPENROUTER_API_KEY": "bench",
         "DEFAULT_MODEL": MODEL, "SECRET_KEY": "bench",
+        # Every simulated person sends from 127.0.0.1 within seconds: the per-person and
+        # per-address limits (issue 5) would refuse the load this measures.
+        "HYPERCHAT_RATE_LIMIT_PER_MINUTE": "1000000",
+        "HYPERCHAT_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000000",
+        "HYPERCHAT_CONCURRENT_GENERATIONS": "1000000",
     })
     app = Service("app", [sys.executable, "-m", "hyperchat"], env, tmp / "app.log")
     url = f"http://127.0.0.1:{port}"
@@ -748,7 +753,10 @@ async def page_weight(context, url: str) -> dict:
     failed = []
     page.on("requestfinished", lambda request: finished.append(request))
     page.on("requestfailed", lambda request: failed.append(request))
-    await page.goto(url, wait_until="networkidle", timeout=30_000)
+    # Not "networkidle": a conversation page keeps its live-events stream open. What loads
+    # after "load" (deferred requests) is caught by the pause.
+    await page.goto(url, wait_until="load", timeout=30_000)
+    await page.wait_for_timeout(1500)
     totals: dict[str, int] = {}
     rows = []
     for request in finished:
