@@ -14,6 +14,7 @@ import math
 import time
 import uuid
 from collections import deque
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -210,7 +211,23 @@ class Starting:
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
-        self.lock = asyncio.Lock()  # one check at a time in this process: a few small queries
+        # One check at a time per person (the limits that race are a person's own): a lock
+        # for the whole process would queue every send behind everyone's queries.
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def turn(self, person: str):
+        """Hold `person`'s check lock; it is dropped when nobody holds or awaits it."""
+        lock = self._locks.setdefault(person, asyncio.Lock())
+        self._users[person] = self._users.get(person, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[person] -= 1
+            if not self._users[person]:
+                del self._users[person], self._locks[person]
 
 
 def _starting() -> dict[str, int]:
@@ -240,7 +257,7 @@ def _keys(person: str) -> tuple[str, str]:
 async def check(person: str) -> None:
     """Refuse (429, Retry-After) a request that would start a reply past a limit; else
     count it. Budget and concurrency first: a refused request is not counted."""
-    async with current_app.extensions["quota_starting"].lock:
+    async with current_app.extensions["quota_starting"].turn(person):
         await _check(person)
         if g.get("quota_started") is None:
             g.quota_started = person
