@@ -109,9 +109,14 @@ def app_config(database_url, fake_upstream, tmp_path):
 
 
 @pytest.fixture
-async def app(app_config):
-    app = create_app(app_config)
+async def app(request, app_config):
+    """The app with its lifespan entered. Tests marked `catalog` have the model catalog on
+    (read from the fake upstream's models.json) and loaded before they start."""
+    catalog = request.node.get_closest_marker("catalog") is not None
+    app = create_app({**app_config, "CATALOG_REFRESH": 3600} if catalog else app_config)
     async with app.test_app() as test_app:
+        if catalog:
+            await app.extensions["catalog"].wait_loaded()
         yield test_app
 
 

@@ -3,19 +3,12 @@ ids refused before anything goes upstream, and owner-only conversation settings.
 
 import pytest
 
-from hyperchat import create_app
 from hyperchat.models import Conversation, Message, Mode, Role, Status
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, send, soup
 
-
-@pytest.fixture
-async def app(app_config):
-    # The catalog on: the fake upstream's models.json is the list ids are checked against.
-    app = create_app({**app_config, "CATALOG_REFRESH": 3600})
-    async with app.test_app() as test_app:
-        await app.extensions["catalog"].wait_loaded()
-        yield test_app
+# The model catalog on: the fake upstream's models.json is what ids are checked against.
+pytestmark = pytest.mark.catalog
 
 
 async def reply_done(client, reply_id):

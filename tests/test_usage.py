@@ -6,20 +6,15 @@ from decimal import Decimal
 
 import pytest
 
-from hyperchat import charts, create_app, usage
+from hyperchat import charts, usage
 from hyperchat.catalog import Catalog
 from hyperchat.models import Conversation, Message, Role, UsageRecord
 from hyperchat.upstream.sse_parser import Usage
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, soup
 
-
-@pytest.fixture
-async def app(app_config):
-    app = create_app({**app_config, "CATALOG_REFRESH": 3600})
-    async with app.test_app() as test_app:
-        await app.extensions["catalog"].wait_loaded()
-        yield test_app
+# The model catalog on: the fake upstream's models.json is what ids are checked against.
+pytestmark = pytest.mark.catalog
 
 
 async def sent(client, content, token, model=None, conversation_id=None):

@@ -3,18 +3,12 @@ picker and GET /ai/models (the median of the latest replies)."""
 
 import pytest
 
-from hyperchat import create_app
 from hyperchat.models import Message, Role, UsageRecord
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, soup
 
-
-@pytest.fixture
-async def app(app_config):
-    app = create_app({**app_config, "CATALOG_REFRESH": 3600})
-    async with app.test_app() as test_app:
-        await app.extensions["catalog"].wait_loaded()
-        yield test_app
+# The model catalog on: the fake upstream's models.json is what ids are checked against.
+pytestmark = pytest.mark.catalog
 
 
 async def test_measured_ttft_reaches_the_record_the_picker_and_the_json(client, fake_upstream):
