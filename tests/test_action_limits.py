@@ -4,8 +4,9 @@ Retry-After and a message that says when to retry; nothing is changed."""
 import pytest
 
 from hyperchat import create_app
-from hyperchat.limits import Limit, MemoryLimitStore, TooManyRequests, check
+from hyperchat.limits import Limit, TooManyRequests, check
 from hyperchat.models import Message
+from hyperchat.quotas import MemoryQuotaStore
 from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
 from tests.helpers import soup
@@ -19,23 +20,8 @@ class Clock:
         return self.now
 
 
-async def test_memory_store_slides_its_window():
-    clock = Clock()
-    store = MemoryLimitStore(clock=clock)
-    limit = Limit("actions", 2, 60)
-    assert await store.hit("k", limit) == 0
-    clock.now += 10
-    assert await store.hit("k", limit) == 0
-    clock.now += 10
-    assert await store.hit("k", limit) == pytest.approx(40)  # the first use leaves at 1060
-    clock.now += 40
-    assert await store.hit("k", limit) == 0
-    # Refused uses are not counted, and other keys are separate.
-    assert await store.hit("other", limit) == 0
-
-
 async def test_check_names_the_limit_and_when_to_retry():
-    store = MemoryLimitStore(clock=Clock())
+    store = MemoryQuotaStore(clock=Clock())
     await check(store, "me", Limit("regenerations", 1, 60))
     with pytest.raises(TooManyRequests) as caught:
         await check(store, "me", Limit("regenerations", 1, 60))
@@ -44,14 +30,6 @@ async def test_check_names_the_limit_and_when_to_retry():
     assert caught.value.message.startswith("Too many regenerations: at most 1 per minute. "
                                            "Try again in 1 min")
     await check(store, "someone else", Limit("regenerations", 1, 60))
-
-
-async def test_cleanup_forgets_idle_keys():
-    clock = Clock()
-    store = MemoryLimitStore(clock=clock)
-    await store.hit("k", Limit("actions", 5, 60))
-    clock.now += 3601
-    assert await store.cleanup() == 1
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from hyperchat import actions, conversations, db, errors, metering, security
 from hyperchat import config as configuration
 from hyperchat.events import MemoryEventBus
 from hyperchat.generation import Generations
-from hyperchat.limits import MemoryLimitStore
 from hyperchat.models import Message, Status
 from hyperchat.rendering import render_markdown, shorten_model_name
 from hyperchat.streaming import MemoryStreamHub
@@ -36,12 +35,11 @@ async def purge_trash_periodically(retention_days: int, every: float = 3600) -> 
 
 async def clean_up_actions_periodically(app: Quart) -> None:
     """Every CHAT_ACTIONS_CLEANUP_INTERVAL: purge the text of messages deleted past their
-    undo window, and forget idle rate-limit keys and event channels."""
+    undo window, and forget idle event channels. (The quota store bounds its own keys.)"""
     while True:
         await asyncio.sleep(app.config["CHAT_ACTIONS_CLEANUP_INTERVAL"])
         try:
             await actions.purge_deleted(app.config["MESSAGE_UNDO_SECONDS"])
-            await app.extensions["limits"].cleanup()
             app.extensions["events"].cleanup()
         except Exception:
             log.exception("message actions cleanup failed")
@@ -110,7 +108,6 @@ def create_app(config: dict | None = None) -> Quart:
         app.extensions["purger"] = asyncio.create_task(
             purge_trash_periodically(app.config["TRASH_RETENTION_DAYS"]), name="trash-purge")
         app.extensions["events"] = MemoryEventBus()
-        app.extensions["limits"] = MemoryLimitStore()
         app.extensions["action_cleanup"] = asyncio.create_task(
             clean_up_actions_periodically(app), name="actions-cleanup")
 

@@ -66,7 +66,7 @@ async def check_limits(*, generates: bool = False) -> None:
     if generates:
         chosen.insert(0, limits.Limit("regenerations", config["CHAT_REGENERATION_RATE_LIMIT"],
                                       window))
-    await limits.check(current_app.extensions["limits"], current_user(), *chosen)
+    await limits.check(current_app.extensions["quota_store"], current_user(), *chosen)
     if generates:
         await quotas.check(current_user())
 
