@@ -3,17 +3,8 @@ the branch a page shows."""
 
 from urllib.parse import urlencode
 
-from hyperchat.models import Message, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, send, soup, wait_until
-
-
-async def finished(message_id: int) -> Message:
-    async def done():
-        message = await Message.get(id=message_id)
-        return message if message.status != Status.STREAMING else None
-
-    return await wait_until(done)
+from tests.helpers import csrf, finished, send, soup, wait_until  # noqa: F401 (re-exported)
 
 
 async def exchange(client, fake_upstream, content: str, answer: str,

@@ -49,6 +49,27 @@ def parse_sse(raw: str) -> list[dict]:
     return events
 
 
+async def finished(message_id: int):
+    """Wait until a reply is no longer streaming; return it as saved."""
+    from hyperchat.models import Message, Status
+
+    async def done():
+        message = await Message.get(id=message_id)
+        return message if message.status != Status.STREAMING else None
+
+    return await wait_until(done)
+
+
+class Clock:
+    """A clock tests move by hand (rate-limit windows)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
 def final_frame(events: list[dict]) -> str:
     """The data of a reply's final frame: the one before "done". A reply saved a moment
     before its live buffer closes may still replay its last text first, so never events[0]."""

@@ -9,15 +9,7 @@ from hyperchat.models import Message
 from hyperchat.quotas import MemoryQuotaStore
 from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
-from tests.helpers import soup
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
+from tests.helpers import Clock, soup
 
 
 async def test_check_names_the_limit_and_when_to_retry():

@@ -6,22 +6,14 @@ import json
 import pytest
 
 from hyperchat.generation import TOOL_CALL_ONLY
-from hyperchat.models import Message, Status
+from hyperchat.models import Status
 from hyperchat.rendering import estimate_tokens, shorten_model_name
 from tests.fake_upstream import STREAMS_DIR, Fixture
-from tests.helpers import parse_sse, send, soup, wait_until
+from tests.helpers import finished, parse_sse, send, soup
 
 EXPECTED = json.loads((STREAMS_DIR / "expected.json").read_text())
 CAPTURES = sorted(EXPECTED)
 QUESTION = "What is it?"
-
-
-async def finished(message_id: int) -> Message:
-    async def done():
-        message = await Message.get(id=message_id)
-        return message if message.status != Status.STREAMING else None
-
-    return await wait_until(done)
 
 
 def expected_outcome(expected: dict) -> tuple[str, str | None]:

@@ -4,15 +4,7 @@ import pytest
 
 from hyperchat.models import Conversation, Message, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, parse_sse, send, soup, wait_until
-
-
-async def finished(message_id: int) -> Message:
-    async def done():
-        message = await Message.get(id=message_id)
-        return message if message.status != Status.STREAMING else None
-
-    return await wait_until(done)
+from tests.helpers import csrf, finished, parse_sse, send, soup
 
 
 async def test_send_returns_user_bubble_and_streaming_shell(client, fake_upstream):

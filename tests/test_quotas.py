@@ -11,7 +11,7 @@ import pytest
 from hyperchat import create_app, quotas
 from hyperchat.models import Budget, Conversation, Message, Role, Status, UsageRecord
 from tests.fake_upstream import Stall, Tokens
-from tests.helpers import csrf, soup
+from tests.helpers import Clock, csrf, soup
 from tests.redis_server import redis_server
 
 
@@ -57,14 +57,6 @@ async def settle(client):
     """Wait for every reply's task, including its usage record, written after its status."""
     for reply in await Message.filter(role=Role.ASSISTANT):
         await client.app.extensions["generations"].wait(reply.id)
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 async def test_memory_store_slides_its_window():

@@ -9,21 +9,13 @@ import pytest
 from hyperchat.models import Message, Status
 from hyperchat.sse import frame
 from tests.fake_upstream import Drop, Hang, HttpError, InBandError, Stall, Tokens
-from tests.helpers import final_frame, parse_sse, send, soup, wait_until
+from tests.helpers import final_frame, finished, parse_sse, send, soup, wait_until
 
 
 async def start_reply(client, fake_upstream, *replies, content="hi") -> int:
     fake_upstream.enqueue(*replies)
     page = soup(await (await send(client, content)).get_data(as_text=True))
     return int(page.select("article.message")[1]["data-message-id"])
-
-
-async def finished(message_id: int) -> Message:
-    async def done():
-        message = await Message.get(id=message_id)
-        return message if message.status != Status.STREAMING else None
-
-    return await wait_until(done)
 
 
 def token_text(events) -> str:
