@@ -62,7 +62,7 @@ run: deps
 # with pytest's status ("no tests collected", 5, counts as a failure).
 test: deps deps-system
 	@pg=$$(scripts/postgres.sh start) \
-		|| { echo "PostgreSQL did not start: see .tmp/pg/initdb.log and server.log" >&2; exit 1; }; \
+		|| { echo "PostgreSQL did not start: see $$(scripts/postgres.sh logs)" >&2; exit 1; }; \
 	trap 'scripts/postgres.sh stop' EXIT; trap 'exit 130' INT TERM; \
 	status=0; \
 	TEST_POSTGRES_URL="$$pg" HYPERCHAT_REQUIRE_POSTGRES=1 HYPERCHAT_REQUIRE_REDIS=1 $(VENV)/bin/pytest $(PYTEST_ARGS) \
@@ -81,7 +81,7 @@ lint: venv
 	$(VENV)/bin/ruff check src tests $(wildcard bench)
 
 clean:
-	-@[ -d .tmp/pg ] && scripts/postgres.sh stop || true
+	-@scripts/postgres.sh stop || true
 	rm -rf .venv node_modules .tmp data
 
 # make migrations NAME=add_pinned: writes the migration for both dialects (needs PostgreSQL).

@@ -2,11 +2,18 @@
 # Start or stop a throwaway PostgreSQL server on loopback for the test suite.
 #   scripts/postgres.sh start   -> prints the server's URL (postgres://postgres@127.0.0.1:PORT/postgres)
 #   scripts/postgres.sh stop
-# The cluster lives in .tmp/pg (git-ignored); it runs as the unprivileged user `postgres`
-# because initdb refuses to run as root.
+# The cluster lives in .tmp/pg (git-ignored; in /tmp when run as root, see below); as root
+# it runs as the unprivileged user `postgres`, because initdb refuses to run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PGROOT="$PWD/.tmp/pg"
+# As root the server runs as `postgres`, which must be able to reach the cluster: a clone in
+# a private directory (mktemp -d is mode 0700) would lock it out, so the cluster then lives
+# in /tmp, under a name fixed by this checkout's path (start and stop find the same one).
+if [ "$(id -u)" = 0 ]; then
+  PGROOT="/tmp/hyperchat-pg-$(printf %s "$PWD" | md5sum | cut -c1-12)"
+else
+  PGROOT="$PWD/.tmp/pg"
+fi
 # A fixed port unless it is taken (another clone's test run, say): then any free one.
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -24,7 +31,7 @@ as_pg() {
 case "${1:-}" in
   start)
     mkdir -p "$PGROOT"
-    [ "$(id -u)" = 0 ] && chown postgres "$PGROOT" && chmod 755 "$PWD/.tmp"
+    [ "$(id -u)" = 0 ] && chown postgres "$PGROOT"
     if [ ! -f "$PGROOT/data/PG_VERSION" ]; then
       as_pg "$bindir/initdb" -D "$PGROOT/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PGROOT/initdb.log" 2>&1
     fi
@@ -45,5 +52,6 @@ case "${1:-}" in
       as_pg "$bindir/pg_ctl" -D "$PGROOT/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
     ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  logs) echo "$PGROOT/initdb.log $PGROOT/server.log" ;;
+  *) echo "usage: $0 start|stop|logs" >&2; exit 2 ;;
 esac
