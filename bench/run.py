@@ -134,7 +134,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(tmp: Path, upstream_url: str, database_url: str) -> tuple[Service, str]:
+def start_app(tmp: Path, upstream_url: str, database_url: str,
+              profile: str | None = None) -> tuple[Service, str]:
     port = free_port()
     env = child_env({
         "HOST": "127.0.0.1", "PORT": str(port),
@@ -148,7 +149,9 @@ def start_app(tmp: Path, upstream_url: str, database_url: str) -> tuple[Service,
         "HYPERCHAT_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000000",
         "HYPERCHAT_CONCURRENT_GENERATIONS": "1000000",
     })
-    app = Service("app", [sys.executable, "-m", "hyperchat"], env, tmp / "app.log")
+    # --profile: cProfile writes its stats when the app exits (SIGTERM is a clean stop).
+    run = ["-m", "cProfile", "-o", profile, "-m", "hyperchat"] if profile else ["-m", "hyperchat"]
+    app = Service("app", [sys.executable, *run], env, tmp / "app.log")
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -908,6 +911,8 @@ def main() -> int:
     parser.add_argument("--database-url", default="sqlite://{tmp}/bench.sqlite3",
                         help="the app's DATABASE_URL; {tmp} is the run's temporary directory")
     parser.add_argument("--no-browser", action="store_true", help="skip the page-weight part")
+    parser.add_argument("--profile", metavar="PATH",
+                        help="run the app under cProfile and write its stats to PATH")
     args = parser.parse_args()
     if args.quick:
         args.samples, args.rounds = 5, 1
@@ -922,7 +927,7 @@ def main() -> int:
         try:
             fake, fake_url = start_fake(tmp)
             services.append(fake)
-            app, app_url = start_app(tmp, fake_url, args.database_url)
+            app, app_url = start_app(tmp, fake_url, args.database_url, args.profile)
             services.append(app)
             print(f"fake upstream {fake_url} (pid {fake.pid}), app {app_url} (pid {app.pid}), "
                   f"idle RSS {rss_kib(app.pid)} KiB", flush=True)

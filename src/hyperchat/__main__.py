@@ -4,6 +4,7 @@ import asyncio
 import os
 import signal
 
+import uvloop
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
@@ -28,4 +29,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # uvloop: the same asyncio API at about 20 % less CPU per streamed reply (make bench).
+    uvloop.run(main())

@@ -26,6 +26,7 @@ from hyperchat.generation import Generations
 from hyperchat.models import Conversation, Message, Role, Status
 from hyperchat.security import current_user
 from hyperchat.streaming import Batch
+from hyperchat.upstream.client import ChatMessage
 
 bp = Blueprint("messages", __name__)
 
@@ -78,22 +79,30 @@ async def create():
     # called, so it is never lost.
     async with in_transaction():
         if conversation is None:
+            # A new conversation: nobody else can see it yet, so there is no branch end to
+            # look up and no lock to take.
             conversation = await Conversation.create(owner=current_user(),
                                                      title=title_from(content))
+            parent_id = None
         else:
             await Conversation.filter(id=conversation.id).update(last_activity_at=now)
-        # At the end of the branch shown (versions.py), found under the conversation's lock so
-        # that two tabs sending at once make one line, not two branches.
-        await versions.lock(conversation.id)
+            # At the end of the branch shown (versions.py), found under the conversation's
+            # lock so that two tabs sending at once make one line, not two branches.
+            await versions.lock(conversation.id)
+            parent_id = await versions.leaf_id(conversation.id)
         user_message = await versions.append(
-            conversation.id, await versions.leaf_id(conversation.id), role=Role.USER,
-            content=content, status=Status.COMPLETE, finished_at=now, model_override=override)
+            conversation.id, parent_id, role=Role.USER, content=content,
+            status=Status.COMPLETE, finished_at=now, model_override=override)
         # With the AI off (the conversation's settings) the message is only saved.
         reply = await versions.append(conversation.id, user_message.id, role=Role.ASSISTANT,
                                       status=Status.STREAMING) if answer else None
     if reply is not None:
-        context = await versions.context(conversation.id, user_message.id)
+        context = [ChatMessage(Role.USER.value, content)] if parent_id is None \
+            else await versions.context(conversation.id, user_message.id)
         await generations().start(reply, model, context, received_at=g.get("received_at"))
+        # Let the reply's task send its upstream request now, before this response is
+        # rendered: the time to first token starts there.
+        await asyncio.sleep(0)
     if wants_json():
         return jsonify(message_json(user_message, reply, conversation)), 201
     if not htmx.is_request():
