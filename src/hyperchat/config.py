@@ -22,6 +22,10 @@ def persistent_secret_key() -> str:
     return path.read_text().strip()
 
 
+class ConfigError(ValueError):
+    """A setting that cannot be read: `python -m hyperchat` prints it and exits."""
+
+
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -36,7 +40,7 @@ def flag(name: str, default: bool) -> bool:
         return True
     if value.lower() in _FALSE:
         return False
-    raise ValueError(f"{name}={value!r} is not a yes/no setting: use true or false "
+    raise ConfigError(f"{name}={value!r} is not a yes/no setting: use true or false "
                      "(1/0 and yes/no work too).")
 
 
