@@ -88,7 +88,9 @@ class Tokens:
     then `data: [DONE]` (unless done=False). `ttft` is the delay before the role chunk and the
     first token. `interval` is the spacing between tokens (token i is due at ttft + i*interval
     after the headers, so lag does not add up). `cost=None` leaves out `usage.cost`,
-    as OpenAI does. `cost` is written verbatim as a JSON number, so "3.8e-7" stays as it is."""
+    as OpenAI does. `cost` is written verbatim as a JSON number, so "3.8e-7" stays as it is.
+    `reasoning`: chunks of `delta.reasoning` sent before the tokens (and spaced like them), as
+    a reasoning model does (d_openrouter_reasoning.sse)."""
 
     tokens: Sequence[str]
     model: str = "openai/gpt-4o-mini"
@@ -101,6 +103,7 @@ class Tokens:
     done: bool = True
     finish_reason: str = "stop"
     comments: int = 1
+    reasoning: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ class HttpError:
 class InBandError:
     """A 200 stream: a comment, the role chunk, the tokens, then one data event with a top-level
     `error` (`code` is left out when None). With with_choices, the event also has
-    choices[0].finish_reason "error". The body then ends cleanly, with no usage and no [DONE]."""
+    choices[0].finish_reason "error". The body then ends cleanly, with no usage and no [DONE].
+    `reasoning` chunks come before the tokens."""
 
     after_tokens: Sequence[str]
     code: int | str | None = 502
@@ -127,6 +131,7 @@ class InBandError:
     with_choices: bool = True
     model: str = "openai/gpt-4o-mini"
     provider: str = "OpenAI"
+    reasoning: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,11 @@ class Stall:
     """Send the 200 headers (and, if after_tokens is not empty, the role chunk and the tokens),
     then go silent for `seconds` to set off the client's read timeout. If the client is still
     there afterwards, the stream finishes normally (finish, usage, [DONE]). It ends early
-    if the client disconnects or the server stops."""
+    if the client disconnects or the server stops. `reasoning` chunks come before the tokens."""
 
     after_tokens: Sequence[str] = field(default_factory=list)
     seconds: float = 30.0
+    reasoning: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -201,6 +207,12 @@ class _Completion:
         choice = {"index": 0, "delta": {"role": "assistant", "content": content},
                   "finish_reason": finish_reason, "native_finish_reason": finish_reason,
                   "logprobs": None}
+        return self.event({**self.head, "choices": [choice]})
+
+    def reasoning(self, text: str) -> bytes:
+        # The shape of d_openrouter_reasoning.sse (without its reasoning_details).
+        choice = {"index": 0, "delta": {"role": "assistant", "content": "", "reasoning": text},
+                  "finish_reason": None, "native_finish_reason": None, "logprobs": None}
         return self.event({**self.head, "choices": [choice]})
 
     def usage(self, prompt_tokens: int, completion_tokens: int, cost: str | None) -> bytes:
@@ -522,6 +534,10 @@ class FakeUpstream:
                 first = out.now() + reply.ttft
                 await out.pause_until(first)
                 await out.chunk(c.delta(""))
+                for i, thought in enumerate(reply.reasoning):
+                    await out.pause_until(first + i * reply.interval)
+                    await out.chunk(c.reasoning(thought))
+                first += len(reply.reasoning) * reply.interval
                 for i, token in enumerate(reply.tokens):
                     await out.pause_until(first + i * reply.interval)
                     await out.chunk(c.delta(token))
@@ -537,6 +553,8 @@ class FakeUpstream:
                 await out.start(generation_id=c.id)
                 await out.chunk(COMMENT)
                 await out.chunk(c.delta(""))
+                for thought in reply.reasoning:
+                    await out.chunk(c.reasoning(thought))
                 for token in reply.after_tokens:
                     await out.chunk(c.delta(token))
                 await out.chunk(c.error(reply.code, reply.message, reply.with_choices))
@@ -556,8 +574,10 @@ class FakeUpstream:
             case Stall():
                 c = _Completion("openai/gpt-4o-mini", "OpenAI")
                 await out.start(generation_id=c.id)
-                if reply.after_tokens:
+                if reply.after_tokens or reply.reasoning:
                     await out.chunk(c.delta(""))
+                    for thought in reply.reasoning:
+                        await out.chunk(c.reasoning(thought))
                     for token in reply.after_tokens:
                         await out.chunk(c.delta(token))
                 await out.pause(reply.seconds)

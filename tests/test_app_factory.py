@@ -3,7 +3,7 @@
 import pytest
 
 from hyperchat import create_app
-from hyperchat.config import DEMO_MODEL
+from hyperchat.config import DEMO_MODEL, ConfigError
 from hyperchat.models import Message, Status, new_share_id
 from tests.helpers import parse_sse, send, soup
 
@@ -43,6 +43,38 @@ def test_defaults_are_sqlite_under_data_and_the_demo_model(monkeypatch, tmp_path
     # The generated secret is kept, so sessions survive a restart.
     assert app.config["SECRET_KEY"] == create_app().config["SECRET_KEY"]
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("true", True), ("TRUE", True), ("1", True), ("Yes", True), (" yes ", True),
+    ("false", False), ("False", False), ("0", False), ("no", False), ("NO", False),
+])
+def test_thought_process_setting_reads_true_false_1_0_yes_no(monkeypatch, tmp_path, value,
+                                                             expected):
+    monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", value)
+    assert create_app({"SECRET_KEY": "x"}).config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"] \
+        is expected
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_thought_process_is_on_when_unset(monkeypatch, tmp_path, value):
+    monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))
+    if value is None:
+        monkeypatch.delenv("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", raising=False)
+    else:
+        monkeypatch.setenv("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", value)
+    assert create_app({"SECRET_KEY": "x"}).config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"] is True
+
+
+@pytest.mark.parametrize("value", ["maybe", "on", "off", "2", "tru", "y"])
+def test_unreadable_thought_process_setting_stops_the_app_naming_it(monkeypatch, tmp_path,
+                                                                    value):
+    monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", value)
+    with pytest.raises(ConfigError, match=f"CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS='{value}' is not "
+                                         "a yes/no setting: use true or false"):
+        create_app({"SECRET_KEY": "x"})
 
 
 def test_share_ids_are_22_base62_characters_and_unique():

@@ -18,8 +18,9 @@ from tests.helpers import csrf, send, wait_until
 
 IMPORT = "/api/chat/sessions/import/"
 DOCUMENT_KEYS = ["format", "id", "exportedAt", "title", "createdAt", "archived", "messages"]
-MESSAGE_KEYS = ["role", "content", "createdAt", "finishedAt", "status", "rating", "modelIdUsed",
-                "promptTokens", "completionTokens", "tokensEstimated", "error"]
+MESSAGE_KEYS = ["role", "content", "reasoning", "createdAt", "finishedAt", "status", "rating",
+                "modelIdUsed", "promptTokens", "completionTokens", "tokensEstimated", "error"]
+THOUGHT = "They want decorators.\n\nShow <b>@cache</b> & a wrapper."
 CODE_ANSWER = "Use `@`:\n\n```python\n@cache\ndef f():\n    return 1\n```\n\n<b>raw</b> & émoji 🎉"
 
 
@@ -42,7 +43,7 @@ async def rich_conversation(client, *, archived=False) -> Conversation:
 
     await add(0, role=Role.SYSTEM, content="Be brief.")
     await add(1, role=Role.USER, content="How do I use\n  Python decorators?")
-    await add(2, role=Role.ASSISTANT, content=CODE_ANSWER, rating=1,
+    await add(2, role=Role.ASSISTANT, content=CODE_ANSWER, reasoning=THOUGHT, rating=1,
               model_id_used="openai/gpt-4o-mini", prompt_tokens=12, completion_tokens=40)
     await add(3, role=Role.USER, content="And classes?")
     await add(4, role=Role.ASSISTANT, content="Half an ans", status=Status.STOPPED, rating=-1,
@@ -87,7 +88,10 @@ async def test_export_markdown_is_a_transcript_with_role_headings_and_verbatim_c
         "# Decorators\n\n"
         "## System\n\nBe brief.\n\n"
         "## User\n\nHow do I use\n  Python decorators?\n\n"
-        f"## Assistant\n\n{CODE_ANSWER}\n\n"
+        "## Assistant\n\n"
+        "> **Thought process**\n>\n> They want decorators.\n>\n"
+        "> Show <b>@cache</b> & a wrapper.\n\n"
+        f"{CODE_ANSWER}\n\n"
         "## User\n\nAnd classes?\n\n"
         "## Assistant\n\nHalf an ans\n\n*(Stopped before the reply finished.)*\n\n"
         "## Assistant\n\n*(Error: The model provider reported an error (502): boom)*\n")
@@ -110,7 +114,8 @@ async def test_export_json_writes_the_documented_v1_format(client):
     assert [m["role"] for m in document["messages"]] == [
         "system", "user", "assistant", "user", "assistant", "assistant"]
     assert document["messages"][2] == {
-        "role": "assistant", "content": CODE_ANSWER, "createdAt": "2025-01-27T10:02:00.123Z",
+        "role": "assistant", "content": CODE_ANSWER, "reasoning": THOUGHT,
+        "createdAt": "2025-01-27T10:02:00.123Z",
         "finishedAt": "2025-01-27T10:02:03.123Z", "status": "complete", "rating": 1,
         "modelIdUsed": "openai/gpt-4o-mini", "promptTokens": 12, "completionTokens": 40,
         "tokensEstimated": False, "error": None}
@@ -317,6 +322,9 @@ BAD_DOCUMENTS = {
     "estimated not bool": (changed(("messages", 1, "tokensEstimated"), 1), "true or false"),
     "long model id": (changed(("messages", 1, "modelIdUsed"), "m" * 201), "at most 200"),
     "error not text": (changed(("messages", 1, "error"), 5), "error must be a string or null"),
+    "reasoning not text": (changed(("messages", 1, "reasoning"), ["x"]),
+                           "messages[1].reasoning must be a string or null"),
+    "NUL in reasoning": (changed(("messages", 1, "reasoning"), "a\x00"), "NUL"),
     "bad finishedAt": (changed(("messages", 1, "finishedAt"), "soon"), "finishedAt must be"),
     "out of range": (changed(("messages", 1, "createdAt"), "0001-01-01T00:00:00+01:00"),
                      "createdAt must be an ISO 8601"),

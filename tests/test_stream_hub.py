@@ -2,7 +2,7 @@
 
 import asyncio
 
-from hyperchat.streaming import MemoryStreamHub
+from hyperchat.streaming import Kind, MemoryStreamHub
 
 
 async def collect(iterator):
@@ -36,6 +36,32 @@ async def test_snapshot_and_follow_never_duplicate_or_skip():
     await hub.close(7)
     rest = "".join(b.text for b in await follower)
     assert snapshot.text + rest == "".join(str(i) for i in range(20))
+
+
+async def test_reasoning_and_text_share_one_numbering_and_resume_from_any_position():
+    hub = MemoryStreamHub()
+    await hub.open(3, on_stop=lambda: None)
+    chunks = [("Let me ", Kind.REASONING), ("think.", Kind.REASONING), ("Sure", Kind.TEXT),
+              (" (wait: 2?)", Kind.REASONING), (", 4.", Kind.TEXT)]
+    for number, (text, kind) in enumerate(chunks, 1):
+        assert await hub.append(3, text, kind) == number
+    snapshot = await hub.snapshot(3)
+    assert (snapshot.seq, snapshot.text, snapshot.reasoning) == \
+        (5, "Sure, 4.", "Let me think. (wait: 2?)")
+    await hub.close(3)
+    for after in range(len(chunks) + 1):
+        # A reader that already has everything up to `after` gets exactly the rest.
+        await hub.open(after + 10, on_stop=lambda: None)
+        for text, kind in chunks:
+            await hub.append(after + 10, text, kind)
+        reader = asyncio.create_task(collect(hub.follow(after + 10, after=after, keepalive=5)))
+        await asyncio.sleep(0.01)
+        await hub.close(after + 10)
+        batches = await reader
+        rest = chunks[after:]
+        assert "".join(b.text for b in batches) == "".join(t for t, k in rest if k == Kind.TEXT)
+        assert "".join(b.reasoning for b in batches) == \
+            "".join(t for t, k in rest if k == Kind.REASONING)
 
 
 async def test_follow_yields_none_as_keepalive_while_silent():

@@ -104,7 +104,8 @@ def create_app(config: dict | None = None) -> Quart:
         app.extensions["generations"] = Generations(
             MemoryStreamHub(), upstream,
             partial_save_interval=app.config["PARTIAL_SAVE_INTERVAL"],
-            title_model=app.config.get("TITLE_MODEL"))
+            title_model=app.config.get("TITLE_MODEL"),
+            thought_process=app.config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"])
         app.extensions["purger"] = asyncio.create_task(
             purge_trash_periodically(app.config["TRASH_RETENTION_DAYS"]), name="trash-purge")
         app.extensions["events"] = MemoryEventBus()

@@ -3,16 +3,21 @@
 import asyncio
 import os
 import signal
+import sys
 
 import uvloop
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from hyperchat import create_app
+from hyperchat.config import ConfigError
 
 
 async def main() -> None:
-    app = create_app()
+    try:
+        app = create_app()
+    except ConfigError as error:
+        sys.exit(f"hyperchat: {error}")
     config = Config()
     config.bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"]
     config.accesslog = "-" if os.environ.get("ACCESS_LOG") else None

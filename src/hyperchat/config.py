@@ -22,6 +22,28 @@ def persistent_secret_key() -> str:
     return path.read_text().strip()
 
 
+class ConfigError(ValueError):
+    """A setting that cannot be read: `python -m hyperchat` prints it and exits."""
+
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def flag(name: str, default: bool) -> bool:
+    """A yes/no setting from the environment: true/false, 1/0 or yes/no, any case. Anything
+    else stops the app at start, naming the variable: a typo must not silently flip it."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ConfigError(f"{name}={value!r} is not a yes/no setting: use true or false "
+                     "(1/0 and yes/no work too).")
+
+
 def from_environment() -> dict:
     env = os.environ
     api_key = env.get("OPENROUTER_API_KEY") or None
@@ -46,6 +68,9 @@ def from_environment() -> dict:
                                                or 10_000),
         # How often deleted messages past their undo window are purged (seconds).
         "CHAT_ACTIONS_CLEANUP_INTERVAL": float(env.get("CHAT_ACTIONS_CLEANUP_INTERVAL") or 3600),
+        # A reasoning model's thought process: streamed live, saved, shown folded above the
+        # reply. Off: neither streamed nor stored nor shown.
+        "CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS": flag("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", True),
     }
 
 

@@ -2,7 +2,8 @@
 
 The task streams from the upstream into the hub, saves the text so far every few seconds
 (so a crash loses little), and always saves the outcome: complete, stopped (partial text
-kept), or error (partial text kept, with a message for the person).
+kept), or error (partial text kept, with a message for the person). With the thought process
+on, a reasoning model's reasoning goes the same way beside the text (Message.reasoning).
 """
 
 import asyncio
@@ -17,9 +18,16 @@ from hyperchat import versions
 from hyperchat.conversations import title_from
 from hyperchat.models import Conversation, Message, Role, Status
 from hyperchat.rendering import estimate_tokens, format_wait
-from hyperchat.streaming import StreamHub
+from hyperchat.streaming import Kind, StreamHub
 from hyperchat.upstream.client import ChatMessage, Upstream, UpstreamError
-from hyperchat.upstream.sse_parser import Finish, ModelInfo, TextDelta, ToolCallDelta, Usage
+from hyperchat.upstream.sse_parser import (
+    Finish,
+    ModelInfo,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +79,8 @@ class Run:
 
     temperature: float | None = None
     prefix: str = ""
+    # The reasoning a continued reply already has (kept, and the new reasoning follows it).
+    reasoning_prefix: str = ""
     received_at: float = 0.0
     on_progress: Callable[[Message, str, float], Awaitable[None]] | None = None
     on_finish: Callable[[Message], Awaitable[None]] | None = None
@@ -107,15 +117,23 @@ class Run:
 PROGRESS_INTERVAL = 0.5  # seconds between two progress events of one reply
 
 
+def _reasoning_field(thoughts: list[str]) -> dict:
+    """The reasoning to save with the text, or nothing: a reply without any (or with the
+    thought process off) leaves the column as it was, null for a new reply."""
+    return {"reasoning": "".join(thoughts)} if thoughts else {}
+
+
 class Generations:
     """Starts, stops and tracks this process's reply tasks."""
 
     def __init__(self, hub: StreamHub, upstream: Upstream, *, partial_save_interval: float,
-                 title_model: str | None = None):
+                 title_model: str | None = None, thought_process: bool = True):
         self.hub = hub
         self.upstream = upstream
         self.partial_save_interval = partial_save_interval
         self.title_model = title_model
+        # CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS: off, reasoning deltas are dropped as they come.
+        self.thought_process = thought_process
         self._tasks: dict[int, asyncio.Task] = {}
         self._stop_requested: set[int] = set()
         # Awaited with (reply, model asked for, the stream's usage or None, the fields about to
@@ -130,15 +148,18 @@ class Generations:
                     on_progress: Callable[[Message, str, float], Awaitable[None]] | None = None,
                     on_finish: Callable[[Message], Awaitable[None]] | None = None) -> None:
         """Start generating `message` from `context` (the messages the model is sent).
-        `prefix`: text the reply already has (a continuation appends to it). `received_at`:
-        when (time.perf_counter) the request that asked for it arrived, for the latency
-        breakdown. `on_progress(message, text, elapsed)` is awaited about twice a second,
-        `on_finish(message)` once the outcome is saved."""
+        `prefix`: text the reply already has (a continuation appends to it; its reasoning is
+        kept too). `received_at`: when (time.perf_counter) the request that asked for it
+        arrived, for the latency breakdown. `on_progress(message, text, elapsed)` is awaited
+        about twice a second, `on_finish(message)` once the outcome is saved."""
         # Register with the hub before returning, so a reader that connects at once finds it.
         await self.hub.open(message.id, on_stop=lambda: self._stop(message.id))
+        reasoning_prefix = (message.reasoning or "") if prefix and self.thought_process else ""
+        if reasoning_prefix:
+            await self.hub.append(message.id, reasoning_prefix, Kind.REASONING)
         if prefix:
             await self.hub.append(message.id, prefix)
-        run = Run(temperature=temperature, prefix=prefix,
+        run = Run(temperature=temperature, prefix=prefix, reasoning_prefix=reasoning_prefix,
                   received_at=received_at if received_at is not None else time.perf_counter(),
                   on_progress=on_progress, on_finish=on_finish)
         task = asyncio.create_task(self._run(message, model, context, run),
@@ -170,6 +191,7 @@ class Generations:
     async def _run(self, message: Message, model: str, context: list[ChatMessage],
                    run: "Run") -> None:
         chunks: list[str] = [run.prefix] if run.prefix else []
+        thoughts: list[str] = [run.reasoning_prefix] if run.reasoning_prefix else []
         model_used: str | None = None
         usage: Usage | None = None
         finish_reason: str | None = None
@@ -188,8 +210,12 @@ class Generations:
                         await self.hub.append(message.id, event.text)
                         await run.progress(message, chunks)
                         if time.monotonic() - last_save >= self.partial_save_interval:
-                            last_save = time.monotonic()
-                            await Message.filter(id=message.id).update(content="".join(chunks))
+                            last_save = await self._save_partial(message, chunks, thoughts)
+                    elif isinstance(event, ReasoningDelta) and self.thought_process:
+                        thoughts.append(event.text)
+                        await self.hub.append(message.id, event.text, Kind.REASONING)
+                        if time.monotonic() - last_save >= self.partial_save_interval:
+                            last_save = await self._save_partial(message, chunks, thoughts)
                     elif isinstance(event, ModelInfo):
                         model_used = event.model
                     elif isinstance(event, Usage):
@@ -213,8 +239,8 @@ class Generations:
         finally:
             self._stop_requested.discard(message.id)
             run.ended_at = time.perf_counter()
-            await self._save(message, chunks, context, model, model_used, usage, status, error,
-                             run, finish_reason)
+            await self._save(message, chunks, thoughts, context, model, model_used, usage,
+                             status, error, run, finish_reason)
             await self.hub.close(message.id)
         if run.on_finish is not None:
             try:
@@ -223,6 +249,13 @@ class Generations:
                 log.exception("finish of reply %s not published", message.id)
         if status == Status.COMPLETE and self.title_model:
             await self._maybe_retitle(message)
+
+    @staticmethod
+    async def _save_partial(message: Message, chunks: list[str], thoughts: list[str]) -> float:
+        """Write the text and reasoning so far; return when (time.monotonic)."""
+        await Message.filter(id=message.id).update(content="".join(chunks),
+                                                   **_reasoning_field(thoughts))
+        return time.monotonic()
 
     async def _after_reply(self, message: Message, model: str, usage: Usage | None,
                            fields: dict) -> None:
@@ -274,11 +307,11 @@ class Generations:
             await Conversation.filter(id=message.conversation_id,
                                       title=title_from(exchange[0].content)).update(title=title)
 
-    async def _save(self, message, chunks, context, model, model_used, usage, status, error,
-                    run: "Run", finish_reason: str | None):
+    async def _save(self, message, chunks, thoughts, context, model, model_used, usage, status,
+                    error, run: "Run", finish_reason: str | None):
         text = "".join(chunks)
         fields = {
-            "content": text, "status": status, "error": error,
+            "content": text, **_reasoning_field(thoughts), "status": status, "error": error,
             "model_id_used": model_used or (model if text else None),
             "finished_at": datetime.now(UTC),
             "finish_reason": finish_reason, "temperature": run.temperature,

@@ -81,6 +81,9 @@ class Message(Model):
     )
     role = fields.CharEnumField(Role, max_length=16)
     content = fields.TextField(default="")
+    # A reasoning model's thought process, shown folded above the reply and never sent back
+    # as context. Null: none (not a reasoning model, or CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS off).
+    reasoning = fields.TextField(null=True)
     rating = fields.IntField(default=0)
     model_id_used = fields.CharField(max_length=200, null=True)
     prompt_tokens = fields.IntField(null=True)

@@ -4,25 +4,40 @@ replay from a position and follow.
 `StreamHub` is the seam for running several workers: a Redis implementation (a stream per
 message for chunks, a channel for stop requests) can fill the same interface, so a reader on
 one worker can follow a reply generated on another.
+
+A chunk has a kind: the reply's text, or the model's reasoning before (or between) it. Both
+kinds share one numbering, so a single position (the SSE id, `?after=`) resumes both without
+a duplicate; a batch carries each kind joined on its own. In Redis that is one XADD per chunk
+with the kind as a field (`k=r` for reasoning, absent for text), and a reader splits a range by
+it. Nothing else about the kinds crosses the seam.
 """
 
 import asyncio
+from bisect import bisect_right
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    REASONING = "reasoning"
 
 
 @dataclass
 class Batch:
-    """Chunks after the reader's position, joined; `seq` is the number of the last one."""
+    """Chunks after the reader's position, joined by kind; `seq` is the number of the last
+    one. `reasoning` is "" when none of them was reasoning."""
 
     seq: int
     text: str
+    reasoning: str = ""
 
 
 class StreamHub(Protocol):
     async def open(self, message_id: int, on_stop: Callable[[], None]) -> None: ...
-    async def append(self, message_id: int, text: str) -> int: ...
+    async def append(self, message_id: int, text: str, kind: Kind = Kind.TEXT) -> int: ...
     async def close(self, message_id: int) -> None: ...
     async def snapshot(self, message_id: int) -> Batch | None: ...
     def follow(self, message_id: int, after: int,
@@ -33,7 +48,11 @@ class StreamHub(Protocol):
 @dataclass
 class _Live:
     on_stop: Callable[[], None]
+    # Index i holds chunk number i + 1. A reasoning chunk leaves "" here, so text is still one
+    # join of a slice (the hot path: most replies have no reasoning), and goes to `thoughts`
+    # with its number, in order.
     chunks: list[str] = field(default_factory=list)
+    thoughts: list[tuple[int, str]] = field(default_factory=list)
     closed: bool = False
     # Replaced after every change: a reader waits on the one current when it last looked.
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -41,6 +60,13 @@ class _Live:
     def notify(self) -> None:
         self.changed.set()
         self.changed = asyncio.Event()
+
+    def batch(self, after: int) -> Batch:
+        reasoning = ""
+        if self.thoughts and self.thoughts[-1][0] > after:
+            start = bisect_right(self.thoughts, after, key=lambda thought: thought[0])
+            reasoning = "".join(text for _, text in self.thoughts[start:])
+        return Batch(len(self.chunks), "".join(self.chunks[after:]), reasoning)
 
 
 class MemoryStreamHub:
@@ -52,9 +78,13 @@ class MemoryStreamHub:
     async def open(self, message_id: int, on_stop: Callable[[], None]) -> None:
         self._live[message_id] = _Live(on_stop=on_stop)
 
-    async def append(self, message_id: int, text: str) -> int:
+    async def append(self, message_id: int, text: str, kind: Kind = Kind.TEXT) -> int:
         live = self._live[message_id]
-        live.chunks.append(text)
+        if kind is Kind.TEXT:
+            live.chunks.append(text)
+        else:
+            live.chunks.append("")
+            live.thoughts.append((len(live.chunks), text))
         live.notify()
         return len(live.chunks)
 
@@ -68,7 +98,7 @@ class MemoryStreamHub:
         live = self._live.get(message_id)
         if live is None:
             return None
-        return Batch(len(live.chunks), "".join(live.chunks))
+        return live.batch(0)
 
     async def follow(self, message_id: int, after: int,
                      keepalive: float) -> AsyncIterator[Batch | None]:
@@ -81,7 +111,7 @@ class MemoryStreamHub:
         while True:
             changed = live.changed
             if len(live.chunks) > position:
-                batch = Batch(len(live.chunks), "".join(live.chunks[position:]))
+                batch = live.batch(position)
                 position = batch.seq
                 yield batch
                 continue

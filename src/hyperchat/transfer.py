@@ -12,6 +12,7 @@ The JSON format, `hyperchat.conversation.v1`::
       "messages": [                              # oldest first
         {"role": "user" | "assistant" | "system",
          "content": "...",                       # verbatim
+         "reasoning": "..." | null,              # a reasoning model's thought process
          "createdAt": "...", "finishedAt": "..." | null,
          "status": "complete" | "stopped" | "error",
          "rating": 1 | 0 | -1,                   # only a reply can carry a non-zero rating
@@ -61,8 +62,8 @@ HEADINGS = {Role.USER: "User", Role.ASSISTANT: "Assistant", Role.SYSTEM: "System
 STILL_STREAMING = "This reply was still being written when the conversation was exported."
 
 TOP_KEYS = {"format", "id", "exportedAt", "title", "createdAt", "archived", "messages"}
-MESSAGE_KEYS = {"role", "content", "createdAt", "finishedAt", "status", "rating", "modelIdUsed",
-                "promptTokens", "completionTokens", "tokensEstimated", "error"}
+MESSAGE_KEYS = {"role", "content", "reasoning", "createdAt", "finishedAt", "status", "rating",
+                "modelIdUsed", "promptTokens", "completionTokens", "tokensEstimated", "error"}
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -79,6 +80,7 @@ def message_dict(message: Message) -> dict:
     return {
         "role": str(message.role),
         "content": message.content,
+        "reasoning": message.reasoning,
         "createdAt": iso(message.created_at),
         "finishedAt": iso(message.finished_at),
         "status": str(message.status),
@@ -118,10 +120,13 @@ async def to_json(conversation: Conversation) -> str:
 
 
 async def to_markdown(conversation: Conversation) -> str:
-    """The title, then each message under its role's heading, its content verbatim."""
+    """The title, then each message under its role's heading, its content verbatim (a reply's
+    thought process first, as a quoted block)."""
     blocks = [f"# {conversation.title}"]
     for message in await messages_of(conversation):
         blocks.append(f"## {HEADINGS.get(message.role, str(message.role).title())}")
+        if message.reasoning:
+            blocks.append(quoted("**Thought process**\n\n" + message.reasoning))
         if message.content:
             blocks.append(message.content)
         if message.status == Status.STOPPED:
@@ -131,6 +136,11 @@ async def to_markdown(conversation: Conversation) -> str:
         elif message.status == Status.STREAMING:
             blocks.append("*(Still being written when exported.)*")
     return "\n\n".join(blocks) + "\n"
+
+
+def quoted(text: str) -> str:
+    """Markdown blockquote of `text`, every line of it ("> " or a bare ">" for blank lines)."""
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
 
 
 async def to_zip(owner: str) -> bytes:
@@ -238,6 +248,7 @@ def _message(item: object, index: int, default_time: datetime) -> dict:
     return {
         "role": role,
         "content": _text(item["content"], f"{where}.content"),
+        "reasoning": _text(item.get("reasoning"), f"{where}.reasoning", nullable=True),
         "created_at": created_at,
         "finished_at": finished_at,
         "status": status,

@@ -36,7 +36,7 @@ def generations() -> Generations:
 
 
 async def live_snapshots(messages: list[Message]) -> dict[int, Batch]:
-    """Text so far of the replies still streaming, keyed by message id."""
+    """Text (and reasoning) so far of the replies still streaming, keyed by message id."""
     live = {}
     for message in messages:
         if message.status == Status.STREAMING:
@@ -152,7 +152,14 @@ async def stream(message_id: int):
                 yield sse.comment()
                 continue
             seq = batch.seq
-            yield sse.frame(html.escape(batch.text, quote=False), id=seq)
+            data = html.escape(batch.text, quote=False)
+            if batch.reasoning:
+                # The same frame: the text goes to the main target (the reply's content), the
+                # reasoning out of band into the thought block above it.
+                data = await render_template("messages/_thought_chunk.html",
+                                             message_id=message.id,
+                                             text=batch.reasoning) + data
+            yield sse.frame(data, id=seq)
             # Coalesce: tokens that arrive meanwhile go out together in the next frame.
             await asyncio.sleep(config["SSE_COALESCE"])
         finished = await Message.get(id=message.id).select_related("conversation")

@@ -1,0 +1,257 @@
+"""The thought process (CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS): a reasoning model's reasoning
+streamed into a folded block above the reply, saved with it, never sent back as context."""
+
+import json
+
+import pytest
+
+from hyperchat import create_app
+from hyperchat.models import Conversation, Message, Status
+from tests.fake_upstream import Fixture, InBandError, Stall, Tokens
+from tests.helpers import csrf, final_frame, finished, parse_sse, send, soup, wait_until
+
+# What d_openrouter_reasoning.sse carries, delta by delta.
+CAPTURED_REASONING = ("The user asks for 17 × 24. 17 × 20 = 340 and 17 × 4 = 68, so 340 + 68 = "
+                      "408. Double-check: 24 × 17 = 240 + 168 = 408. ✓")
+CAPTURED_TEXT = "17 × 24 = **408**."
+
+
+async def start_reply(client, fake_upstream, *replies, content="hi") -> int:
+    fake_upstream.enqueue(*replies)
+    page = soup(await (await send(client, content)).get_data(as_text=True))
+    return int(page.select("article.message")[1]["data-message-id"])
+
+
+def split_frames(events, reply_id) -> list[tuple[str, str]]:
+    """(reasoning, text) of each token frame (every unnamed frame before the final one):
+    reasoning is what the frame appends out of band into the thought block, text the rest."""
+    frames = [e for e in events if e["id"] and e["event"] is None][:-1]
+    parts = []
+    for event in frames:
+        fragment = soup(event["data"])
+        reasoning = ""
+        for span in fragment.select("[hx-swap-oob]"):
+            assert span["hx-swap-oob"] == f"beforeend:#msg-{reply_id}-thought"
+            reasoning += span.get_text()
+            span.extract()
+        parts.append((reasoning, fragment.get_text()))
+    return parts
+
+
+async def stream_events(client, reply_id, after=0) -> list[dict]:
+    response = await client.get(f"/messages/{reply_id}/stream?after={after}")
+    return parse_sse(await response.get_data(as_text=True))
+
+
+async def csrf_header(client) -> dict:
+    return {"X-CSRF-Token": await csrf(client)}
+
+
+@pytest.fixture
+async def client_without_thoughts(app_config):
+    app = create_app({**app_config, "CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS": False})
+    async with app.test_app() as test_app:
+        yield test_app.test_client()
+
+
+async def test_reasoning_streams_in_the_frames_before_the_text_and_is_saved(client, fake_upstream):
+    reasoning = ["Adding ", "two and two.", "\n\nIt is ", "4."]
+    tokens = ["The ", "answer ", "is 4."]
+    reply_id = await start_reply(client, fake_upstream,
+                                 Tokens(tokens, reasoning=reasoning, ttft=0.3, interval=0.01))
+    events = await stream_events(client, reply_id)
+    frames = split_frames(events, reply_id)
+    assert "".join(r for r, _ in frames) == "".join(reasoning)
+    assert "".join(t for _, t in frames) == "".join(tokens)
+    # The model thinks first: no reasoning rides in a frame after the first text.
+    first_text = next(i for i, (_, text) in enumerate(frames) if text)
+    assert not any(r for r, _ in frames[first_text + 1:])
+
+    reply = await finished(reply_id)
+    assert reply.status == Status.COMPLETE
+    assert (reply.reasoning, reply.content) == ("".join(reasoning), "".join(tokens))
+    # The final frame folds the block and names it for what it now is, above the text.
+    body = soup(final_frame(events)).select_one(f"#msg-{reply_id}-body")
+    thought = body.select_one("details.thought")
+    assert thought is not None and not thought.has_attr("open")
+    assert thought.summary.get_text(strip=True) == "Thought process"
+    assert thought.select_one(".thought-text").get_text() == "".join(reasoning)
+    children = [c for c in body.children if getattr(c, "name", None)]
+    assert children.index(thought) < children.index(body.select_one(".message-content"))
+    # Copy takes the reply's source, which holds no reasoning.
+    assert body.select_one("template.message-source").get_text() == "".join(tokens)
+
+
+async def test_captured_openrouter_reasoning_stream_is_saved_beside_the_text(client,
+                                                                             fake_upstream):
+    reply_id = await start_reply(client, fake_upstream,
+                                 Fixture("d_openrouter_reasoning.sse", chunk_size=400, delay=0.02))
+    reply = await finished(reply_id)
+    assert (reply.status, reply.reasoning, reply.content) == (
+        Status.COMPLETE, CAPTURED_REASONING, CAPTURED_TEXT)
+
+
+async def test_thought_process_off_streams_and_stores_no_reasoning(client_without_thoughts,
+                                                                   fake_upstream):
+    client = client_without_thoughts
+    reply_id = await start_reply(client, fake_upstream,
+                                 Tokens(["Four."], reasoning=["Secret ", "musing"], ttft=0.3))
+    # The bubble as sent has no thought block, not even an empty one.
+    page = soup(await (await client.get("/")).get_data(as_text=True))
+    assert page.select(".thought") == []
+    events = await stream_events(client, reply_id)
+    raw = "".join(e["data"] for e in events)
+    assert "musing" not in raw and "thought" not in raw
+    assert "".join(t for _, t in split_frames(events, reply_id)) == "Four."
+    reply = await finished(reply_id)
+    assert (reply.status, reply.content, reply.reasoning) == (Status.COMPLETE, "Four.", None)
+    conversation = await Conversation.get()
+    page = soup(await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True))
+    assert page.select(".thought") == []
+
+
+async def test_stop_keeps_the_reasoning_so_far(client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream,
+                                 Stall(reasoning=["Hmm, ", "let me see."], after_tokens=["Par"],
+                                       seconds=10))
+    hub = client.app.extensions["generations"].hub
+
+    async def text_arrived():
+        snapshot = await hub.snapshot(reply_id)
+        return snapshot and snapshot.text == "Par"
+
+    await wait_until(text_arrived)
+    response = await client.post(f"/messages/{reply_id}/stop",
+                                 headers=await csrf_header(client))
+    assert response.status_code == 204
+    reply = await finished(reply_id)
+    assert (reply.status, reply.reasoning, reply.content) == (
+        Status.STOPPED, "Hmm, let me see.", "Par")
+
+
+@pytest.mark.parametrize("after_tokens", [["Half"], []], ids=["after text", "before text"])
+async def test_mid_stream_error_keeps_the_reasoning_so_far(client, fake_upstream, after_tokens):
+    reply_id = await start_reply(client, fake_upstream,
+                                 InBandError(after_tokens, reasoning=["Thinking ", "hard"]))
+    reply = await finished(reply_id)
+    assert reply.status == Status.ERROR and "Provider disconnected" in reply.error
+    assert (reply.reasoning, reply.content) == ("Thinking hard", "".join(after_tokens))
+
+
+async def test_partial_saves_include_the_reasoning(app_config, fake_upstream):
+    app = create_app({**app_config, "PARTIAL_SAVE_INTERVAL": 0})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        reply_id = await start_reply(client, fake_upstream,
+                                     Stall(reasoning=["Saved ", "as it goes"], seconds=10))
+
+        async def saved():
+            reply = await Message.get(id=reply_id)
+            return reply.reasoning == "Saved as it goes" and reply
+
+        reply = await wait_until(saved)
+        assert reply.status == Status.STREAMING
+        await client.post(f"/messages/{reply_id}/stop", headers=await csrf_header(client))
+        await finished(reply_id)
+
+
+async def test_reasoning_is_never_sent_back_as_context(client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream,
+                                 Tokens(["Paris."], reasoning=["The capital of France..."]),
+                                 content="Capital of France?")
+    assert (await finished(reply_id)).reasoning == "The capital of France..."
+    conversation = await Conversation.get()
+    fake_upstream.enqueue(Tokens(["Berlin."]))
+    await send(client, "And Germany?", conversation.id)
+    await fake_upstream.wait_for_requests_async(2)
+    assert fake_upstream.requests[1]["json"]["messages"] == [
+        {"role": "user", "content": "Capital of France?"},
+        {"role": "assistant", "content": "Paris."},
+        {"role": "user", "content": "And Germany?"},
+    ]
+
+
+async def test_reload_mid_stream_shows_the_reasoning_so_far_then_the_rest_once(client,
+                                                                               fake_upstream):
+    reasoning = [f"r{i:02d} " for i in range(30)]
+    reply_id = await start_reply(client, fake_upstream,
+                                 Tokens(["Done."], reasoning=reasoning, interval=0.02))
+    hub = client.app.extensions["generations"].hub
+
+    async def some_reasoning():
+        snapshot = await hub.snapshot(reply_id)
+        return snapshot and snapshot.seq >= 5 and snapshot
+
+    await wait_until(some_reasoning)
+    conversation = await Conversation.get()
+    page = soup(await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True))
+    thought = page.select_one(f"#msg-{reply_id}-thought-block")
+    assert thought.has_attr("open") and thought.summary.get_text(strip=True) == "Thinking…"
+    so_far = page.select_one(f"#msg-{reply_id}-thought").get_text()
+    assert so_far and "".join(reasoning).startswith(so_far)
+    stream_url = page.select_one(f"#msg-{reply_id}-stream")["hx-get"]
+    events = parse_sse(await (await client.get(stream_url)).get_data(as_text=True))
+    frames = split_frames(events, reply_id)
+    assert so_far + "".join(r for r, _ in frames) == "".join(reasoning)
+    assert "".join(t for _, t in frames) == "Done."
+    # Reloaded once finished: folded, all of it.
+    await finished(reply_id)
+    page = soup(await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True))
+    thought = page.select_one(f"#msg-{reply_id}-thought-block")
+    assert not thought.has_attr("open") and thought.summary.get_text(strip=True) == \
+        "Thought process"
+    assert thought.select_one(".thought-text").get_text() == "".join(reasoning)
+
+
+async def test_reasoning_markup_is_escaped_in_frames_page_and_share(app, client, fake_upstream):
+    evil = ["<script>alert(1)</script>", " & <b>bold</b>"]
+    reply_id = await start_reply(client, fake_upstream,
+                                 Tokens(["Fine."], reasoning=evil, ttft=0.3, interval=0.01))
+    events = await stream_events(client, reply_id)
+    raw = "".join(e["data"] for e in events)
+    assert "<script>" not in raw and "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
+    assert all(soup(e["data"]).select("script, b") == [] for e in events)
+    assert "".join(r for r, _ in split_frames(events, reply_id)) == "".join(evil)
+    await finished(reply_id)
+
+    conversation = await Conversation.get()
+    token = await csrf(client)
+    await client.post(f"/c/{conversation.id}/share",
+                      headers={"X-CSRF-Token": token, "Accept": "application/json"})
+    for response in (await client.get(f"/c/{conversation.id}"),
+                     await app.test_client().get(f"/share/{conversation.share_id}")):
+        html = await response.get_data(as_text=True)
+        assert "<script>alert" not in html and "<b>bold" not in html
+        thought = soup(html).select_one(f"#msg-{reply_id}-thought-block")
+        assert not thought.has_attr("open")
+        assert thought.summary.get_text(strip=True) == "Thought process"
+        assert thought.select_one(".thought-text").get_text() == "".join(evil)
+
+
+async def test_share_page_shows_the_thought_process_read_only(app, client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream,
+                                 Fixture("d_openrouter_reasoning.sse"))
+    await finished(reply_id)
+    conversation = await Conversation.get()
+    await client.post(f"/c/{conversation.id}/share",
+                      headers={**await csrf_header(client), "Accept": "application/json"})
+    page = soup(await (await app.test_client().get(f"/share/{conversation.share_id}"))
+                .get_data(as_text=True))
+    bubble = page.select_one(f"#msg-{reply_id}")
+    assert bubble.select_one(".thought-text").get_text() == CAPTURED_REASONING
+    assert "408" in bubble.select_one(".message-content").get_text()
+
+
+async def test_exports_carry_the_reasoning_of_a_streamed_reply(client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream,
+                                 Fixture("d_openrouter_reasoning.sse"), content="17 × 24?")
+    await finished(reply_id)
+    conversation = await Conversation.get()
+    document = json.loads(await (await client.get(f"/c/{conversation.id}/export.json"))
+                          .get_data(as_text=True))
+    user, reply = document["messages"]
+    assert user["reasoning"] is None
+    assert (reply["reasoning"], reply["content"]) == (CAPTURED_REASONING, CAPTURED_TEXT)
+    markdown = await (await client.get(f"/c/{conversation.id}/export.md")).get_data(as_text=True)
+    assert (f"## Assistant\n\n> **Thought process**\n>\n> {CAPTURED_REASONING}\n\n"
+            f"{CAPTURED_TEXT}\n") in markdown
