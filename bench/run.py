@@ -6,7 +6,8 @@ minimal HTTP/1.1 client: see "HTTP client" for why not httpx). Each simulated us
 own cookies and connection; it loads `/`, then sends a message with htmx's headers and
 follows the reply's SSE stream, as the browser would.
 
-    app-added TTFT = (first token frame - just before POST /messages) - the fake's TTFT
+    app-added TTFT = (first token frame - just before POST /messages) - the fake's TTFT,
+                     as the same client measures it straight from the fake (its median)
 
 Levels: 1 stream (sequential samples), then 50 and 200 streams started at the same moment.
 The machine is shared and noisy, so the same client also measures the fake directly, at the
@@ -524,6 +525,16 @@ class Level:
         values = [getattr(s, attr) for s in samples]
         return percentile([v for v in values if v is not None], q)
 
+    def added(self, q: float) -> float | None:
+        """App-added TTFT: each app sample minus the upstream's own TTFT as the same client
+        measured it straight from the fake at this concurrency (its median). The fake is a
+        real server: its first token comes a few ms after its nominal TTFT, app or not."""
+        upstream = self.ttft("direct", 50)
+        values = [s.added_ms for s in self.app if s.added_ms is not None]
+        if upstream is None or not values:
+            return None
+        return percentile([v - upstream for v in values], q)
+
     def errors(self, which: str) -> list[str]:
         samples = self.app if which == "app" else self.direct
         return [s.error for s in samples if s.error]
@@ -709,9 +720,11 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
 
 def print_level(level: Level, expected: str) -> None:
     app_errors, direct_errors = level.errors("app"), level.errors("direct")
-    print(f"  {level.concurrency:>3} streams: app-added TTFT p50 {fmt(level.ttft('app', 50))} ms"
-          f" p99 {fmt(level.ttft('app', 99))} ms | direct p50 {fmt(level.ttft('direct', 50))}"
-          f" p99 {fmt(level.ttft('direct', 99))} ms | relayed {fmt(level.relayed(expected))} %"
+    print(f"  {level.concurrency:>3} streams: app-added TTFT p50 {fmt(level.added(50))} ms"
+          f" p99 {fmt(level.added(99))} ms | over the fake's nominal TTFT: app p50 "
+          f"{fmt(level.ttft('app', 50))} p99 {fmt(level.ttft('app', 99))} ms, direct p50 "
+          f"{fmt(level.ttft('direct', 50))} p99 {fmt(level.ttft('direct', 99))} ms"
+          f" | relayed {fmt(level.relayed(expected))} %"
           f" ({level.intact(expected)}/{len(level.app)} streams intact)"
           f" | errors app={len(app_errors)} direct={len(direct_errors)}"
           f" | app CPU {level.app_cpu:.0%} ({level.cpu_per_reply_ms:.1f} ms per reply)"
@@ -832,22 +845,22 @@ def markdown(report: dict) -> str:
         f"`make bench`, {report['date']}, {report['cpus']} CPUs, load average "
         f"{report['load_before']} before / {report['load_after']} after. Fake upstream in its "
         f"own process: TTFT {TTFT * 1000:.0f} ms, {TOKENS} tokens {INTERVAL * 1000:.0f} ms apart. "
-        "App-added TTFT = first token frame seen by the client after it began POST /messages, "
-        "minus the fake's TTFT; direct = the same client straight to the fake, same "
-        "concurrency (all streams of a level start at once).",
+        "App and direct = first token seen by the client after it began its request, minus "
+        "the fake's nominal TTFT; app through POST /messages and the reply's SSE stream, "
+        "direct = the same client straight to the fake, same concurrency (all streams of a "
+        "level start at once). App-added TTFT = each app sample minus the upstream's own TTFT "
+        "as measured directly (the direct median of the level).",
         "",
-        "| streams | app-added TTFT p50 / p99 | direct p50 / p99 | app − direct p50 / p99 "
+        "| streams | **app-added TTFT** p50 / p99 | app p50 / p99 | direct p50 / p99 "
         "| app ÷ direct p50 | relayed | errors | app CPU per reply |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, lv in levels.items():
         a50, a99, d50, d99 = (lv.ttft("app", 50), lv.ttft("app", 99), lv.ttft("direct", 50),
                               lv.ttft("direct", 99))
-        diff50 = None if a50 is None or d50 is None else a50 - d50
-        diff99 = None if a99 is None or d99 is None else a99 - d99
         ratio = f"{a50 / d50:.1f}×" if a50 is not None and d50 else "n/a"
-        lines.append(f"| {n} | {fmt(a50)} / {fmt(a99)} ms | {fmt(d50)} / {fmt(d99)} ms "
-                     f"| {fmt(diff50)} / {fmt(diff99)} ms | {ratio} "
+        lines.append(f"| {n} | {fmt(lv.added(50))} / {fmt(lv.added(99))} ms "
+                     f"| {fmt(a50)} / {fmt(a99)} ms | {fmt(d50)} / {fmt(d99)} ms | {ratio} "
                      f"| {fmt(lv.relayed(expected))} % | {len(lv.errors('app'))} "
                      f"| {lv.cpu_per_reply_ms:.0f} ms |")
     lines += ["", "| target | measured | result |", "|---|---:|:---:|"]
@@ -881,10 +894,10 @@ def targets(report: dict) -> list[tuple[str, float | None, float, str, str]]:
     one, top = levels.get(1), levels.get(200)
     rows = []
     if one:
-        rows += [("app-added TTFT p50 at 1 stream", one.ttft("app", 50), TARGET_P50_1, "<=", "ms"),
-                 ("app-added TTFT p99 at 1 stream", one.ttft("app", 99), TARGET_P99_1, "<=", "ms")]
+        rows += [("app-added TTFT p50 at 1 stream", one.added(50), TARGET_P50_1, "<=", "ms"),
+                 ("app-added TTFT p99 at 1 stream", one.added(99), TARGET_P99_1, "<=", "ms")]
     if top:
-        rows += [("app-added TTFT p99 at 200 streams", top.ttft("app", 99), TARGET_P99_200,
+        rows += [("app-added TTFT p99 at 200 streams", top.added(99), TARGET_P99_200,
                   "<=", "ms"),
                  ("relayed at 200 streams", top.relayed(report["expected"]), TARGET_RELAYED_200,
                   ">=", "%")]

@@ -10,8 +10,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import aclosing
-from dataclasses import dataclass
+from contextlib import aclosing, suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from hyperchat import versions
@@ -85,6 +85,8 @@ class Run:
     on_progress: Callable[[Message, str, float], Awaitable[None]] | None = None
     on_finish: Callable[[Message], Awaitable[None]] | None = None
     called_at: float | None = None
+    # Set once the upstream request is out (or the task ended): see Generations.start.
+    sent: asyncio.Event = field(default_factory=asyncio.Event)
     first_token_at: float | None = None
     ended_at: float | None = None
     _last_progress: float = 0.0
@@ -115,6 +117,9 @@ class Run:
 
 
 PROGRESS_INTERVAL = 0.5  # seconds between two progress events of one reply
+# The longest start() waits for the upstream request to go out (a safety net: it normally
+# takes well under a millisecond, see Generations.start).
+SEND_WAIT = 0.25
 
 
 def _reasoning_field(thoughts: list[str]) -> dict:
@@ -166,6 +171,13 @@ class Generations:
                                    name=f"reply-{message.id}")
         self._tasks[message.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(message.id, None))
+        task.add_done_callback(lambda _: run.sent.set())
+        # Return once the upstream request is out: the caller's own work (rendering its
+        # response) would otherwise run first, and the time to first token starts at the send.
+        # It is a few hundred microseconds of this process's work, never a network wait.
+        with suppress(TimeoutError):
+            async with asyncio.timeout(SEND_WAIT):
+                await run.sent.wait()
 
     def _stop(self, message_id: int) -> None:
         task = self._tasks.get(message_id)
@@ -201,8 +213,8 @@ class Generations:
         try:
             # aclosing: a stop must close the upstream connection, not leave it to the GC.
             run.called_at = time.perf_counter()
-            async with aclosing(self.upstream.stream(context, model,
-                                                     temperature=run.temperature)) as events:
+            async with aclosing(self.upstream.stream(context, model, temperature=run.temperature,
+                                                     on_sent=run.sent.set)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta):
                         run.token()

@@ -5,7 +5,7 @@ usage, finish). Every failure, before or during the stream, is raised as `Upstre
 with a message fit to show a person; what was streamed before it stays with the caller.
 """
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -71,8 +71,12 @@ class Upstream:
         return self.base_url, headers
 
     async def stream(self, messages: Sequence[ChatMessage], model: str, *,
-                     temperature: float | None = None) -> AsyncIterator[Event]:
-        """Yield parsed events of one streamed completion; raise UpstreamError on any failure."""
+                     temperature: float | None = None,
+                     on_sent: Callable[[], None] | None = None) -> AsyncIterator[Event]:
+        """Yield parsed events of one streamed completion; raise UpstreamError on any failure.
+        `on_sent()` is called (perhaps more than once) as soon as the wait is the network's:
+        the request written to a connection, a new connection being opened, or the answer
+        already here."""
         base, headers = self._endpoint(model)
         body = {
             "model": model,
@@ -84,9 +88,12 @@ class Upstream:
             body["temperature"] = temperature
         parser = StreamParser()
         finished = answered = False
+        extensions = {"trace": _tracer(on_sent)} if on_sent is not None else None
         try:
             async with self.client.stream("POST", f"{base}/chat/completions", json=body,
-                                          headers=headers) as response:
+                                          headers=headers, extensions=extensions) as response:
+                if on_sent is not None:
+                    on_sent()  # a transport without traces (the demo's) answers at once
                 answered = True
                 self._seen(response.status_code)
                 if response.status_code != 200:
@@ -128,6 +135,20 @@ class Upstream:
             # EOF with neither [DONE] nor a finish_reason: the reply was cut short.
             raise UpstreamError("The model provider cut the reply short: the stream ended "
                                 "before the model said it had finished.")
+
+
+# httpcore's trace events after which the request waits on the network, not on this process.
+_WAITING = frozenset({"connection.connect_tcp.started", "connection.connect_unix_socket.started",
+                      "http11.receive_response_headers.started",
+                      "http2.receive_response_headers.started"})
+
+
+def _tracer(on_sent: Callable[[], None]):
+    """An httpcore `trace` extension that calls `on_sent` at the first network wait."""
+    async def trace(event: str, info: dict) -> None:
+        if event in _WAITING:
+            on_sent()
+    return trace
 
 
 def _rate_limited(message: str) -> str:

@@ -100,9 +100,6 @@ async def create():
         context = [ChatMessage(Role.USER.value, content)] if parent_id is None \
             else await versions.context(conversation.id, user_message.id)
         await generations().start(reply, model, context, received_at=g.get("received_at"))
-        # Let the reply's task send its upstream request now, before this response is
-        # rendered: the time to first token starts there.
-        await asyncio.sleep(0)
     if wants_json():
         return jsonify(message_json(user_message, reply, conversation)), 201
     if not htmx.is_request():
