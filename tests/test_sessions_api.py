@@ -11,8 +11,8 @@ from tests.helpers import csrf
 API = "/api/chat/sessions"
 SESSION_KEYS = {"id", "title", "createdAt", "updatedAt", "lastActivityAt", "archived",
                 "deletedAt", "messageCount", "sharedAt", "shareId", "shareUrl"}
-MESSAGE_KEYS = {"id", "role", "content", "createdAt", "status", "rating", "modelIdUsed",
-                "promptTokens", "completionTokens", "tokensEstimated", "error"}
+MESSAGE_KEYS = {"id", "role", "content", "reasoning", "createdAt", "status", "rating",
+                "modelIdUsed", "promptTokens", "completionTokens", "tokensEstimated", "error"}
 
 
 async def call(client, method, path, token=None, **kwargs):
@@ -237,7 +237,8 @@ async def test_show_session_includes_its_messages_oldest_first(client):
     assert [m["id"] for m in body["messages"]] == [question.id, answer.id, failed.id]
     assert body["messages"][0] == {
         "id": question.id, "role": "user", "content": "How do I use decorators?",
-        "createdAt": body["messages"][0]["createdAt"], "status": "complete", "rating": 0,
+        "reasoning": None, "createdAt": body["messages"][0]["createdAt"], "status": "complete",
+        "rating": 0,
         "modelIdUsed": None, "promptTokens": None, "completionTokens": None,
         "tokensEstimated": False, "error": None}
     assert body["messages"][1]["content"] == "Like **this**.\n\n```py\n@x\n```"

@@ -91,6 +91,21 @@ async def test_captured_openrouter_reasoning_stream_is_saved_beside_the_text(cli
         Status.COMPLETE, CAPTURED_REASONING, CAPTURED_TEXT)
 
 
+async def test_first_reasoning_token_is_the_first_token_and_the_api_returns_it(client,
+                                                                               fake_upstream):
+    # The text comes 0.4 s after the reasoning: the time to first token is the reasoning's,
+    # which the person sees streaming.
+    reply_id = await start_reply(client, fake_upstream,
+                                 Tokens(["Four."], reasoning=["Two and two."], ttft=0.05,
+                                        interval=0.4))
+    reply = await finished(reply_id)
+    assert reply.ttft_ms is not None and reply.ttft_ms < 300
+    conversation = await Conversation.get()
+    body = await (await client.get(f"/api/chat/sessions/{conversation.id}/")).get_json()
+    assert [(m["role"], m["content"], m["reasoning"]) for m in body["messages"]] == [
+        ("user", "hi", None), ("assistant", "Four.", "Two and two.")]
+
+
 async def test_thought_process_off_streams_and_stores_no_reasoning(client_without_thoughts,
                                                                    fake_upstream):
     client = client_without_thoughts

@@ -95,10 +95,13 @@ class Run:
         if self.first_token_at is None:
             self.first_token_at = time.perf_counter()
 
+    def progress_due(self) -> bool:
+        """Whether a progress event is due (checked per token, so not a coroutine)."""
+        return self.on_progress is not None \
+            and time.perf_counter() - self._last_progress >= PROGRESS_INTERVAL
+
     async def progress(self, message: Message, chunks: list[str]) -> None:
         now = time.perf_counter()
-        if self.on_progress is None or now - self._last_progress < PROGRESS_INTERVAL:
-            return
         self._last_progress = now
         try:
             await self.on_progress(message, "".join(chunks), now - (self.called_at or now))
@@ -220,10 +223,12 @@ class Generations:
                         run.token()
                         chunks.append(event.text)
                         await self.hub.append(message.id, event.text)
-                        await run.progress(message, chunks)
+                        if run.progress_due():
+                            await run.progress(message, chunks)
                         if time.monotonic() - last_save >= self.partial_save_interval:
                             last_save = await self._save_partial(message, chunks, thoughts)
                     elif isinstance(event, ReasoningDelta) and self.thought_process:
+                        run.token()  # shown as it streams: the person's first token
                         thoughts.append(event.text)
                         await self.hub.append(message.id, event.text, Kind.REASONING)
                         if time.monotonic() - last_save >= self.partial_save_interval:

@@ -66,6 +66,8 @@ def message_json(message: Message) -> dict:
         "id": message.id,
         "role": str(message.role),
         "content": message.content,
+        # The thought process of a reasoning model, saved beside the reply (null without one).
+        "reasoning": message.reasoning,
         "createdAt": iso(message.created_at),
         "status": str(message.status),
         "rating": message.rating,
