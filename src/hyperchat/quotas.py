@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from quart import current_app, g, request
+from tortoise import connections
 
 from hyperchat import usage
 from hyperchat.errors import HTTPError
@@ -174,8 +175,11 @@ def _stricter(a, b):
 
 async def limits_for(person: str) -> Limits:
     """The server's limits, with the person's own budget where it is stricter."""
+    return _limits(await Budget.get_or_none(owner=person))
+
+
+def _limits(own: Budget | None) -> Limits:
     config = current_app.config
-    own = await Budget.get_or_none(owner=person)
     return Limits(
         per_minute=int(config["RATE_LIMIT_PER_MINUTE"]),
         per_address_per_minute=int(config["RATE_LIMIT_PER_ADDRESS_PER_MINUTE"]),
@@ -195,6 +199,27 @@ def _reset_text(now: datetime) -> str:
     reset = next_reset(now)
     return (f"It resets at midnight UTC ({reset:%Y-%m-%d %H:%M} UTC), in "
             f"{format_wait(math.ceil((reset - now).total_seconds()))}.")
+
+
+async def budget_and_running(person: str) -> tuple[Budget | None, int]:
+    """The person's own budget and their replies being written, in one round trip: every
+    send asks both before its reply may start, and each query is a hop to the database's
+    thread (SQLite) or server. Counts what running() counts from the database."""
+    db = connections.get("default")
+    # One parameter used twice: $1 for asyncpg, ?1 for SQLite.
+    mark = "$1" if db.capabilities.dialect == "postgres" else "?1"
+    rows = await db.execute_query_dict(
+        "SELECT b.daily_tokens AS daily_tokens, b.daily_cost AS daily_cost, "
+        "(SELECT COUNT(*) FROM message m JOIN conversation c ON c.id = m.conversation_id "
+        f"WHERE c.owner = {mark} AND m.role = '{Role.ASSISTANT}' "
+        f"AND m.status = '{Status.STREAMING}') AS running "
+        f"FROM (SELECT 1 AS one) AS x LEFT JOIN budget b ON b.owner = {mark}", [person])
+    row = rows[0]
+    own = None
+    if row["daily_tokens"] is not None or row["daily_cost"] is not None:
+        own = Budget(owner=person, daily_tokens=row["daily_tokens"],
+                     daily_cost=_positive_decimal(row["daily_cost"]))
+    return own, int(row["running"])
 
 
 async def running(person: str) -> int:
@@ -265,7 +290,8 @@ async def check(person: str) -> None:
 
 
 async def _check(person: str) -> None:
-    limits = await limits_for(person)
+    own, streaming = await budget_and_running(person)
+    limits = _limits(own)
     now = datetime.now(UTC)
     if limits.daily_tokens is not None or limits.daily_cost is not None:
         today = await usage.totals(person, since=usage.day_start(now))
@@ -278,7 +304,7 @@ async def _check(person: str) -> None:
             raise TooManyRequests(f"Today's budget is spent ({spent} for the day). "
                                   + _reset_text(now),
                                   (next_reset(now) - now).total_seconds())
-    if await running(person) >= limits.concurrent:
+    if streaming + _starting().get(person, 0) >= limits.concurrent:
         raise TooManyRequests(
             f"You already have {limits.concurrent} replies being written, the most at once. "
             "Wait for one to finish (or stop one), then send again; your text is kept.", 5)
