@@ -57,6 +57,25 @@ def test_thought_process_setting_reads_true_false_1_0_yes_no(monkeypatch, tmp_pa
         is expected
 
 
+@pytest.mark.parametrize(("value", "expected"), [
+    ("no", False), ("False", False), ("false", False), ("0", False), ("yes", True), ("1", True)])
+def test_thought_process_prefixed_setting_reads_the_same_way(monkeypatch, tmp_path, value,
+                                                             expected):
+    # HYPERCHAT_* values are parsed as JSON when they can be: "no" stays a (truthy) string,
+    # "false" becomes False, "0" becomes 0. Each must mean what it says.
+    monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HYPERCHAT_CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", value)
+    assert create_app({"SECRET_KEY": "x"}).config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"] \
+        is expected
+
+
+def test_unreadable_prefixed_thought_process_setting_stops_the_app(monkeypatch, tmp_path):
+    monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HYPERCHAT_CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", "maybe")
+    with pytest.raises(ConfigError, match="CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS='maybe'"):
+        create_app({"SECRET_KEY": "x"})
+
+
 @pytest.mark.parametrize("value", [None, ""])
 def test_thought_process_is_on_when_unset(monkeypatch, tmp_path, value):
     monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))

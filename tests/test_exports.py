@@ -316,6 +316,8 @@ BAD_DOCUMENTS = {
     "rating 2": (changed(("messages", 1, "rating"), 2), "rating must be 1, 0 or -1"),
     "rating true": (changed(("messages", 1, "rating"), True), "rating must be 1, 0 or -1"),
     "rated question": (changed(("messages", 0, "rating"), 1), "only a reply can be rated"),
+    "question with a thought process": (changed(("messages", 0, "reasoning"), "Hmm"),
+                                        "only a reply has a thought process"),
     "negative tokens": (changed(("messages", 1, "promptTokens"), -1), "non-negative integer"),
     "fractional tokens": (changed(("messages", 1, "completionTokens"), 1.5), "non-negative"),
     "tokens as text": (changed(("messages", 1, "promptTokens"), "3"), "non-negative integer"),

@@ -69,7 +69,7 @@ async def test_start_waits_no_longer_than_its_safety_net(monkeypatch):
     await asyncio.gather(*gens._tasks.values(), return_exceptions=True)
 
 
-async def test_real_client_calls_on_sent_once_before_the_upstream_answers(fake_upstream):
+async def test_real_client_calls_on_sent_before_the_upstream_answers(fake_upstream):
     fake_upstream.enqueue(Tokens(["Hi"], ttft=0.3))
     upstream = Upstream(base_url=fake_upstream.url, api_key="k", connect_timeout=2,
                         read_timeout=5)

@@ -1,6 +1,7 @@
 """The thought process (CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS): a reasoning model's reasoning
 streamed into a folded block above the reply, saved with it, never sent back as context."""
 
+import asyncio
 import json
 
 import pytest
@@ -125,6 +126,29 @@ async def test_thought_process_off_streams_and_stores_no_reasoning(client_withou
     assert page.select(".thought") == []
 
 
+async def test_thought_process_off_hides_reasoning_saved_earlier_but_exports_keep_it(
+        client_without_thoughts):
+    client = client_without_thoughts
+    await client.get("/")
+    async with client.session_transaction() as session:
+        owner = session["user_identifier"]
+    # Saved while the setting was on (or imported): the person's data, shown nowhere in the
+    # app or its API while the setting is off, and kept in their exports.
+    conversation = await Conversation.create(owner=owner, title="t")
+    question = await Message.create(conversation=conversation, role="user", content="q",
+                                    status=Status.COMPLETE, current=True, on_path=True)
+    await Message.create(conversation=conversation, parent_id=question.id, role="assistant",
+                         content="A.", reasoning="Earlier musing", status=Status.COMPLETE,
+                         current=True, on_path=True)
+    page = await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True)
+    assert "Earlier musing" not in page
+    body = await (await client.get(f"/api/chat/sessions/{conversation.id}/")).get_json()
+    assert [m["reasoning"] for m in body["messages"]] == [None, None]
+    exported = await (await client.get(f"/c/{conversation.id}/export.json")).get_data(
+        as_text=True)
+    assert json.loads(exported)["messages"][1]["reasoning"] == "Earlier musing"
+
+
 async def test_stop_keeps_the_reasoning_so_far(client, fake_upstream):
     reply_id = await start_reply(client, fake_upstream,
                                  Stall(reasoning=["Hmm, ", "let me see."], after_tokens=["Par"],
@@ -142,6 +166,65 @@ async def test_stop_keeps_the_reasoning_so_far(client, fake_upstream):
     reply = await finished(reply_id)
     assert (reply.status, reply.reasoning, reply.content) == (
         Status.STOPPED, "Hmm, let me see.", "Par")
+
+
+async def stop_once(client, reply_id, arrived) -> None:
+    hub = client.app.extensions["generations"].hub
+
+    async def ready():
+        snapshot = await hub.snapshot(reply_id)
+        return snapshot and arrived(snapshot)
+
+    await wait_until(ready)
+    response = await client.post(f"/messages/{reply_id}/stop", headers=await csrf_header(client))
+    assert response.status_code == 204
+    await finished(reply_id)
+
+
+@pytest.mark.parametrize("thoughts_on", [True, False], ids=["shown", "not shown"])
+async def test_a_reply_stopped_while_thinking_counts_its_reasoning_as_tokens(
+        app_config, fake_upstream, thoughts_on):
+    # Providers bill reasoning: without usage from the stream, it is estimated like text, so
+    # stopping during a long think is not free against a budget.
+    app = create_app({**app_config, "CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS": thoughts_on})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        reply_id = await start_reply(client, fake_upstream,
+                                     Stall(reasoning=["x" * 400], seconds=10))
+        if thoughts_on:
+            await stop_once(client, reply_id, lambda snapshot: snapshot.reasoning)
+        else:
+            # Nothing reaches the hub: give the dropped reasoning time to arrive, then stop.
+            await asyncio.sleep(0.5)
+            await stop_once(client, reply_id, lambda snapshot: True)
+        reply = await Message.get(id=reply_id)
+        assert (reply.status, reply.completion_tokens, reply.tokens_estimated) == (
+            Status.STOPPED, 100, True)
+
+
+async def test_continue_keeps_the_reasoning_and_thinks_on_in_a_new_paragraph(client,
+                                                                            fake_upstream):
+    reply_id = await start_reply(client, fake_upstream,
+                                 Stall(reasoning=["First thought."], after_tokens=["Par"],
+                                       seconds=10))
+    await stop_once(client, reply_id, lambda snapshot: snapshot.text == "Par")
+    fake_upstream.enqueue(Tokens(["tial."], reasoning=["Second thought."], ttft=0.1))
+    token = await csrf(client)
+    response = await client.post(f"/messages/{reply_id}/continue",
+                                 headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    assert response.status_code == 200
+    # A tab reloaded mid-continuation replays the old and the new reasoning once each.
+    events = await stream_events(client, reply_id)
+    frames = split_frames(events, reply_id)
+    assert "".join(r for r, _ in frames) == "First thought.\n\nSecond thought."
+    assert "".join(t for _, t in frames) == "Partial."
+    reply = await finished(reply_id)
+    assert (reply.status, reply.reasoning, reply.content) == (
+        Status.COMPLETE, "First thought.\n\nSecond thought.", "Partial.")
+    conversation = await Conversation.get()
+    page = soup(await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True))
+    assert page.select_one(f"#msg-{reply_id}-thought").get_text() == \
+        "First thought.\n\nSecond thought."
 
 
 @pytest.mark.parametrize("after_tokens", [["Half"], []], ids=["after text", "before text"])

@@ -53,6 +53,9 @@ def create_app(config: dict | None = None) -> Quart:
     app.config.update(configuration.from_environment())
     app.config.from_prefixed_env("HYPERCHAT")
     app.config.update(config or {})
+    # HYPERCHAT_-prefixed variables arrive as JSON or plain strings: one reading for all.
+    for name in configuration.YES_NO:
+        app.config[name] = configuration.yes_no(name, app.config[name])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = configuration.persistent_secret_key()
     app.config["DEMO_MODE"] = app.config["DEFAULT_MODEL"] == demo.MODEL_ID

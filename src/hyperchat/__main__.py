@@ -5,9 +5,13 @@ import os
 import signal
 import sys
 
-import uvloop
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+
+try:
+    import uvloop
+except ImportError:  # Windows
+    uvloop = None
 
 from hyperchat import create_app
 from hyperchat.config import ConfigError
@@ -35,4 +39,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     # uvloop: the same asyncio API at about 20 % less CPU per streamed reply (make bench).
-    uvloop.run(main())
+    if uvloop is None:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())

@@ -26,22 +26,31 @@ class ConfigError(ValueError):
     """A setting that cannot be read: `python -m hyperchat` prints it and exits."""
 
 
+# The settings that are yes/no, whichever layer sets them.
+YES_NO = ("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS",)
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
 def flag(name: str, default: bool) -> bool:
-    """A yes/no setting from the environment: true/false, 1/0 or yes/no, any case. Anything
-    else stops the app at start, naming the variable: a typo must not silently flip it."""
+    """A yes/no setting from the environment (see yes_no); unset or empty: `default`."""
     value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    if value.lower() in _TRUE:
+    return yes_no(name, value) if value else default
+
+
+def yes_no(name: str, value) -> bool:
+    """A yes/no setting's value, from any layer: a bool, or true/false, 1/0, yes/no in any
+    case. Anything else stops the app at start, naming the setting: a typo must not silently
+    flip it (a non-empty string such as "no" is truthy in Python)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
         return True
-    if value.lower() in _FALSE:
+    if text in _FALSE:
         return False
     raise ConfigError(f"{name}={value!r} is not a yes/no setting: use true or false "
-                     "(1/0 and yes/no work too).")
+                      "(1/0 and yes/no work too).")
 
 
 def from_environment() -> dict:
@@ -69,7 +78,7 @@ def from_environment() -> dict:
         # How often deleted messages past their undo window are purged (seconds).
         "CHAT_ACTIONS_CLEANUP_INTERVAL": float(env.get("CHAT_ACTIONS_CLEANUP_INTERVAL") or 3600),
         # A reasoning model's thought process: streamed live, saved, shown folded above the
-        # reply. Off: neither streamed nor stored nor shown.
+        # reply. Off: a new reply's is neither streamed nor stored, an earlier one not shown.
         "CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS": flag("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", True),
     }
 

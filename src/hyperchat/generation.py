@@ -81,11 +81,13 @@ class Run:
     prefix: str = ""
     # The reasoning a continued reply already has (kept, and the new reasoning follows it).
     reasoning_prefix: str = ""
+    # Reasoning the model sent, shown or not: billed like text, so counted when estimating.
+    reasoning: list[str] = field(default_factory=list)
     received_at: float = 0.0
     on_progress: Callable[[Message, str, float], Awaitable[None]] | None = None
     on_finish: Callable[[Message], Awaitable[None]] | None = None
     called_at: float | None = None
-    # Set once the upstream request is out (or the task ended): see Generations.start.
+    # Set once the reply waits on the network (or its task ended): see Generations.start.
     sent: asyncio.Event = field(default_factory=asyncio.Event)
     first_token_at: float | None = None
     ended_at: float | None = None
@@ -175,9 +177,9 @@ class Generations:
         self._tasks[message.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(message.id, None))
         task.add_done_callback(lambda _: run.sent.set())
-        # Return once the upstream request is out: the caller's own work (rendering its
-        # response) would otherwise run first, and the time to first token starts at the send.
-        # It is a few hundred microseconds of this process's work, never a network wait.
+        # Return once the reply waits on the network (its request written, or a connection
+        # being opened): the caller's own work (rendering its response) would otherwise run
+        # first and delay the send. A few hundred microseconds of this process's work.
         with suppress(TimeoutError):
             async with asyncio.timeout(SEND_WAIT):
                 await run.sent.wait()
@@ -227,10 +229,18 @@ class Generations:
                             await run.progress(message, chunks)
                         if time.monotonic() - last_save >= self.partial_save_interval:
                             last_save = await self._save_partial(message, chunks, thoughts)
-                    elif isinstance(event, ReasoningDelta) and self.thought_process:
+                    elif isinstance(event, ReasoningDelta):
+                        run.reasoning.append(event.text)
+                        if not self.thought_process:
+                            continue
                         run.token()  # shown as it streams: the person's first token
-                        thoughts.append(event.text)
-                        await self.hub.append(message.id, event.text, Kind.REASONING)
+                        # A continuation's new thinking starts a paragraph of its own.
+                        piece = "\n\n" + event.text \
+                            if run.reasoning_prefix and len(run.reasoning) == 1 else event.text
+                        thoughts.append(piece)
+                        await self.hub.append(message.id, piece, Kind.REASONING)
+                        if run.progress_due():
+                            await run.progress(message, chunks)
                         if time.monotonic() - last_save >= self.partial_save_interval:
                             last_save = await self._save_partial(message, chunks, thoughts)
                     elif isinstance(event, ModelInfo):
@@ -341,9 +351,12 @@ class Generations:
             fields.update(prompt_tokens=usage.prompt_tokens,
                           completion_tokens=before + (usage.completion_tokens or 0),
                           tokens_estimated=bool(run.prefix and message.tokens_estimated))
-        elif new_text:
+        elif new_text or run.reasoning:
+            # The reasoning counts too: providers bill it, and a reply stopped while the
+            # model thinks must not cost nothing against a budget.
             fields.update(prompt_tokens=sum(estimate_tokens(m.content) for m in context),
-                          completion_tokens=before + estimate_tokens(new_text),
+                          completion_tokens=before + estimate_tokens(new_text)
+                          + estimate_tokens("".join(run.reasoning)),
                           tokens_estimated=True)
         await self._after_reply(message, model, usage, fields)
         try:

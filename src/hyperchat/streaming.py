@@ -80,7 +80,7 @@ class MemoryStreamHub:
 
     async def append(self, message_id: int, text: str, kind: Kind = Kind.TEXT) -> int:
         live = self._live[message_id]
-        if kind is Kind.TEXT:
+        if kind == Kind.TEXT:
             live.chunks.append(text)
         else:
             live.chunks.append("")

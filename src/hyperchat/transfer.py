@@ -241,6 +241,9 @@ def _message(item: object, index: int, default_time: datetime) -> dict:
         _fail(f"{where}.rating", "must be 1, 0 or -1")
     if rating and role != Role.ASSISTANT:
         _fail(f"{where}.rating", "must be 0: only a reply can be rated")
+    reasoning = _text(item.get("reasoning"), f"{where}.reasoning", nullable=True)
+    if reasoning and role != Role.ASSISTANT:
+        _fail(f"{where}.reasoning", "must be null: only a reply has a thought process")
     created_at = (_moment(item["createdAt"], f"{where}.createdAt") if "createdAt" in item
                   else default_time)
     finished_at = (_moment(item["finishedAt"], f"{where}.finishedAt", nullable=True)
@@ -248,7 +251,7 @@ def _message(item: object, index: int, default_time: datetime) -> dict:
     return {
         "role": role,
         "content": _text(item["content"], f"{where}.content"),
-        "reasoning": _text(item.get("reasoning"), f"{where}.reasoning", nullable=True),
+        "reasoning": reasoning,
         "created_at": created_at,
         "finished_at": finished_at,
         "status": status,

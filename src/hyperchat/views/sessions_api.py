@@ -5,7 +5,7 @@ input, 403 for a missing CSRF token and 404 for a conversation that is unknown *
 yours* (unlike the HTML pages' 403, the API does not confirm that an id exists).
 """
 
-from quart import Blueprint, g, jsonify, request, url_for
+from quart import Blueprint, current_app, g, jsonify, request, url_for
 from tortoise.functions import Count
 
 from hyperchat import conversations, transfer, versions
@@ -66,8 +66,10 @@ def message_json(message: Message) -> dict:
         "id": message.id,
         "role": str(message.role),
         "content": message.content,
-        # The thought process of a reasoning model, saved beside the reply (null without one).
-        "reasoning": message.reasoning,
+        # A reasoning model's thought process, as the app shows it: null without one, or
+        # with CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS off. (Exports keep it: the person's data.)
+        "reasoning": message.reasoning
+        if current_app.config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"] else None,
         "createdAt": iso(message.created_at),
         "status": str(message.status),
         "rating": message.rating,
