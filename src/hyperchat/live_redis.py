@@ -221,3 +221,115 @@ class RedisStreamHub:
 
     def __len__(self) -> int:
         return len(self._own)
+
+
+# Numbers the event after the channel's last one and appends it, capped at the backlog: in
+# one script, so two workers publishing at once never take the same number.
+_PUBLISH = """
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local seq = 1
+if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) + 1 end
+if ARGV[5] == '' then
+  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 't', ARGV[3], 'h', ARGV[4])
+else
+  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 't', ARGV[3], 'h', ARGV[4],
+             'o', ARGV[5])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return seq
+"""
+
+
+def _seq(entries) -> int | None:
+    return int(entries[0][0].partition("-")[0]) if entries else None
+
+
+class RedisEventBus:
+    """Each conversation's action events in a capped Redis stream, `hyperchat:events:<id>`,
+    numbered 1, 2, ... by entry id (`<seq>-0`), so positions work as in MemoryEventBus: the
+    epoch is the Redis server's run id (a restarted Redis lost the streams, so its tabs
+    resync), and a tab behind the kept backlog resyncs. An idle channel expires after
+    `idle_ttl`; a tab coming back to it resyncs, as after MemoryEventBus.cleanup."""
+
+    def __init__(self, url: str, backlog: int = 200, idle_ttl: int = 86400,
+                 prefix: str = "hyperchat:events:") -> None:
+        self.url = url
+        self.redis = connect(url)
+        self.backlog = backlog
+        self.idle_ttl = idle_ttl
+        self.prefix = prefix
+        self.epoch = ""
+        self._publish = self.redis.register_script(_PUBLISH)
+
+    async def start(self) -> None:
+        await check(self.redis, self.url)
+        self.epoch = (await self.redis.info("server"))["run_id"][:8]
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+    def _key(self, conversation_id: int) -> str:
+        return f"{self.prefix}{conversation_id}"
+
+    async def position(self, conversation_id: int) -> str:
+        try:
+            last = await self.redis.xrevrange(self._key(conversation_id), count=1)
+        except RedisError:
+            log.exception("events of conversation %s: Redis unavailable", conversation_id)
+            last = []
+        return f"{self.epoch}-{_seq(last) or 0}"
+
+    async def publish(self, conversation_id: int, type: str, html: str,
+                      origin: str | None) -> Event:
+        try:
+            seq = await self._publish(keys=[self._key(conversation_id)],
+                                      args=[self.backlog, self.idle_ttl, type, html,
+                                            origin or ""])
+        except RedisError:
+            # The action itself is saved; its other tabs see it on their next load.
+            log.exception("event %s of conversation %s not published", type, conversation_id)
+            seq = 0
+        return Event(f"{self.epoch}-{seq}", type, html, origin)
+
+    async def follow(self, conversation_id: int, after: str | None,
+                     keepalive: float) -> AsyncIterator[Event | None]:
+        """Yield each event after `after`, then each new one; None after `keepalive`
+        seconds of silence. Ends when Redis fails (the tab reconnects and resyncs)."""
+        key = self._key(conversation_id)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xrevrange(key, count=1).xrange(key, count=1)
+                last, first = await pipe.execute()
+            current = _seq(last) or 0
+            position = self._start(after, current, _seq(first) or current + 1)
+            if position is None:
+                position = current
+                yield Event(f"{self.epoch}-{position}", RESYNC, "", None)
+            while True:
+                response = await self.redis.xread({key: f"{position}-0"},
+                                                  block=int(keepalive * 1000))
+                if not response:
+                    yield None
+                    continue
+                for entry_id, fields in response[0][1]:
+                    position = int(entry_id.partition("-")[0])
+                    yield Event(f"{self.epoch}-{position}", fields["t"], fields["h"],
+                                fields.get("o"))
+        except RedisError:
+            log.exception("events of conversation %s: Redis lost while following",
+                          conversation_id)
+
+    def _start(self, after: str | None, current: int, oldest: int) -> int | None:
+        """The seq to follow from, or None when the tab missed events we no longer have."""
+        if not after:
+            return current
+        epoch, _, seq = after.partition("-")
+        if epoch != self.epoch or not seq.isdigit() or int(seq) > current:
+            return None
+        if int(seq) < oldest - 1:
+            return None
+        return int(seq)
+
+    def cleanup(self) -> int:
+        """Nothing to do: idle channels expire in Redis."""
+        return 0
