@@ -219,6 +219,17 @@ class RedisStreamHub:
             return False
         return bool(last) and not _closed(last[0][0])
 
+    async def live(self, message_ids: list[int]) -> set[int]:
+        """Which of these replies are live on some worker (their stream is open)."""
+        if not message_ids:
+            return set()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for message_id in message_ids:
+                pipe.xrevrange(self._key(message_id), count=1)
+            lasts = await pipe.execute()
+        return {message_id for message_id, last in zip(message_ids, lasts, strict=True)
+                if last and not _closed(last[0][0])}
+
     def __len__(self) -> int:
         return len(self._own)
 
