@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from hyperchat.live_redis import RedisStreamHub, RedisUnavailable
+from hyperchat.live_redis import LIVE_TTL, RedisStreamHub, RedisUnavailable
 from hyperchat.streaming import Kind, MemoryStreamHub
 
 
@@ -209,3 +209,22 @@ async def test_redis_lost_mid_stream_never_fails_the_writer_and_ends_readers(tmp
     assert await reader.request_stop(1) is False
     for hub in (writer, reader):
         await hub.aclose()
+
+
+async def test_live_replies_are_kept_alive_by_their_worker_and_expire_without_it(workers):
+    a, b = workers
+    await a.open(11, on_stop=lambda: None)
+    await a.append(11, "x")
+    key = a._key(11)
+    assert 0 < await a.redis.ttl(key) <= LIVE_TTL
+    await a.redis.expire(key, 5)
+    refresher = asyncio.create_task(a._refresh(every=0.05))
+    await asyncio.sleep(0.2)
+    refresher.cancel()
+    assert await a.redis.ttl(key) > 5  # refreshed by the worker writing it
+    assert await b.live([11, 12]) == {11}
+    # A worker that died stops refreshing: its reply stops being live, and readers end.
+    follower = asyncio.create_task(collect(b.follow(11, after=1, keepalive=0.1)))
+    await a.redis.pexpire(key, 50)
+    assert all(item is None for item in await asyncio.wait_for(follower, 2))  # keep-alives
+    assert await b.live([11]) == set()

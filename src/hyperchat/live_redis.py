@@ -9,8 +9,9 @@ numbers, so a position (the SSE id) maps to an id without a lookup:
 Replay after position p is XRANGE from `<p>-1` (the close marker after p and chunk p+1 both
 sort after it); following is XREAD BLOCK after the last id seen. The worker that opened a reply is
 the only writer, so it numbers the chunks itself: one XADD per chunk, one round trip. The key
-expires LIVE_TTL after open (refreshed in the same round trip as an XADD now and then, never
-per chunk) and CLOSED_TTL after close, so nothing leaks when a worker dies.
+expires LIVE_TTL after open unless refreshed (each worker refreshes its own live replies
+every LIVE_TTL / 4, in one round trip, never per chunk) and CLOSED_TTL after close: a dead
+worker's replies stop looking live within LIVE_TTL, and nothing leaks.
 
 Stop requests go over one pub/sub channel: each worker's subscriber task calls the `on_stop`
 of the replies it opened.
@@ -18,7 +19,6 @@ of the replies it opened.
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 
 import redis.asyncio as redis
@@ -29,7 +29,7 @@ from hyperchat.streaming import Batch, Kind
 
 log = logging.getLogger(__name__)
 
-LIVE_TTL = 3600  # seconds a live reply's key lives without a refresh
+LIVE_TTL = 120  # seconds a live reply's key lives without a refresh
 CLOSED_TTL = 60  # seconds a closed reply's key stays (readers finish from the database)
 STOP_CHANNEL = "hyperchat:stop"
 
@@ -76,9 +76,11 @@ class RedisStreamHub:
         self.url = url
         self.redis = connect(url)
         self.prefix = prefix
-        # The replies this worker opened: their stop callback, chunk count, last TTL refresh.
+        # The replies this worker opened: [their stop callback, their chunk count (None once
+        # Redis failed for the reply)].
         self._own: dict[int, list] = {}
         self._subscriber: asyncio.Task | None = None
+        self._refresher: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
 
     def _key(self, message_id: int) -> str:
@@ -88,14 +90,31 @@ class RedisStreamHub:
         """Check Redis, then listen for stop requests (call once the loop runs)."""
         await check(self.redis, self.url)
         self._subscriber = asyncio.create_task(self._listen(), name="stop-requests")
+        self._refresher = asyncio.create_task(self._refresh(), name="live-replies-ttl")
         async with asyncio.timeout(5):
             await self._subscribed.wait()
 
     async def aclose(self) -> None:
-        if self._subscriber is not None:
-            self._subscriber.cancel()
-            await asyncio.gather(self._subscriber, return_exceptions=True)
+        tasks = [task for task in (self._subscriber, self._refresher) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.redis.aclose()
+
+    async def _refresh(self, every: float = LIVE_TTL / 4) -> None:
+        """Keep this worker's live replies from expiring while it is alive."""
+        while True:
+            await asyncio.sleep(every)
+            live = [message_id for message_id, own in self._own.items() if own[1] is not None]
+            if not live:
+                continue
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for message_id in live:
+                        pipe.expire(self._key(message_id), LIVE_TTL, xx=True)
+                    await pipe.execute()
+            except RedisError:
+                log.exception("live replies: TTL refresh failed")
 
     async def _listen(self) -> None:
         while True:
@@ -115,7 +134,7 @@ class RedisStreamHub:
 
     async def open(self, message_id: int, on_stop: Callable[[], None]) -> None:
         key = self._key(message_id)
-        self._own[message_id] = [on_stop, 0, time.monotonic()]
+        self._own[message_id] = [on_stop, 0]
         try:
             # A continued reply reopens its id: the old (closed) stream goes first.
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -134,13 +153,7 @@ class RedisStreamHub:
         if kind is Kind.REASONING:
             fields["k"] = "r"
         try:
-            if time.monotonic() - own[2] < LIVE_TTL / 4:
-                await self.redis.xadd(key, fields, id=f"{own[1]}-0")
-            else:
-                own[2] = time.monotonic()
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    pipe.xadd(key, fields, id=f"{own[1]}-0").expire(key, LIVE_TTL)
-                    await pipe.execute()
+            await self.redis.xadd(key, fields, id=f"{own[1]}-0")
         except RedisError:
             log.exception("reply %s: Redis lost mid-stream, it is saved but not streamed",
                           message_id)
@@ -220,13 +233,18 @@ class RedisStreamHub:
         return bool(last) and not _closed(last[0][0])
 
     async def live(self, message_ids: list[int]) -> set[int]:
-        """Which of these replies are live on some worker (their stream is open)."""
+        """Which of these replies are live on some worker (their stream is open). Without
+        Redis it cannot tell, and says all: callers then leave them alone."""
         if not message_ids:
             return set()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for message_id in message_ids:
-                pipe.xrevrange(self._key(message_id), count=1)
-            lasts = await pipe.execute()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for message_id in message_ids:
+                    pipe.xrevrange(self._key(message_id), count=1)
+                lasts = await pipe.execute()
+        except RedisError:
+            log.exception("live replies: Redis unavailable")
+            return set(message_ids)
         return {message_id for message_id, last in zip(message_ids, lasts, strict=True)
                 if last and not _closed(last[0][0])}
 
