@@ -15,7 +15,10 @@ import pytest
 import redis
 
 from hyperchat import create_app
+from hyperchat.events import MemoryEventBus
+from hyperchat.live_redis import RedisEventBus, RedisStreamHub
 from hyperchat.models import Message, Status
+from hyperchat.streaming import MemoryStreamHub
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, final_frame, finished, parse_sse, soup, wait_until
 from tests.redis_server import free_port, redis_server
@@ -99,6 +102,18 @@ async def read_sse(http, url: str, headers: dict, frames: int | None = None) -> 
             if frames is not None and len([e for e in complete if e["id"]]) >= frames:
                 return complete
     return parse_sse(raw)
+
+
+async def test_redis_url_selects_the_redis_seams_and_its_absence_the_memory_ones(
+        app_config):
+    # One app at a time: Tortoise's global context allows one per process (which is why
+    # worker B is a process of its own).
+    for redis_url, hub, bus in [(app_config["REDIS_URL"], RedisStreamHub, RedisEventBus),
+                                (None, MemoryStreamHub, MemoryEventBus)]:
+        app = create_app({**app_config, "REDIS_URL": redis_url})
+        async with app.test_app():
+            assert type(app.extensions["generations"].hub) is hub
+            assert type(app.extensions["events"]) is bus
 
 
 def saved_text(events: list[dict]) -> str:
