@@ -187,6 +187,16 @@ async def test_redis_down_at_start_is_a_clear_error():
     await hub.aclose()
 
 
+async def test_the_redis_down_error_never_shows_the_password():
+    from tests.redis_server import free_port
+
+    hub = RedisStreamHub(f"redis://:s3cret@127.0.0.1:{free_port()}/0")
+    with pytest.raises(RedisUnavailable, match=r"REDIS_URL=redis://:\*\*\*@127") as error:
+        await hub.start()
+    assert "s3cret" not in str(error.value)
+    await hub.aclose()
+
+
 async def test_redis_lost_mid_stream_never_fails_the_writer_and_ends_readers(tmp_path):
     from tests.redis_server import redis_server
 

@@ -20,6 +20,7 @@ of the replies it opened.
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from urllib.parse import urlsplit
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -42,11 +43,20 @@ def connect(url: str) -> redis.Redis:
     return redis.from_url(url, decode_responses=True)
 
 
+def shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
 async def check(client: redis.Redis, url: str) -> None:
     try:
         await client.ping()
     except (RedisError, OSError) as error:
-        raise RedisUnavailable(f"cannot reach Redis at REDIS_URL={url}: {error}") from error
+        raise RedisUnavailable(f"cannot reach Redis at REDIS_URL={shown(url)}: {error}") \
+            from error
 
 
 def _closed(entry_id: str) -> bool:
