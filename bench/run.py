@@ -18,6 +18,11 @@ way (it is non-zero only when the benchmark itself cannot run).
 
     .venv/bin/python bench/run.py            # the full run, about 2 minutes on 2 cores
     .venv/bin/python bench/run.py --quick    # a smoke run of the same code paths
+    .venv/bin/python bench/run.py --workers 2 --levels 200   # WORKERS=2: Redis + PostgreSQL
+
+--workers N serves with WORKERS=N, REDIS_URL pointing at a redis-server this starts on
+loopback, and (for N > 1, or with --postgres) PostgreSQL from scripts/postgres.sh, in a fresh
+database. The app's CPU and RSS are then those of all its processes plus redis-server's.
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ class Service:
     """A child process whose output goes to a log file; stopped with SIGTERM, then SIGKILL."""
 
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_path: Path):
+        self.pids: list[int] = []  # what CPU and RSS are summed over (set once it runs)
         self.name = name
         self.log_path = log_path
         self._log = log_path.open("wb")
@@ -136,7 +142,8 @@ def free_port() -> int:
 
 
 def start_app(tmp: Path, upstream_url: str, database_url: str,
-              profile: str | None = None) -> tuple[Service, str]:
+              profile: str | None = None, extra: dict[str, str] | None = None
+              ) -> tuple[Service, str]:
     port = free_port()
     env = child_env({
         "HOST": "127.0.0.1", "PORT": str(port),
@@ -149,6 +156,7 @@ def start_app(tmp: Path, upstream_url: str, database_url: str,
         "HYPERCHAT_RATE_LIMIT_PER_MINUTE": "1000000",
         "HYPERCHAT_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000000",
         "HYPERCHAT_CONCURRENT_GENERATIONS": "1000000",
+        **(extra or {}),
     })
     # --profile: cProfile writes its stats when the app exits (SIGTERM is a clean stop).
     run = ["-m", "cProfile", "-o", profile, "-m", "hyperchat"] if profile else ["-m", "hyperchat"]
@@ -159,24 +167,78 @@ def start_app(tmp: Path, upstream_url: str, database_url: str,
         app.check_alive()
         with suppress(URLError, ConnectionError), urlopen(url + "/", timeout=2) as response:
             if response.status == 200:
+                app.pids = process_tree(app.pid)  # with WORKERS > 1: the workers too
                 return app, url
         time.sleep(0.1)
     raise RuntimeError(f"app not ready after {STARTUP_TIMEOUT} s:\n{app.log_tail()}")
 
 
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+def rss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/status") as status:
+            total += next(int(line.split()[1]) for line in status
+                          if line.startswith("VmRSS:"))
+    return total
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (from /proc/<pid>/stat)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes (from /proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (Hypercorn's workers), read once."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with suppress(OSError), open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+                parents.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += parents.get(current, [])
+    return tree
+
+
+def start_redis(tmp: Path) -> tuple[Service, str]:
+    """A redis-server on a free loopback port, without persistence (as tests/redis_server.py)."""
+    port = free_port()
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(tmp), "--protected-mode", "yes"]
+    redis = Service("redis-server", args, child_env({}), tmp / "redis.log")
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        redis.check_alive()
+        with suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2) as conn:
+            conn.sendall(b"PING\r\n")
+            if conn.recv(16).startswith(b"+PONG"):
+                return redis, f"redis://127.0.0.1:{port}/0"
+        time.sleep(0.05)
+    raise RuntimeError(f"redis-server not ready:\n{redis.log_tail()}")
+
+
+def fresh_postgres_database(name: str = "hyperchat_bench") -> str:
+    """Start (or reuse) scripts/postgres.sh's server; return the URL of an empty database."""
+    out = subprocess.run([str(ROOT / "scripts/postgres.sh"), "start"], check=True,
+                         capture_output=True, text=True, timeout=60)
+    admin = out.stdout.strip().splitlines()[-1]
+    script = ("import asyncio, asyncpg, sys\n"
+              "async def main(url, name):\n"
+              "    conn = await asyncpg.connect(url)\n"
+              "    await conn.execute(f'DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)')\n"
+              "    await conn.execute(f'CREATE DATABASE \"{name}\"')\n"
+              "    await conn.close()\n"
+              "asyncio.run(main(sys.argv[1], sys.argv[2]))\n")
+    subprocess.run([sys.executable, "-c", script, admin, name], check=True, timeout=60)
+    return admin.rsplit("/", 1)[0] + "/" + name
 
 
 # --------------------------------------------------------------------------- HTML
@@ -579,8 +641,8 @@ class Monitor:
     with its peak, and CPU time of the app and of the whole machine, to tell apart an app
     that is busy, one that waits, and a machine that is busy with something else."""
 
-    def __init__(self, pid: int, load: Load, period: float = 0.01):
-        self.pid, self.load, self.period = pid, load, period
+    def __init__(self, pids: list[int], load: Load, period: float = 0.01):
+        self.pids, self.load, self.period = pids, load, period
         self.peak = 0
         self.open_at_peak = 0
         self.series: list[tuple[float, float, int, int]] = []  # (t, app CPU s, busy, total)
@@ -590,10 +652,10 @@ class Monitor:
     def _run(self) -> None:
         while not self._stop.is_set():
             with suppress(OSError, RuntimeError):
-                rss = rss_kib(self.pid)
+                rss = rss_kib(self.pids)
                 if rss > self.peak:
                     self.peak, self.open_at_peak = rss, self.load.open_streams
-                self.series.append((time.perf_counter(), cpu_seconds(self.pid),
+                self.series.append((time.perf_counter(), cpu_seconds(self.pids),
                                     *machine_jiffies()))
             self._stop.wait(self.period)
 
@@ -659,19 +721,19 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
             warm = await solo.send(next(counter), Load())
             if warm.error:
                 raise RuntimeError(f"app warm-up failed: {warm.error}\n{app.log_tail()}")
-        report["rss_start"] = rss_kib(app.pid)
+        report["rss_start"] = rss_kib(app.pids)
 
         # Concurrency 1: app and direct alternate, so noise hits both alike. The direct
         # sample stops at its first token: with nothing else running, the tail of a stream
         # cannot change the next sample's TTFT.
         level = Level(1)
-        cpu0, client0, wall0 = cpu_seconds(app.pid), time.process_time(), time.perf_counter()
+        cpu0, client0, wall0 = cpu_seconds(app.pids), time.process_time(), time.perf_counter()
         for _ in range(args.samples):
             level.app.append(await solo.send(next(counter), Load()))
             level.direct.append(await direct_sample(*fake_at, Load(), first_token_only=True))
         wall = time.perf_counter() - wall0
         # The direct samples' time is in `wall` too; that is fine for CPU per reply.
-        level.app_cpu = (cpu_seconds(app.pid) - cpu0) / wall
+        level.app_cpu = (cpu_seconds(app.pids) - cpu0) / wall
         level.client_cpu = (time.process_time() - client0) / wall
         level.wall = wall
         level.max_open = 1
@@ -684,20 +746,20 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
             level_users = await make_users(app_url, n)
             users += level_users
             await asyncio.sleep(0.5)  # let the app's loop go quiet before the idle sample
-            idle = rss_kib(app.pid)
+            idle = rss_kib(app.pids)
             app_wall = app_cpu = client_cpu = 0.0
             live = Load()  # the app's open streams, read by the sampler thread
-            with Monitor(app.pid, live) as rss:
+            with Monitor(app.pids, live) as rss:
                 for _ in range(args.rounds):
                     level.direct += await run_concurrent(
                         lambda i, ld: direct_sample(*fake_at, ld), n, Load())
                     await asyncio.sleep(0.3)
-                    cpu0, client0, wall0 = (cpu_seconds(app.pid), time.process_time(),
+                    cpu0, client0, wall0 = (cpu_seconds(app.pids), time.process_time(),
                                             time.perf_counter())
                     samples = await run_concurrent(
                         lambda i, ld, us=level_users: us[i].send(next(counter), ld), n, live)
                     app_wall += time.perf_counter() - wall0
-                    app_cpu += cpu_seconds(app.pid) - cpu0
+                    app_cpu += cpu_seconds(app.pids) - cpu0
                     client_cpu += time.process_time() - client0
                     level.app += samples
                     # The ramp: from the burst of POSTs until the last stream's first token.
@@ -844,7 +906,8 @@ def markdown(report: dict) -> str:
     levels = {lv.concurrency: lv for lv in report["levels"]}
     expected = report["expected"]
     lines = [
-        f"`make bench`, {report['date']}, {report['cpus']} CPUs, load average "
+        f"`make bench` ({report.get('setup', 'WORKERS=1, SQLite')}), {report['date']}, "
+        f"{report['cpus']} CPUs, load average "
         f"{report['load_before']} before / {report['load_after']} after. Fake upstream in its "
         f"own process: TTFT {TTFT * 1000:.0f} ms, {TOKENS} tokens {INTERVAL * 1000:.0f} ms apart. "
         "App and direct = first token seen by the client after it began its request, minus "
@@ -928,7 +991,16 @@ def main() -> int:
     parser.add_argument("--no-browser", action="store_true", help="skip the page-weight part")
     parser.add_argument("--profile", metavar="PATH",
                         help="run the app under cProfile and write its stats to PATH")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="serve with WORKERS=N and a redis-server started here (REDIS_URL)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="PostgreSQL (scripts/postgres.sh) instead of SQLite; implied by "
+                             "--workers N > 1")
     args = parser.parse_args()
+    if args.workers is not None and args.workers > 1:
+        if args.profile:
+            parser.error("--profile profiles one process: use it without --workers")
+        args.postgres = True
     if args.quick:
         args.samples, args.rounds = 5, 1
 
@@ -942,10 +1014,23 @@ def main() -> int:
         try:
             fake, fake_url = start_fake(tmp)
             services.append(fake)
-            app, app_url = start_app(tmp, fake_url, args.database_url, args.profile)
+            extra: dict[str, str] = {}
+            if args.workers is not None:
+                redis, extra["REDIS_URL"] = start_redis(tmp)
+                services.append(redis)
+                extra["WORKERS"] = str(args.workers)
+            if args.postgres:
+                args.database_url = fresh_postgres_database()
+            report["setup"] = (f"WORKERS={args.workers or 1}, "
+                               f"{'PostgreSQL' if args.postgres else 'SQLite'}"
+                               f"{', Redis' if args.workers is not None else ''}")
+            app, app_url = start_app(tmp, fake_url, args.database_url, args.profile, extra)
             services.append(app)
+            if args.workers is not None:
+                app.pids.append(redis.pid)  # the live streams' cost is the app's too
+            print(f"setup: {report['setup']}; app processes {app.pids}", flush=True)
             print(f"fake upstream {fake_url} (pid {fake.pid}), app {app_url} (pid {app.pid}), "
-                  f"idle RSS {rss_kib(app.pid)} KiB", flush=True)
+                  f"idle RSS {rss_kib(app.pids)} KiB", flush=True)
             print("streams (TTFT = app-added, ms):", flush=True)
             asyncio.run(run_load(args, app, app_url, fake_url, report))
             if not args.no_browser:
@@ -985,9 +1070,11 @@ def main() -> int:
         failed += result == "FAIL"
         print(f"  {result}  {name}: {fmt(value)} {unit} (target {op} {limit:g} {unit})")
     table = markdown(report)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(table)
-    print(f"\n{table}\n(written to {RESULTS.relative_to(ROOT)})")
+    results = RESULTS if args.workers is None else \
+        RESULTS.with_name(f"latest-workers-{args.workers}.md")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(table)
+    print(f"\n{table}\n(written to {results.relative_to(ROOT)})")
     # The figures are the product; a missed target is reported, not an error exit.
     return 0
 

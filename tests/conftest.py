@@ -85,6 +85,19 @@ async def database_url(request, tmp_path):
     yield url
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A throwaway redis-server for the session (tests/redis_server.py)."""
+    from tests.redis_server import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        if url is None:
+            if os.environ.get("HYPERCHAT_REQUIRE_REDIS"):
+                pytest.fail("redis-server is required (make test) but is not installed")
+            pytest.skip("redis-server is not installed (make deps-system)")
+        yield url
+
+
 @pytest.fixture
 def fake_upstream():
     from tests.fake_upstream import FakeUpstream

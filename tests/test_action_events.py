@@ -7,6 +7,7 @@ import pytest
 
 from hyperchat import events
 from hyperchat.events import MemoryEventBus
+from hyperchat.live_redis import RedisEventBus
 from hyperchat.models import Message
 from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
@@ -17,9 +18,30 @@ async def take(iterator, n):
     return [await asyncio.wait_for(anext(iterator), 2) for _ in range(n)]
 
 
-async def test_bus_fans_out_to_every_follower_in_order():
-    bus = MemoryEventBus()
-    start = bus.position(1)
+@pytest.fixture(params=["memory", "redis"])
+async def make_bus(request):
+    """Make an event bus of one kind (Redis: on a freshly emptied database)."""
+    buses = []
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+
+    async def make(backlog=200):
+        if url is None:
+            return MemoryEventBus(backlog=backlog)
+        bus = RedisEventBus(url, backlog=backlog)
+        await bus.start()
+        if not buses:
+            await bus.redis.flushdb()
+        buses.append(bus)
+        return bus
+
+    yield make
+    for bus in buses:
+        await bus.aclose()
+
+
+async def test_bus_fans_out_to_every_follower_in_order(make_bus):
+    bus = await make_bus()
+    start = await bus.position(1)
     one, two = bus.follow(1, start, 5), bus.follow(1, start, 5)
     await bus.publish(1, events.MESSAGE_EDITED, "<a>", "tab")
     await bus.publish(1, events.MESSAGE_DELETED, "<b>", None)
@@ -32,8 +54,8 @@ async def test_bus_fans_out_to_every_follower_in_order():
         await follower.aclose()
 
 
-async def test_bus_resumes_after_a_position_without_duplicates():
-    bus = MemoryEventBus()
+async def test_bus_resumes_after_a_position_without_duplicates(make_bus):
+    bus = await make_bus()
     for i in range(3):
         await bus.publish(1, events.THREAD_CHANGED, str(i), None)
     follower = bus.follow(1, f"{bus.epoch}-1", 5)
@@ -42,8 +64,8 @@ async def test_bus_resumes_after_a_position_without_duplicates():
 
 
 @pytest.mark.parametrize("after", ["otherepoch-1", "{epoch}-99", "{epoch}-x", "garbage"])
-async def test_bus_tells_a_tab_that_missed_events_to_resync(after):
-    bus = MemoryEventBus(backlog=2)
+async def test_bus_tells_a_tab_that_missed_events_to_resync(after, make_bus):
+    bus = await make_bus(backlog=2)
     for i in range(5):
         await bus.publish(1, events.THREAD_CHANGED, str(i), None)
     follower = bus.follow(1, after.format(epoch=bus.epoch), 5)
@@ -52,8 +74,8 @@ async def test_bus_tells_a_tab_that_missed_events_to_resync(after):
     await follower.aclose()
 
 
-async def test_bus_resyncs_a_tab_behind_its_backlog():
-    bus = MemoryEventBus(backlog=2)
+async def test_bus_resyncs_a_tab_behind_its_backlog(make_bus):
+    bus = await make_bus(backlog=2)
     for i in range(5):
         await bus.publish(1, events.THREAD_CHANGED, str(i), None)
     follower = bus.follow(1, f"{bus.epoch}-1", 5)
@@ -74,6 +96,45 @@ async def test_bus_sends_keepalives_and_forgets_unfollowed_channels():
     assert bus.cleanup() == 1
 
 
+async def test_redis_bus_events_published_on_one_worker_reach_followers_on_another(
+        redis_url):
+    a, b = RedisEventBus(redis_url), RedisEventBus(redis_url)
+    for bus in (a, b):
+        await bus.start()
+    await a.redis.flushdb()
+    await a.publish(4, events.THREAD_CHANGED, "<before>", None)
+    start = await b.position(4)
+    assert start == await a.position(4) == f"{a.epoch}-1"
+    follower = b.follow(4, start, 5)
+    await a.publish(4, events.MESSAGE_EDITED, "<edited>", "tab-a")
+    await b.publish(4, events.MESSAGE_DELETED, "<deleted>", None)
+    got = await take(follower, 2)
+    assert [(e.position, e.type, e.html, e.origin) for e in got] == [
+        (f"{a.epoch}-2", events.MESSAGE_EDITED, "<edited>", "tab-a"),
+        (f"{a.epoch}-3", events.MESSAGE_DELETED, "<deleted>", None)]
+    assert await take(b.follow(4, None, 0.05), 1) == [None]  # keep-alives while silent
+    await follower.aclose()
+    for bus in (a, b):
+        await bus.aclose()
+
+
+async def test_redis_bus_lost_mid_way_loses_no_action_and_ends_followers(tmp_path):
+    from tests.redis_server import redis_server
+
+    with redis_server(tmp_path) as url:
+        if url is None:
+            pytest.skip("redis-server is not installed")
+        bus = RedisEventBus(url)
+        await bus.start()
+        follower = bus.follow(1, await bus.position(1), 0.2)
+        await bus.publish(1, events.MESSAGE_EDITED, "<a>", None)
+        assert (await take(follower, 1))[0].html == "<a>"
+    # The action that publishes is not failed by it; the follower ends (its tab reconnects).
+    await bus.publish(1, events.MESSAGE_DELETED, "<b>", None)
+    assert [e async for e in follower] == []
+    await bus.aclose()
+
+
 async def read_frames(connection, want: int, timeout: float = 5) -> list[dict]:
     raw = ""
     loop = asyncio.get_running_loop()
@@ -91,7 +152,9 @@ async def test_another_tab_receives_the_action_as_fragments(client, fake_upstrea
     cid = (await Message.get(id=q)).conversation_id
     page = soup(await (await client.get(f"/c/{cid}")).get_data(as_text=True))
     url = page.select_one("#conversation-events")["hx-sse:connect"]
-    assert url.startswith(f"/c/{cid}/events?after=")
+    # The page's position, awaited by the template (EventBus.position is async).
+    bus = client.app.extensions["events"]
+    assert url == f"/c/{cid}/events?after={await bus.position(cid)}"
     await csrf(client)
 
     async with client.request(url, headers={"X-Tab-Id": "tab-b"}) as tab_b, \
@@ -124,7 +187,7 @@ async def test_every_action_publishes_its_seed_event_type(app, client, fake_upst
     cid = (await Message.get(id=q)).conversation_id
     bus = app.app.extensions["events"]
     seen = []
-    follower = bus.follow(cid, bus.position(cid), 5)
+    follower = bus.follow(cid, await bus.position(cid), 5)
 
     fake_upstream.enqueue(Tokens(["b"]), Tokens(["c"]))
     (new,) = new_id(await (await act(client, a, "regenerate")).get_data(as_text=True))
@@ -165,7 +228,7 @@ async def test_a_regeneration_reports_its_progress_to_every_tab(app, client, fak
     q, a = await exchange(client, fake_upstream, "q", "a")
     cid = (await Message.get(id=q)).conversation_id
     bus = app.app.extensions["events"]
-    follower = bus.follow(cid, bus.position(cid), 5)
+    follower = bus.follow(cid, await bus.position(cid), 5)
     fake_upstream.enqueue(Tokens([f"word{i} " for i in range(30)], interval=0.05))
     (new,) = new_id(await (await act(client, a, "regenerate")).get_data(as_text=True))
     await finished(new)

@@ -1,7 +1,6 @@
 """Limits on starting replies: requests per minute (memory and a real Redis), concurrent
 replies, daily budgets; 429 with Retry-After and a visible message; the remaining quota."""
 
-import os
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,17 +11,6 @@ from hyperchat import create_app, quotas
 from hyperchat.models import Budget, Conversation, Message, Role, Status, UsageRecord
 from tests.fake_upstream import Stall, Tokens
 from tests.helpers import Clock, csrf, soup
-from tests.redis_server import redis_server
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        if url is None:
-            if os.environ.get("HYPERCHAT_REQUIRE_REDIS"):
-                pytest.fail("redis-server is required (make test) but is not installed")
-            pytest.skip("redis-server is not installed (make deps-system)")
-        yield url
 
 
 @pytest.fixture(params=["memory", "redis"])

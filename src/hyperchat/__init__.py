@@ -11,6 +11,7 @@ from hyperchat import actions, conversations, db, errors, metering, security
 from hyperchat import config as configuration
 from hyperchat.events import MemoryEventBus
 from hyperchat.generation import Generations
+from hyperchat.live_redis import RedisEventBus, RedisStreamHub
 from hyperchat.models import Message, Status
 from hyperchat.rendering import render_markdown, shorten_model_name
 from hyperchat.streaming import MemoryStreamHub
@@ -65,7 +66,7 @@ def create_app(config: dict | None = None) -> Quart:
     app.jinja_env.filters["short_model"] = shorten_model_name
     # Where a conversation's live events stand when a page is rendered: its tabs follow on.
     app.jinja_env.globals["events_position"] = (
-        lambda conversation_id: app.extensions["events"].position(conversation_id))
+        lambda conversation_id: app.extensions["events"].position(conversation_id))  # async
     errors.init_app(app)
     security.init_app(app)
     from hyperchat.views import (
@@ -88,15 +89,35 @@ def create_app(config: dict | None = None) -> Quart:
 
     @app.before_serving
     async def start() -> None:
+        # The live seams: this process's memory, or Redis shared by every worker. Redis
+        # first: when it cannot be reached, start fails (RedisUnavailable, naming REDIS_URL)
+        # before any database connection is open.
+        redis_url = app.config.get("REDIS_URL")
+        if redis_url:
+            hub, bus = RedisStreamHub(redis_url), RedisEventBus(redis_url)
+            try:
+                await hub.start()
+                await bus.start()
+            except BaseException:
+                await hub.aclose()
+                await bus.aclose()
+                raise
+        else:
+            hub, bus = MemoryStreamHub(), MemoryEventBus()
+        app.extensions["events"] = bus
         url = app.config["DATABASE_URL"]
         if app.config["RUN_MIGRATIONS"]:
             await db.migrate(url)
         await db.connect(url)
-        # Replies that were streaming when the last process died cannot resume: say so,
-        # keeping whatever text was saved. (One process owns the database's live replies;
-        # several workers will need the Redis hub to know which replies are orphans.)
-        await Message.filter(status=Status.STREAMING).update(
-            status=Status.ERROR, error="The server restarted before this reply finished.")
+        # Replies that were streaming when their process died cannot resume: say so,
+        # keeping whatever text was saved. With Redis, a reply whose stream is still open
+        # is another worker's, alive; a dead worker's stays "streaming" until its stream
+        # expires (LIVE_TTL) and a later start sweeps it.
+        streaming = await Message.filter(status=Status.STREAMING).values_list("id", flat=True)
+        orphans = set(streaming) - await hub.live(list(streaming))
+        if orphans:
+            await Message.filter(id__in=orphans, status=Status.STREAMING).update(
+                status=Status.ERROR, error="The server restarted before this reply finished.")
         upstream = Upstream(
             base_url=app.config["OPENROUTER_BASE_URL"],
             api_key=app.config["OPENROUTER_API_KEY"],
@@ -105,13 +126,12 @@ def create_app(config: dict | None = None) -> Quart:
             demo_token_delay=app.config["DEMO_TOKEN_DELAY"],
         )
         app.extensions["generations"] = Generations(
-            MemoryStreamHub(), upstream,
+            hub, upstream,
             partial_save_interval=app.config["PARTIAL_SAVE_INTERVAL"],
             title_model=app.config.get("TITLE_MODEL"),
             thought_process=app.config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"])
         app.extensions["purger"] = asyncio.create_task(
             purge_trash_periodically(app.config["TRASH_RETENTION_DAYS"]), name="trash-purge")
-        app.extensions["events"] = MemoryEventBus()
         app.extensions["action_cleanup"] = asyncio.create_task(
             clean_up_actions_periodically(app), name="actions-cleanup")
 
@@ -122,6 +142,9 @@ def create_app(config: dict | None = None) -> Quart:
         generations: Generations = app.extensions["generations"]
         await generations.shutdown()
         await generations.upstream.aclose()
+        for seam in (generations.hub, app.extensions["events"]):
+            if hasattr(seam, "aclose"):
+                await seam.aclose()
         await db.disconnect()
 
     metering.init_app(app)

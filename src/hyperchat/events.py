@@ -6,8 +6,9 @@ its page was rendered at, so nothing between render and connect is lost; a recon
 from `Last-Event-ID`. Positions carry the process's epoch: after a restart, or when a tab has
 fallen behind the kept backlog, it is told to reload its thread instead of missing events.
 
-`EventBus` is the seam for several workers: a Redis implementation (a capped stream per
-conversation) can fill the same interface.
+`EventBus` is the seam for several workers: RedisEventBus (live_redis.py, a capped stream
+per conversation) fills the same interface when REDIS_URL is set. `position` is async for it
+(one Redis read); templates call it through Jinja's async mode, which awaits it.
 """
 
 import asyncio
@@ -39,11 +40,12 @@ class Event:
 
 
 class EventBus(Protocol):
-    def position(self, conversation_id: int) -> str: ...
+    async def position(self, conversation_id: int) -> str: ...
     async def publish(self, conversation_id: int, type: str, html: str,
                       origin: str | None) -> Event: ...
     def follow(self, conversation_id: int, after: str | None,
                keepalive: float) -> AsyncIterator[Event | None]: ...
+    def cleanup(self) -> int: ...
 
 
 @dataclass
@@ -69,7 +71,7 @@ class MemoryEventBus:
     def _channel(self, conversation_id: int) -> _Channel:
         return self._channels.setdefault(conversation_id, _Channel())
 
-    def position(self, conversation_id: int) -> str:
+    async def position(self, conversation_id: int) -> str:
         channel = self._channels.get(conversation_id)
         return f"{self.epoch}-{channel.seq if channel else 0}"
 

@@ -1,9 +1,9 @@
 """Live reply buffers: the generation task writes numbered chunks, any number of readers
 replay from a position and follow.
 
-`StreamHub` is the seam for running several workers: a Redis implementation (a stream per
-message for chunks, a channel for stop requests) can fill the same interface, so a reader on
-one worker can follow a reply generated on another.
+`StreamHub` is the seam for running several workers: RedisStreamHub (live_redis.py, a stream
+per message for chunks, a channel for stop requests) fills the same interface when REDIS_URL
+is set, so a reader on one worker follows a reply generated on another.
 
 A chunk has a kind: the reply's text, or the model's reasoning before (or between) it. Both
 kinds share one numbering, so a single position (the SSE id, `?after=`) resumes both without
@@ -43,6 +43,7 @@ class StreamHub(Protocol):
     def follow(self, message_id: int, after: int,
                keepalive: float) -> AsyncIterator[Batch | None]: ...
     async def request_stop(self, message_id: int) -> bool: ...
+    async def live(self, message_ids: list[int]) -> set[int]: ...
 
 
 @dataclass
@@ -130,6 +131,10 @@ class MemoryStreamHub:
             return False
         live.on_stop()
         return True
+
+    async def live(self, message_ids: list[int]) -> set[int]:
+        """Which of these replies are live (on any worker: here, only this one)."""
+        return {message_id for message_id in message_ids if message_id in self._live}
 
     def __len__(self) -> int:
         return len(self._live)

@@ -160,6 +160,13 @@ async def stream(message_id: int):
             # Coalesce: tokens that arrive meanwhile go out together in the next frame.
             await asyncio.sleep(config["SSE_COALESCE"])
         finished = await Message.get(id=message.id).select_related("conversation")
+        while finished.status == Status.STREAMING and await hub.live([message.id]):
+            # The live stream ended before the reply did (Redis was lost): its worker still
+            # saves it, so wait for the outcome in the database. (A reply no worker is
+            # writing is an orphan: its bubble is sent as it is, as always.)
+            yield sse.comment()
+            await asyncio.sleep(config["SSE_KEEPALIVE"])
+            finished = await Message.get(id=message.id).select_related("conversation")
         await versions.annotate([finished])
         final = await render_template("messages/_final.html", message=finished,
                                       conversation=finished.conversation)
