@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+import subprocess
 
 from bs4 import BeautifulSoup
 
@@ -105,3 +106,13 @@ def count_queries(monkeypatch) -> list[str]:
 
         monkeypatch.setattr(connection, name, counting)
     return executed
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM (a clean stop for our servers), then SIGKILL if it is still there."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -11,6 +11,8 @@ import subprocess
 import time
 from contextlib import contextmanager
 
+from tests.helpers import stop_process
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -45,9 +47,4 @@ def redis_server(directory):
             time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 5)

@@ -20,7 +20,15 @@ from hyperchat.live_redis import RedisEventBus, RedisStreamHub
 from hyperchat.models import Message, Status
 from hyperchat.streaming import MemoryStreamHub
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, final_frame, finished, parse_sse, soup, wait_until
+from tests.helpers import (
+    csrf,
+    final_frame,
+    finished,
+    parse_sse,
+    soup,
+    stop_process,
+    wait_until,
+)
 from tests.redis_server import free_port, redis_server
 from tests.test_stream import start_reply, token_text
 
@@ -61,12 +69,7 @@ async def server(env: dict, port: int, timeout: float = 30):
                 await asyncio.sleep(0.1)
             yield http
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         process.stderr.close()
 
 

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import TIMEOUT_MS, Chat
 from tests.browser.test_streaming import is_growing_prefix_chain, numbered
 from tests.fake_upstream import Tokens
+from tests.helpers import stop_process
 from tests.redis_server import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
@@ -58,12 +59,7 @@ def workers(upstream, redis_url, postgres_admin_url, tmp_path_factory):
         yield urls
     finally:
         for process, log in processes:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
             log.close()
 
 
