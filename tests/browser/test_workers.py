@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS, Chat
+from tests.browser.conftest import TIMEOUT_MS, Chat, PageProblems
 from tests.browser.test_streaming import is_growing_prefix_chain, numbered
 from tests.fake_upstream import Tokens
 from tests.helpers import stop_process
@@ -67,8 +67,9 @@ def test_a_reply_sent_on_one_worker_is_followed_and_stopped_on_another(browser, 
     a, b = workers
     context = browser.new_context(base_url=a)
     context.set_default_timeout(TIMEOUT_MS)
-    errors = []
-    context.on("page", lambda page: page.on("pageerror", lambda error: errors.append(error)))
+    # Watched like every other browser test's pages: JS errors and CSP violations.
+    problems = PageProblems()
+    context.on("page", problems.watch)
     try:
         page = context.new_page()
         page.goto("/")
@@ -96,6 +97,6 @@ def test_a_reply_sent_on_one_worker_is_followed_and_stopped_on_another(browser, 
         page.reload()
         chat.wait_status(chat.replies.first, "stopped")
         assert chat.source(chat.replies.first) == kept
-        assert errors == []
+        assert problems.errors == []
     finally:
         context.close()
