@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hyperchat import create_app
-from hyperchat.models import Conversation, Message, Role, Status
-from hyperchat.rendering import render_markdown
+from hyperchat.store.schema import Conversation, Message, Role, Status
+from hyperchat.web.rendering import render_markdown
 
 MESSAGES = 1_000
 SAMPLES = 60

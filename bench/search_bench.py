@@ -1,4 +1,4 @@
-"""How fast is full-text search (hyperchat.search) on a realistic amount of history?
+"""How fast is full-text search (hyperchat.chat.search) on a realistic amount of history?
 
 Builds a database with 100,000 messages in 2,000 conversations of one owner (plus other owners'
 conversations, some archived, some in the trash), inserting in big executemany batches so
@@ -30,8 +30,8 @@ from pathlib import Path
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from hyperchat import db
-from hyperchat.search import search
+from hyperchat.chat.search import search
+from hyperchat.store import database as db
 
 SEED = 20261121
 OWNER = "bench-owner"

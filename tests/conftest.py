@@ -42,7 +42,7 @@ def postgres_admin_url():
     # first requested from inside a running event loop.
     script = (
         "import asyncio, asyncpg, sys\n"
-        "from hyperchat import db\n"
+        "from hyperchat.store import database as db\n"
         "async def main(url, name):\n"
         "    conn = await asyncpg.connect(url)\n"
         "    await conn.execute(f'DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)')\n"

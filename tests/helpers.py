@@ -52,7 +52,7 @@ def parse_sse(raw: str) -> list[dict]:
 
 async def finished(message_id: int):
     """Wait until a reply is no longer streaming; return it as saved."""
-    from hyperchat.models import Message, Status
+    from hyperchat.store.schema import Message, Status
 
     async def done():
         message = await Message.get(id=message_id)

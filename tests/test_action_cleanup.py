@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
 
-from hyperchat import actions, db
-from hyperchat.models import Message
+from hyperchat.chat import message_actions
+from hyperchat.store import database as db
+from hyperchat.store.schema import Message
 from tests.actions_helpers import act, exchange, shown
 
 
@@ -17,7 +18,7 @@ async def test_purge_erases_only_text_deleted_before_the_window(client, fake_ups
     await act(client, a1, "delete")
     await act(client, a2, "delete")
     await Message.filter(id=a1).update(deleted_at=datetime.now(UTC) - timedelta(hours=1))
-    assert await actions.purge_deleted(600) == 1
+    assert await message_actions.purge_deleted(600) == 1
     assert (await Message.get(id=a1)).content == ""
     assert (await Message.get(id=a2)).content == "kept"
     # The branch still runs through the tombstone.

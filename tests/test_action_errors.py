@@ -3,7 +3,7 @@ still streaming, the wrong kind of message, bad input; as an htmx alert and as J
 
 import pytest
 
-from hyperchat.models import Message, Status
+from hyperchat.store.schema import Message, Status
 from tests.actions_helpers import act, exchange
 from tests.helpers import csrf, soup
 

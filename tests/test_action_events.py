@@ -5,10 +5,10 @@ import asyncio
 
 import pytest
 
-from hyperchat import events
-from hyperchat.events import MemoryEventBus
-from hyperchat.live_redis import RedisEventBus
-from hyperchat.models import Message
+from hyperchat.live import tab_events
+from hyperchat.live.redis_backed import RedisEventBus
+from hyperchat.live.tab_events import MemoryEventBus
+from hyperchat.store.schema import Message
 from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, parse_sse, soup
@@ -43,13 +43,13 @@ async def test_bus_fans_out_to_every_follower_in_order(make_bus):
     bus = await make_bus()
     start = await bus.position(1)
     one, two = bus.follow(1, start, 5), bus.follow(1, start, 5)
-    await bus.publish(1, events.MESSAGE_EDITED, "<a>", "tab")
-    await bus.publish(1, events.MESSAGE_DELETED, "<b>", None)
-    await bus.publish(2, events.MESSAGE_DELETED, "<other conversation>", None)
+    await bus.publish(1, tab_events.MESSAGE_EDITED, "<a>", "tab")
+    await bus.publish(1, tab_events.MESSAGE_DELETED, "<b>", None)
+    await bus.publish(2, tab_events.MESSAGE_DELETED, "<other conversation>", None)
     for follower in (one, two):
         got = await take(follower, 2)
         assert [(e.type, e.html, e.origin) for e in got] == [
-            (events.MESSAGE_EDITED, "<a>", "tab"), (events.MESSAGE_DELETED, "<b>", None)]
+            (tab_events.MESSAGE_EDITED, "<a>", "tab"), (tab_events.MESSAGE_DELETED, "<b>", None)]
         assert got[0].position == f"{bus.epoch}-1"
         await follower.aclose()
 
@@ -57,7 +57,7 @@ async def test_bus_fans_out_to_every_follower_in_order(make_bus):
 async def test_bus_resumes_after_a_position_without_duplicates(make_bus):
     bus = await make_bus()
     for i in range(3):
-        await bus.publish(1, events.THREAD_CHANGED, str(i), None)
+        await bus.publish(1, tab_events.THREAD_CHANGED, str(i), None)
     follower = bus.follow(1, f"{bus.epoch}-1", 5)
     assert [e.html for e in await take(follower, 2)] == ["1", "2"]
     await follower.aclose()
@@ -67,19 +67,19 @@ async def test_bus_resumes_after_a_position_without_duplicates(make_bus):
 async def test_bus_tells_a_tab_that_missed_events_to_resync(after, make_bus):
     bus = await make_bus(backlog=2)
     for i in range(5):
-        await bus.publish(1, events.THREAD_CHANGED, str(i), None)
+        await bus.publish(1, tab_events.THREAD_CHANGED, str(i), None)
     follower = bus.follow(1, after.format(epoch=bus.epoch), 5)
     (event,) = await take(follower, 1)
-    assert event.type == events.RESYNC
+    assert event.type == tab_events.RESYNC
     await follower.aclose()
 
 
 async def test_bus_resyncs_a_tab_behind_its_backlog(make_bus):
     bus = await make_bus(backlog=2)
     for i in range(5):
-        await bus.publish(1, events.THREAD_CHANGED, str(i), None)
+        await bus.publish(1, tab_events.THREAD_CHANGED, str(i), None)
     follower = bus.follow(1, f"{bus.epoch}-1", 5)
-    assert (await take(follower, 1))[0].type == events.RESYNC
+    assert (await take(follower, 1))[0].type == tab_events.RESYNC
     await follower.aclose()
     # Within the backlog it replays instead.
     follower = bus.follow(1, f"{bus.epoch}-3", 5)
@@ -102,16 +102,16 @@ async def test_redis_bus_events_published_on_one_worker_reach_followers_on_anoth
     for bus in (a, b):
         await bus.start()
     await a.redis.flushdb()
-    await a.publish(4, events.THREAD_CHANGED, "<before>", None)
+    await a.publish(4, tab_events.THREAD_CHANGED, "<before>", None)
     start = await b.position(4)
     assert start == await a.position(4) == f"{a.epoch}-1"
     follower = b.follow(4, start, 5)
-    await a.publish(4, events.MESSAGE_EDITED, "<edited>", "tab-a")
-    await b.publish(4, events.MESSAGE_DELETED, "<deleted>", None)
+    await a.publish(4, tab_events.MESSAGE_EDITED, "<edited>", "tab-a")
+    await b.publish(4, tab_events.MESSAGE_DELETED, "<deleted>", None)
     got = await take(follower, 2)
     assert [(e.position, e.type, e.html, e.origin) for e in got] == [
-        (f"{a.epoch}-2", events.MESSAGE_EDITED, "<edited>", "tab-a"),
-        (f"{a.epoch}-3", events.MESSAGE_DELETED, "<deleted>", None)]
+        (f"{a.epoch}-2", tab_events.MESSAGE_EDITED, "<edited>", "tab-a"),
+        (f"{a.epoch}-3", tab_events.MESSAGE_DELETED, "<deleted>", None)]
     assert await take(b.follow(4, None, 0.05), 1) == [None]  # keep-alives while silent
     await follower.aclose()
     for bus in (a, b):
@@ -127,10 +127,10 @@ async def test_redis_bus_lost_mid_way_loses_no_action_and_ends_followers(tmp_pat
         bus = RedisEventBus(url)
         await bus.start()
         follower = bus.follow(1, await bus.position(1), 0.2)
-        await bus.publish(1, events.MESSAGE_EDITED, "<a>", None)
+        await bus.publish(1, tab_events.MESSAGE_EDITED, "<a>", None)
         assert (await take(follower, 1))[0].html == "<a>"
     # The action that publishes is not failed by it; the follower ends (its tab reconnects).
-    await bus.publish(1, events.MESSAGE_DELETED, "<b>", None)
+    await bus.publish(1, tab_events.MESSAGE_DELETED, "<b>", None)
     assert [e async for e in follower] == []
     await bus.aclose()
 
@@ -208,11 +208,11 @@ async def test_every_action_publishes_its_seed_event_type(app, client, fake_upst
             break
         seen.append(event.type)
     await follower.aclose()
-    assert [t for t in seen if t != events.REGENERATION_PROGRESS] == [
-        events.MESSAGE_REGENERATING, events.MESSAGE_REGENERATED,
-        events.MESSAGE_EDITED, events.MESSAGE_REGENERATED,
-        events.MESSAGE_DELETED, events.THREAD_CHANGED,
-        events.FEEDBACK_SUBMITTED, events.FEEDBACK_SUBMITTED]
+    assert [t for t in seen if t != tab_events.REGENERATION_PROGRESS] == [
+        tab_events.MESSAGE_REGENERATING, tab_events.MESSAGE_REGENERATED,
+        tab_events.MESSAGE_EDITED, tab_events.MESSAGE_REGENERATED,
+        tab_events.MESSAGE_DELETED, tab_events.THREAD_CHANGED,
+        tab_events.FEEDBACK_SUBMITTED, tab_events.FEEDBACK_SUBMITTED]
 
 
 async def test_the_events_channel_is_the_owners_only(app, client, fake_upstream):
@@ -238,7 +238,7 @@ async def test_a_regeneration_reports_its_progress_to_every_tab(app, client, fak
             event = await asyncio.wait_for(anext(follower), 0.5)
         except TimeoutError:
             break
-        if event.type == events.REGENERATION_PROGRESS:
+        if event.type == tab_events.REGENERATION_PROGRESS:
             progress.append(soup(event.html).select_one(f"#msg-{new}-progress"))
     await follower.aclose()
     # About two a second over ~1.5 s, each replacing the bubble's progress line; for every

@@ -4,9 +4,9 @@ Retry-After and a message that says when to retry; nothing is changed."""
 import pytest
 
 from hyperchat import create_app
-from hyperchat.limits import Limit, TooManyRequests, check
-from hyperchat.models import Message
-from hyperchat.quotas import MemoryQuotaStore
+from hyperchat.metering.limits import Limit, TooManyRequests, check
+from hyperchat.metering.quotas import MemoryQuotaStore
+from hyperchat.store.schema import Message
 from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
 from tests.helpers import Clock, soup

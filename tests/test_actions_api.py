@@ -2,7 +2,7 @@
 
 import pytest
 
-from hyperchat.models import Message, MessageFeedback
+from hyperchat.store.schema import Message, MessageFeedback
 from tests.actions_helpers import exchange, finished, sent
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf

@@ -3,8 +3,8 @@ response times, as server-rendered SVG with the figures in tables too."""
 
 from datetime import UTC, datetime, timedelta
 
-from hyperchat import analytics
-from hyperchat.models import Message, MessageFeedback
+from hyperchat.metering import analytics
+from hyperchat.store.schema import Message, MessageFeedback
 from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, soup

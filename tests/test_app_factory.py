@@ -4,7 +4,7 @@ import pytest
 
 from hyperchat import create_app
 from hyperchat.config import DEMO_MODEL, ConfigError
-from hyperchat.models import Message, Status, new_share_id
+from hyperchat.store.schema import Message, Status, new_share_id
 from tests.helpers import parse_sse, send, soup
 
 
@@ -146,7 +146,7 @@ async def test_unknown_page_is_a_friendly_404(client):
 async def test_streaming_messages_of_a_dead_process_become_errors_on_start(app_config):
     app = create_app(app_config)
     async with app.test_app():
-        from hyperchat.models import Conversation, Role
+        from hyperchat.store.schema import Conversation, Role
 
         conversation = await Conversation.create(owner="x")
         await Message.create(conversation=conversation, role=Role.ASSISTANT,

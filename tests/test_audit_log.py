@@ -3,7 +3,7 @@ agent, details and time; shown per conversation to its owner only."""
 
 import json
 
-from hyperchat.models import ActionLog, Message
+from hyperchat.store.schema import ActionLog, Message
 from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, soup

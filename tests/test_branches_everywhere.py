@@ -2,7 +2,7 @@
 share page, exports, the sessions API, search, the sidebar's preview; an import is one
 branch."""
 
-from hyperchat.models import Conversation, Message
+from hyperchat.store.schema import Conversation, Message
 from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, soup

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from hyperchat.generation import TOOL_CALL_ONLY
-from hyperchat.models import Status
-from hyperchat.rendering import estimate_tokens, shorten_model_name
+from hyperchat.chat.generation import TOOL_CALL_ONLY
+from hyperchat.store.schema import Status
+from hyperchat.web.rendering import estimate_tokens, shorten_model_name
 from tests.fake_upstream import STREAMS_DIR, Fixture
 from tests.helpers import finished, parse_sse, send, soup
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from hyperchat import create_app
-from hyperchat.catalog import Catalog, parse_models
+from hyperchat.metering.catalog import Catalog, parse_models
 from hyperchat.upstream.client import Upstream
 from tests.fake_upstream import STREAMS_DIR, HttpError
 from tests.helpers import csrf, soup

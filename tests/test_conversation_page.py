@@ -6,7 +6,7 @@ import json
 import zipfile
 from datetime import UTC, datetime
 
-from hyperchat.models import Conversation, Message, Role, Status
+from hyperchat.store.schema import Conversation, Message, Role, Status
 from tests.helpers import count_queries, csrf, soup
 
 

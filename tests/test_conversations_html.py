@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hyperchat import conversations as convs
-from hyperchat.models import Conversation, Message, Role, Status
-from hyperchat.sidebar import PAGE_SIZE
+from hyperchat.chat import conversations as convs
+from hyperchat.chat.sidebar import PAGE_SIZE
+from hyperchat.store.schema import Conversation, Message, Role, Status
 from tests.fake_upstream import Tokens
 from tests.helpers import count_queries, csrf, send, soup, wait_until
 

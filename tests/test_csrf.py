@@ -2,7 +2,7 @@
 
 import pytest
 
-from hyperchat.models import Conversation, Message
+from hyperchat.store.schema import Conversation, Message
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, send
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hyperchat import transfer
-from hyperchat.models import Conversation, Message, Role, Status
+from hyperchat.chat import exports
+from hyperchat.store.schema import Conversation, Message, Role, Status
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, send, wait_until
 
@@ -246,7 +246,7 @@ async def test_import_of_a_reply_exported_while_streaming_marks_it_failed(client
     assert response.status_code == 201
     message = await Message.get(conversation_id=(await response.get_json())["id"])
     assert (message.status, message.content, message.error) == (
-        Status.ERROR, "Par", transfer.STILL_STREAMING)
+        Status.ERROR, "Par", exports.STILL_STREAMING)
 
 
 async def test_imported_conversation_is_found_by_search(client):
@@ -356,7 +356,7 @@ async def test_import_accepts_the_valid_example(client):
 
 
 async def test_import_refuses_more_messages_than_the_limit(client, monkeypatch):
-    monkeypatch.setattr(transfer, "MAX_MESSAGES", 1)
+    monkeypatch.setattr(exports, "MAX_MESSAGES", 1)
     response = await import_document(client, valid_document())
     assert response.status_code == 400
     assert "at most 1 messages" in (await response.get_json())["error"]
@@ -368,7 +368,7 @@ async def test_import_writes_nothing_when_saving_the_messages_fails(app, monkeyp
 
     monkeypatch.setattr(Message, "bulk_create", broken)
     with pytest.raises(RuntimeError):
-        await transfer.import_conversation(valid_document(), "someone")
+        await exports.import_conversation(valid_document(), "someone")
     assert await Conversation.all().count() == 0
 
 
@@ -377,7 +377,7 @@ async def test_import_writes_nothing_when_saving_the_messages_fails(app, monkeyp
 
 async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hyperchat.transfer", *args,
+        sys.executable, "-m", "hyperchat.chat.exports", *args,
         env={**os.environ, "DATABASE_URL": database_url},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), 60)

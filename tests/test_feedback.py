@@ -3,7 +3,7 @@ user agent; the old rating API keeps working and feeds the same record."""
 
 import json
 
-from hyperchat.models import Message, MessageFeedback
+from hyperchat.store.schema import Message, MessageFeedback
 from tests.actions_helpers import act, exchange
 from tests.helpers import csrf, soup
 

@@ -9,7 +9,7 @@ from tortoise.exceptions import OperationalError
 
 from hyperchat import config as configuration
 from hyperchat import create_app
-from hyperchat.models import Message, Status
+from hyperchat.store.schema import Message, Status
 from hyperchat.upstream import demo
 from tests.fake_upstream import Hang, HttpError, Tokens
 from tests.helpers import send, wait_until

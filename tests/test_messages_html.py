@@ -2,7 +2,7 @@
 
 import pytest
 
-from hyperchat.models import Conversation, Message, Status
+from hyperchat.store.schema import Conversation, Message, Status
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, finished, parse_sse, send, soup
 

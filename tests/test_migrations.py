@@ -12,7 +12,7 @@ from aerich.migrate import Migrate
 from aerich.utils import decompress_dict, import_py_file
 from tortoise.context import TortoiseContext
 
-from hyperchat import db
+from hyperchat.store import database as db
 
 DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

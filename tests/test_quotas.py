@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from hyperchat import create_app, quotas
-from hyperchat.models import Budget, Conversation, Message, Role, Status, UsageRecord
+from hyperchat import create_app
+from hyperchat.metering import quotas
+from hyperchat.store.schema import Budget, Conversation, Message, Role, Status, UsageRecord
 from tests.fake_upstream import Stall, Tokens
 from tests.helpers import Clock, csrf, soup
 

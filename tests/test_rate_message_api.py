@@ -2,7 +2,7 @@
 
 import pytest
 
-from hyperchat.models import Message, Status
+from hyperchat.store.schema import Message, Status
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, send, soup, wait_until
 

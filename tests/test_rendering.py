@@ -7,7 +7,7 @@ import pytest
 from quart import render_template
 
 from hyperchat import create_app
-from hyperchat.rendering import (
+from hyperchat.web.rendering import (
     estimate_tokens,
     format_wait,
     render_markdown,

@@ -3,7 +3,7 @@ ids refused before anything goes upstream, and owner-only conversation settings.
 
 import pytest
 
-from hyperchat.models import Conversation, Message, Mode, Role, Status
+from hyperchat.store.schema import Conversation, Message, Mode, Role, Status
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, send, soup
 

@@ -1,5 +1,5 @@
-"""Full-text search (hyperchat.search) on both databases: what it finds, what it must never find,
-how it ranks, and snippets that are safe to render."""
+"""Full-text search (hyperchat.chat.search) on both databases: what it finds, what it must
+never find, how it ranks, and snippets that are safe to render."""
 
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -11,10 +11,11 @@ from markupsafe import Markup
 from tortoise import connections
 from tortoise.context import TortoiseContext
 
-from hyperchat import create_app, db
-from hyperchat import search as search_module
-from hyperchat.models import Conversation, Message, Role
-from hyperchat.search import highlight, search
+from hyperchat import create_app
+from hyperchat.chat import search as search_module
+from hyperchat.chat.search import highlight, search
+from hyperchat.store import database as db
+from hyperchat.store.schema import Conversation, Message, Role
 from tests.helpers import soup
 
 OWNER = "owner-1"

@@ -1,6 +1,6 @@
 """Search as you type in the sidebar: results link to the message, snippets are safe."""
 
-from hyperchat.models import Conversation, Message, Role, Status
+from hyperchat.store.schema import Conversation, Message, Role, Status
 from tests.helpers import csrf, soup
 
 HX = {"HX-Request": "true"}

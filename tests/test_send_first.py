@@ -3,10 +3,10 @@ first token starts at that send, so rendering the POST's response must not come 
 
 import asyncio
 
-from hyperchat.generation import Generations
-from hyperchat.streaming import MemoryStreamHub
+from hyperchat.chat.generation import Generations
+from hyperchat.live.reply_buffer import MemoryStreamHub
 from hyperchat.upstream.client import ChatMessage, Upstream
-from hyperchat.upstream.sse_parser import TextDelta
+from hyperchat.upstream.wire import TextDelta
 from tests.fake_upstream import Tokens
 
 
@@ -59,7 +59,7 @@ async def test_start_returns_when_the_task_ends_before_any_send():
 
 
 async def test_start_waits_no_longer_than_its_safety_net(monkeypatch):
-    monkeypatch.setattr("hyperchat.generation.SEND_WAIT", 0.05)
+    monkeypatch.setattr("hyperchat.chat.generation.SEND_WAIT", 0.05)
     gens = generations(SteppingUpstream(call_on_sent=False))
     loop = asyncio.get_running_loop()
     began = loop.time()

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hyperchat.models import Conversation, Message, Role, Status
+from hyperchat.store.schema import Conversation, Message, Role, Status
 from tests.helpers import csrf
 
 API = "/api/chat/sessions"

@@ -1,6 +1,6 @@
 """Sharing: private by default, a snapshot of finished messages, revocable."""
 
-from hyperchat.models import Conversation, Message, Status
+from hyperchat.store.schema import Conversation, Message, Status
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, send, soup, wait_until
 

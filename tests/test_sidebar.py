@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hyperchat.models import Conversation, Message, Role, Status
-from hyperchat.sidebar import group_of, relative_time, zone_named
+from hyperchat.chat.sidebar import group_of, relative_time, zone_named
+from hyperchat.store.schema import Conversation, Message, Role, Status
 from tests.helpers import csrf, soup
 
 NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from functools import cache
 
 import pytest
 
-from hyperchat.upstream.sse_parser import (
+from hyperchat.upstream.wire import (
     MALFORMED,
     Done,
     Finish,

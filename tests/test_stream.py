@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from hyperchat.models import Message, Status
-from hyperchat.sse import frame
+from hyperchat.store.schema import Message, Status
+from hyperchat.web.event_stream import frame
 from tests.fake_upstream import Drop, Hang, HttpError, InBandError, Stall, Tokens
 from tests.helpers import final_frame, finished, parse_sse, send, soup, wait_until
 

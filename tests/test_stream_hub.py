@@ -5,8 +5,8 @@ import asyncio
 
 import pytest
 
-from hyperchat.live_redis import LIVE_TTL, RedisStreamHub, RedisUnavailable
-from hyperchat.streaming import Kind, MemoryStreamHub
+from hyperchat.live.redis_backed import LIVE_TTL, RedisStreamHub, RedisUnavailable
+from hyperchat.live.reply_buffer import Kind, MemoryStreamHub
 
 
 @pytest.fixture(params=["memory", "redis"])

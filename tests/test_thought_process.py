@@ -7,7 +7,7 @@ import json
 import pytest
 
 from hyperchat import create_app
-from hyperchat.models import Conversation, Message, Status
+from hyperchat.store.schema import Conversation, Message, Status
 from tests.fake_upstream import Fixture, InBandError, Stall, Tokens
 from tests.helpers import csrf, final_frame, finished, parse_sse, send, soup, wait_until
 

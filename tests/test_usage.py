@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from hyperchat import charts, usage
-from hyperchat.catalog import Catalog
-from hyperchat.models import Conversation, Message, Role, UsageRecord
-from hyperchat.upstream.sse_parser import Usage
+from hyperchat.metering import charts, usage
+from hyperchat.metering.catalog import Catalog
+from hyperchat.store.schema import Conversation, Message, Role, UsageRecord
+from hyperchat.upstream.wire import Usage
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, soup
 
@@ -31,7 +31,7 @@ async def sent(client, content, token, model=None, conversation_id=None):
 
 def test_price_prefers_the_stream_cost_then_the_catalog():
     catalog = Catalog(None, default_model="openai/gpt-4o-mini", offline=True)
-    from hyperchat.catalog import parse_models
+    from hyperchat.metering.catalog import parse_models
     from tests.test_catalog import MODELS
     catalog._fetched = {m.id: m for m in parse_models(MODELS)}
     streamed = Usage(10, 20, 30, None, Decimal("0.00042"))

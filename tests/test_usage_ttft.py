@@ -3,7 +3,7 @@ picker and GET /ai/models (the median of the latest replies)."""
 
 import pytest
 
-from hyperchat.models import Message, Role, UsageRecord
+from hyperchat.store.schema import Message, Role, UsageRecord
 from tests.fake_upstream import Tokens
 from tests.helpers import csrf, soup
 

@@ -3,7 +3,7 @@ switches, deletes and undo, and what the page shows."""
 
 import asyncio
 
-from hyperchat.models import Message, MessageEdit, Status
+from hyperchat.store.schema import Message, MessageEdit, Status
 from tests.actions_helpers import act, exchange, finished, new_id, sent, shown
 from tests.fake_upstream import Tokens
 from tests.helpers import soup
@@ -239,7 +239,7 @@ async def test_regenerate_with_another_model_sends_that_model(client, fake_upstr
 
 async def test_latency_breakdown_shows_the_cost_the_provider_reported(client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a", cost="0.00042")
-    from hyperchat.models import UsageRecord
+    from hyperchat.store.schema import UsageRecord
     from tests.helpers import wait_until
 
     await wait_until(lambda: UsageRecord.filter(message_id=a).exists())

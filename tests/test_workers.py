@@ -15,10 +15,10 @@ import pytest
 import redis
 
 from hyperchat import create_app
-from hyperchat.events import MemoryEventBus
-from hyperchat.live_redis import RedisEventBus, RedisStreamHub
-from hyperchat.models import Message, Status
-from hyperchat.streaming import MemoryStreamHub
+from hyperchat.live.redis_backed import RedisEventBus, RedisStreamHub
+from hyperchat.live.reply_buffer import MemoryStreamHub
+from hyperchat.live.tab_events import MemoryEventBus
+from hyperchat.store.schema import Message, Status
 from tests.fake_upstream import Tokens
 from tests.helpers import (
     csrf,

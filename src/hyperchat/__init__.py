@@ -1,49 +1,63 @@
-"""hyperchat: a self-hosted LLM chat app built the hypermedia way."""
+"""hyperchat: a self-hosted LLM chat app built the hypermedia way.
 
-import asyncio
-import logging
+Module map (ARCHITECTURE.md follows a request through it):
+
+  __init__.py   create_app: configuration, blueprints, hooks, in that order
+  __main__.py   `python -m hyperchat`: migrate, then serve (one process or WORKERS)
+  config.py     settings and their defaults
+  lifecycle.py  start-up and shutdown, in order; the background jobs
+
+  chat/         what a conversation is and what can happen in it
+    sending.py          send a message: saved, then its reply started
+    generation.py       one task per reply: upstream -> reply buffer -> database
+    versions.py         the tree of messages: versions, branches, the thread shown
+    message_actions.py  edit, regenerate, retry, choose a version, delete/undo, continue
+    conversations.py    rename, archive, trash, stats
+    feedback.py audit.py search.py sidebar.py
+    exports.py          export to Markdown/JSON/zip and import back
+  live/         what is in flight, shared with readers (memory, or Redis for workers)
+    reply_buffer.py     a streaming reply's numbered chunks, replayed and followed
+    tab_events.py       a conversation's changes, pushed to its other open tabs
+    redis_backed.py     both of the above in Redis, for several workers
+  metering/     models and what they cost
+    catalog.py model_choice.py usage.py quotas.py limits.py analytics.py charts.py
+  upstream/     the provider: client.py (the one narrow interface), wire.py (its SSE
+                parser), demo.py (the offline demo model)
+  store/        database.py (connect, migrate), schema.py (the tables)
+  web/          HTTP concerns: errors.py, security.py (identity, CSRF, headers),
+                access.py (get-or-404), htmx.py, payloads.py, event_stream.py (SSE to
+                browsers), rendering.py (markdown), templating.py, view_helpers.py
+  views/        one blueprint per resource; views import web/ and the domain, never
+                each other
+"""
+
 from pathlib import Path
 
-from markupsafe import Markup
 from quart import Quart
 
-from hyperchat import actions, conversations, db, errors, metering, security
 from hyperchat import config as configuration
-from hyperchat.events import MemoryEventBus
-from hyperchat.generation import Generations
-from hyperchat.live_redis import RedisEventBus, RedisStreamHub
-from hyperchat.models import Message, Status
-from hyperchat.rendering import render_markdown, shorten_model_name
-from hyperchat.streaming import MemoryStreamHub
+from hyperchat import lifecycle
 from hyperchat.upstream import demo
-from hyperchat.upstream.client import Upstream
+from hyperchat.views import (
+    actions,
+    analytics,
+    assets,
+    catalog,
+    conversations,
+    exports,
+    health,
+    messages,
+    search,
+    sessions_api,
+    settings,
+    shares,
+    usage,
+)
+from hyperchat.web import errors, security, templating
 
 ROOT = Path(__file__).resolve().parents[2]
-log = logging.getLogger(__name__)
-
-
-async def purge_trash_periodically(retention_days: int, every: float = 3600) -> None:
-    """Delete conversations kept in the trash longer than the retention, now and hourly."""
-    while True:
-        try:
-            purged = await conversations.purge_trash(retention_days)
-            if purged:
-                log.info("purged %d conversations from the trash", purged)
-        except Exception:
-            log.exception("trash purge failed")
-        await asyncio.sleep(every)
-
-
-async def clean_up_actions_periodically(app: Quart) -> None:
-    """Every CHAT_ACTIONS_CLEANUP_INTERVAL: purge the text of messages deleted past their
-    undo window, and forget idle event channels. (The quota store bounds its own keys.)"""
-    while True:
-        await asyncio.sleep(app.config["CHAT_ACTIONS_CLEANUP_INTERVAL"])
-        try:
-            await actions.purge_deleted(app.config["MESSAGE_UNDO_SECONDS"])
-            app.extensions["events"].cleanup()
-        except Exception:
-            log.exception("message actions cleanup failed")
+BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
+              health, analytics, catalog, settings, usage)
 
 
 def create_app(config: dict | None = None) -> Quart:
@@ -61,91 +75,10 @@ def create_app(config: dict | None = None) -> Quart:
         app.config["SECRET_KEY"] = configuration.persistent_secret_key()
     app.config["DEMO_MODE"] = app.config["DEFAULT_MODEL"] == demo.MODEL_ID
 
-    # Sanitized by render_markdown, so it is safe to mark as HTML.
-    app.jinja_env.filters["markdown"] = lambda text: Markup(render_markdown(text))
-    app.jinja_env.filters["short_model"] = shorten_model_name
-    # Where a conversation's live events stand when a page is rendered: its tabs follow on.
-    app.jinja_env.globals["events_position"] = (
-        lambda conversation_id: app.extensions["events"].position(conversation_id))  # async
     errors.init_app(app)
     security.init_app(app)
-    from hyperchat.views import (
-        actions,
-        analytics,
-        assets,
-        conversations,
-        exports,
-        health,
-        messages,
-        search,
-        sessions_api,
-        shares,
-    )
-
-    for blueprint in (assets.bp, conversations.bp, messages.bp, search.bp, shares.bp,
-                      sessions_api.bp, exports.bp, health.bp, actions.bp,
-                      analytics.bp):
-        app.register_blueprint(blueprint)
-
-    @app.before_serving
-    async def start() -> None:
-        # The live seams: this process's memory, or Redis shared by every worker. Redis
-        # first: when it cannot be reached, start fails (RedisUnavailable, naming REDIS_URL)
-        # before any database connection is open.
-        redis_url = app.config.get("REDIS_URL")
-        if redis_url:
-            hub, bus = RedisStreamHub(redis_url), RedisEventBus(redis_url)
-            try:
-                await hub.start()
-                await bus.start()
-            except BaseException:
-                await hub.aclose()
-                await bus.aclose()
-                raise
-        else:
-            hub, bus = MemoryStreamHub(), MemoryEventBus()
-        app.extensions["events"] = bus
-        url = app.config["DATABASE_URL"]
-        if app.config["RUN_MIGRATIONS"]:
-            await db.migrate(url)
-        await db.connect(url)
-        # Replies that were streaming when their process died cannot resume: say so,
-        # keeping whatever text was saved. With Redis, a reply whose stream is still open
-        # is another worker's, alive; a dead worker's stays "streaming" until its stream
-        # expires (LIVE_TTL) and a later start sweeps it.
-        streaming = await Message.filter(status=Status.STREAMING).values_list("id", flat=True)
-        orphans = set(streaming) - await hub.live(list(streaming))
-        if orphans:
-            await Message.filter(id__in=orphans, status=Status.STREAMING).update(
-                status=Status.ERROR, error="The server restarted before this reply finished.")
-        upstream = Upstream(
-            base_url=app.config["OPENROUTER_BASE_URL"],
-            api_key=app.config["OPENROUTER_API_KEY"],
-            connect_timeout=app.config["UPSTREAM_CONNECT_TIMEOUT"],
-            read_timeout=app.config["UPSTREAM_READ_TIMEOUT"],
-            demo_token_delay=app.config["DEMO_TOKEN_DELAY"],
-        )
-        app.extensions["generations"] = Generations(
-            hub, upstream,
-            partial_save_interval=app.config["PARTIAL_SAVE_INTERVAL"],
-            title_model=app.config.get("TITLE_MODEL"),
-            thought_process=app.config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"])
-        app.extensions["purger"] = asyncio.create_task(
-            purge_trash_periodically(app.config["TRASH_RETENTION_DAYS"]), name="trash-purge")
-        app.extensions["action_cleanup"] = asyncio.create_task(
-            clean_up_actions_periodically(app), name="actions-cleanup")
-
-    @app.after_serving
-    async def stop() -> None:
-        app.extensions["purger"].cancel()
-        app.extensions["action_cleanup"].cancel()
-        generations: Generations = app.extensions["generations"]
-        await generations.shutdown()
-        await generations.upstream.aclose()
-        for seam in (generations.hub, app.extensions["events"]):
-            if hasattr(seam, "aclose"):
-                await seam.aclose()
-        await db.disconnect()
-
-    metering.init_app(app)
+    templating.init_app(app)
+    for view in BLUEPRINTS:
+        app.register_blueprint(view.bp)
+    lifecycle.init_app(app)
     return app

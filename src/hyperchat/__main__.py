@@ -15,9 +15,10 @@ try:
 except ImportError:  # Windows
     uvloop = None
 
-from hyperchat import create_app, db
+from hyperchat import create_app
 from hyperchat.config import ConfigError
-from hyperchat.live_redis import RedisUnavailable, check, connect
+from hyperchat.live.redis_backed import RedisUnavailable, check, connect
+from hyperchat.store import database as db
 
 # What each worker process serves (hypercorn evaluates the part after the colon in this
 # module; a colon inside it would be read as hypercorn's asgi/wsgi mode).

@@ -65,7 +65,8 @@ def from_environment() -> dict:
             "openai/gpt-4o-mini" if api_key or env.get("OPENROUTER_BASE_URL") else DEMO_MODEL
         ),
         "SECRET_KEY": env.get("SECRET_KEY") or None,
-        # Set to share rate-limit counts between workers (quotas.py); else this process's memory.
+        # Set to share rate-limit counts between workers (metering/quotas.py); else this
+        # process's memory.
         "REDIS_URL": env.get("REDIS_URL") or None,
         # Set to have a model write each conversation's title after its first reply.
         "TITLE_MODEL": env.get("TITLE_MODEL") or None,
@@ -85,12 +86,12 @@ def from_environment() -> dict:
 
 DEFAULTS = {
     "MAX_MESSAGE_CHARS": 10_000,
-    # The model catalog (catalog.py): how often the upstream's /models is read again (0: never,
-    # only DEFAULT_MODEL is offered), and how soon after a failure.
+    # The model catalog (metering/catalog.py): how often the upstream's /models is read again
+    # (0: never, only DEFAULT_MODEL is offered), and how soon after a failure.
     "CATALOG_REFRESH": 3600.0,
     "CATALOG_RETRY": 60.0,
-    # Limits on starting replies (quotas.py), per person; the per-address one stops a person
-    # from escaping theirs by clearing cookies. Budgets: None is none; per UTC day.
+    # Limits on starting replies (metering/quotas.py), per person; the per-address one stops a
+    # person from escaping theirs by clearing cookies. Budgets: None is none; per UTC day.
     "RATE_LIMIT_PER_MINUTE": 20,
     "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": 60,
     "CONCURRENT_GENERATIONS": 3,
@@ -109,7 +110,7 @@ DEFAULTS = {
     "RUN_MIGRATIONS": True,
     # A deleted message can be brought back this long (seconds); then its text is purged.
     "MESSAGE_UNDO_SECONDS": 600,
-    # The window of the action limits (seconds): the seed's limits are per minute.
+    # The window of the action limits (seconds): limits are per minute.
     "CHAT_ACTIONS_RATE_WINDOW": 60.0,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,

@@ -1,9 +1,9 @@
-"""A conversation longer than one window of messages (views.conversations.WINDOW = 50)."""
+"""A conversation longer than one window of messages (web.view_helpers.WINDOW = 50)."""
 
 import pytest
 from playwright.sync_api import expect
 
-from hyperchat.views.conversations import WINDOW
+from hyperchat.web.view_helpers import WINDOW
 from tests.browser.conftest import import_conversation
 
 pytestmark = pytest.mark.browser

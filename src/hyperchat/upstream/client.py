@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import httpx
 
 from hyperchat.upstream import demo
-from hyperchat.upstream.sse_parser import (
+from hyperchat.upstream.wire import (
     Done,
     Event,
     Finish,

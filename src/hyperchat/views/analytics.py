@@ -2,8 +2,8 @@
 
 from quart import Blueprint, render_template
 
-from hyperchat import analytics
-from hyperchat.security import current_user
+from hyperchat.metering import analytics
+from hyperchat.web.security import current_user
 
 bp = Blueprint("analytics", __name__)
 

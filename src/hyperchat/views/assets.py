@@ -5,7 +5,7 @@ from pathlib import Path
 from quart import Blueprint, Response, abort, send_from_directory
 from werkzeug.security import safe_join
 
-from hyperchat.rendering import pygments_css
+from hyperchat.web.rendering import pygments_css
 
 bp = Blueprint("assets", __name__)
 
@@ -30,7 +30,7 @@ async def vendor(name: str):
 
 @bp.get("/vendor/icons/<style>/<name>.svg")
 async def icon(style: str, name: str):
-    """Serve one Font Awesome Free SVG; CSS masks paint it, so the seed's <i> markup stays."""
+    """Serve one Font Awesome Free SVG; CSS masks paint it, so plain <i> markup stays."""
     if style not in ("regular", "solid") or safe_join(str(ICON_DIR / style), f"{name}.svg") is None:
         abort(404)
     return _cached(await send_from_directory(ICON_DIR / style, f"{name}.svg"))

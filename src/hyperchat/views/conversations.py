@@ -4,17 +4,18 @@ from urllib.parse import urlsplit
 
 from quart import Blueprint, current_app, redirect, render_template, request, url_for
 
-from hyperchat import conversations, htmx, sidebar, versions
-from hyperchat.access import get_conversation
-from hyperchat.conversations import View
-from hyperchat.errors import BadRequest
-from hyperchat.models import Conversation
-from hyperchat.security import current_user
-from hyperchat.views.messages import live_snapshots
+from hyperchat.chat import conversations, sidebar, versions
+from hyperchat.chat.conversations import View
+from hyperchat.store.schema import Conversation
+from hyperchat.web import htmx
+from hyperchat.web.access import get_conversation
+from hyperchat.web.errors import BadRequest
+from hyperchat.web.security import current_user
+from hyperchat.web.view_helpers import WINDOW, live_snapshots, message_window
 
 bp = Blueprint("conversations", __name__)
 
-WINDOW = 50  # messages a conversation opens with; earlier ones load on scroll
+
 
 
 def client_zone():
@@ -38,21 +39,6 @@ async def page_context(conversation: Conversation | None, view: View = View.ACTI
         "view": view,
         "current_id": conversation.id if conversation else None,
     }
-
-
-async def message_window(conversation: Conversation, around: int | None):
-    """The latest WINDOW messages, or WINDOW messages centred on `around` (a permalink)."""
-    query = versions.shown(conversation.id)
-    if around is not None and await query.filter(id=around).exists():
-        half = WINDOW // 2
-        before = await query.filter(id__lte=around).order_by("-id").limit(half + 1)
-        after = await query.filter(id__gt=around).order_by("id").limit(half)
-        messages = list(reversed(before)) + list(after)
-    else:
-        messages = list(reversed(await query.order_by("-id").limit(WINDOW)))
-    has_earlier = bool(messages) and await query.filter(id__lt=messages[0].id).exists()
-    has_later = bool(messages) and await query.filter(id__gt=messages[-1].id).exists()
-    return await versions.annotate(messages), has_earlier, has_later
 
 
 async def render_chat(conversation: Conversation | None, *, around: int | None = None,

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 from quart import Blueprint, Response
 
-from hyperchat import transfer
-from hyperchat.access import get_conversation
-from hyperchat.security import current_user
+from hyperchat.chat import exports
+from hyperchat.web.access import get_conversation
+from hyperchat.web.security import current_user
 
 bp = Blueprint("exports", __name__)
 
@@ -24,7 +24,7 @@ def attachment(body: str | bytes, mimetype: str, filename: str) -> Response:
 async def markdown(conversation_id: int):
     """Download a conversation as a Markdown transcript."""
     conversation = await get_conversation(conversation_id, current_user())
-    return attachment(await transfer.to_markdown(conversation), "text/markdown",
+    return attachment(await exports.to_markdown(conversation), "text/markdown",
                       f"conversation-{conversation.id}.md")
 
 
@@ -32,7 +32,7 @@ async def markdown(conversation_id: int):
 async def json(conversation_id: int):
     """Download a conversation as a hyperchat.conversation.v1 document."""
     conversation = await get_conversation(conversation_id, current_user())
-    return attachment(await transfer.to_json(conversation), "application/json",
+    return attachment(await exports.to_json(conversation), "application/json",
                       f"conversation-{conversation.id}.json")
 
 
@@ -40,5 +40,5 @@ async def json(conversation_id: int):
 async def archive():
     """Download every conversation not in the trash, one JSON file each, in a zip."""
     day = datetime.now(UTC).strftime("%Y-%m-%d")
-    return attachment(await transfer.to_zip(current_user()), "application/zip",
+    return attachment(await exports.to_zip(current_user()), "application/zip",
                       f"hyperchat-export-{day}.zip")

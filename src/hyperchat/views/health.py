@@ -8,8 +8,8 @@ from quart import Blueprint, current_app, jsonify
 from tortoise import connections
 
 from hyperchat import config as configuration
-from hyperchat.errors import json_api
-from hyperchat.transfer import iso
+from hyperchat.chat.exports import iso
+from hyperchat.web.errors import json_api
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

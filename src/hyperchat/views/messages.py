@@ -2,7 +2,6 @@
 
 import asyncio
 import html
-from datetime import UTC, datetime
 
 from quart import (
     Blueprint,
@@ -16,34 +15,27 @@ from quart import (
     stream_with_context,
     url_for,
 )
-from tortoise.transactions import in_transaction
 
-from hyperchat import audit, events, feedback, htmx, payloads, quotas, routing, sse, versions
-from hyperchat.access import get_conversation, get_message
-from hyperchat.conversations import title_from
-from hyperchat.errors import BadRequest, NotFound, json_api, wants_json
-from hyperchat.generation import Generations
-from hyperchat.models import Conversation, Message, Role, Status
-from hyperchat.security import current_user
-from hyperchat.streaming import Batch
-from hyperchat.upstream.client import ChatMessage
+from hyperchat.chat import audit, feedback, message_actions, sending, versions
+from hyperchat.live import tab_events
+from hyperchat.metering import model_choice, quotas
+from hyperchat.store.schema import Conversation, Message, Role, Status
+from hyperchat.web import event_stream, htmx, payloads
+from hyperchat.web.access import get_conversation, get_message
+from hyperchat.web.errors import BadRequest, json_api, wants_json
+from hyperchat.web.security import current_user
+from hyperchat.web.view_helpers import (
+    answer,
+    check_limits,
+    generations,
+    publish,
+    publish_feedback,
+    render_change,
+    start,
+    streaming,
+)
 
 bp = Blueprint("messages", __name__)
-
-
-def generations() -> Generations:
-    return current_app.extensions["generations"]
-
-
-async def live_snapshots(messages: list[Message]) -> dict[int, Batch]:
-    """Text (and reasoning) so far of the replies still streaming, keyed by message id."""
-    live = {}
-    for message in messages:
-        if message.status == Status.STREAMING:
-            snapshot = await generations().hub.snapshot(message.id)
-            if snapshot is not None:
-                live[message.id] = snapshot
-    return live
 
 
 @bp.post("/messages")
@@ -52,61 +44,33 @@ async def create():
     # A form from the composer, or JSON ({"content", "conversation_id", "model"}).
     form = payloads.Fields(await request.get_json(silent=True)) if request.is_json \
         else await request.form
-    content = form.get("content") or ""
-    if not isinstance(content, str):
-        raise BadRequest("content must be a string.")
-    content = content.strip()
-    limit = current_app.config["MAX_MESSAGE_CHARS"]
-    if not content:
-        return await _composer_error("Type a message first.")
-    if len(content) > limit:
-        return await _composer_error(
-            f"Your message is {len(content):,} characters long; the limit is {limit:,}. "
-            "Shorten it and send again (your text is still in the box).")
+    try:
+        content = sending.checked_content(form.get("content"),
+                                          current_app.config["MAX_MESSAGE_CHARS"])
+    except BadRequest as refused:
+        return await _composer_error(refused.message)
     conversation_id = form.get("conversation_id", type=int)
-    now = datetime.now(UTC)
-    if conversation_id:
-        conversation = await get_conversation(conversation_id, current_user())
-    else:
-        conversation = None
+    conversation = (await get_conversation(conversation_id, current_user())
+                    if conversation_id else None)
     # The model, and whether a reply may start now: refused before anything is saved.
-    override = routing.known_model(form.get("model"))
+    override = model_choice.known_model(form.get("model"))
     answer = conversation is None or conversation.with_ai
     if answer:
-        model = routing.choose(override, conversation)
+        model = model_choice.choose(override, conversation)
         await quotas.check(current_user())
-    # One transaction, one commit; the user's message is saved before the upstream is
-    # called, so it is never lost.
-    async with in_transaction():
-        if conversation is None:
-            # A new conversation: nobody else can see it yet, so there is no branch end to
-            # look up and no lock to take.
-            conversation = await Conversation.create(owner=current_user(),
-                                                     title=title_from(content))
-            parent_id = None
-        else:
-            await Conversation.filter(id=conversation.id).update(last_activity_at=now)
-            # At the end of the branch shown (versions.py), found under the conversation's
-            # lock so that two tabs sending at once make one line, not two branches.
-            await versions.lock(conversation.id)
-            parent_id = await versions.leaf_id(conversation.id)
-        user_message = await versions.append(
-            conversation.id, parent_id, role=Role.USER, content=content,
-            status=Status.COMPLETE, finished_at=now, model_override=override)
-        # With the AI off (the conversation's settings) the message is only saved.
-        reply = await versions.append(conversation.id, user_message.id, role=Role.ASSISTANT,
-                                      status=Status.STREAMING) if answer else None
-    if reply is not None:
-        context = [ChatMessage(Role.USER.value, content)] if parent_id is None \
-            else await versions.context(conversation.id, user_message.id)
-        await generations().start(reply, model, context, received_at=g.get("received_at"))
+    sent = await sending.send(current_user(), conversation, content, answer=answer,
+                              model_override=override)
+    if sent.reply is not None:
+        await generations().start(sent.reply, model, await sending.context_for(sent),
+                                  received_at=g.get("received_at"))
+    conversation = sent.conversation
     if wants_json():
-        return jsonify(message_json(user_message, reply, conversation)), 201
+        return jsonify(message_json(sent.message, sent.reply, conversation)), 201
     if not htmx.is_request():
         return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
     body = await render_template("messages/_created.html", conversation=conversation,
-                                 messages=[m for m in (user_message, reply) if m], live={},
-                                 new_conversation=not conversation_id)
+                                 messages=[m for m in (sent.message, sent.reply) if m],
+                                 live={}, new_conversation=sent.new_conversation)
     headers = {htmx.HX_PUSH_URL: url_for("conversations.show", conversation_id=conversation.id),
                # The sidebar lists a new conversation, or moves this one to the top.
                **htmx.trigger_on_body("conversations-changed")}
@@ -146,7 +110,7 @@ async def stream(message_id: int):
         seq = position
         async for batch in hub.follow(message.id, position, config["SSE_KEEPALIVE"]):
             if batch is None:
-                yield sse.comment()
+                yield event_stream.comment()
                 continue
             seq = batch.seq
             data = html.escape(batch.text, quote=False)
@@ -156,7 +120,7 @@ async def stream(message_id: int):
                 data = await render_template("messages/_thought_chunk.html",
                                              message_id=message.id,
                                              text=batch.reasoning) + data
-            yield sse.frame(data, id=seq)
+            yield event_stream.frame(data, id=seq)
             # Coalesce: tokens that arrive meanwhile go out together in the next frame.
             await asyncio.sleep(config["SSE_COALESCE"])
         finished = await Message.get(id=message.id).select_related("conversation")
@@ -164,17 +128,17 @@ async def stream(message_id: int):
             # The live stream ended before the reply did (Redis was lost): its worker still
             # saves it, so wait for the outcome in the database. (A reply no worker is
             # writing is an orphan: its bubble is sent as it is, as always.)
-            yield sse.comment()
+            yield event_stream.comment()
             await asyncio.sleep(config["SSE_KEEPALIVE"])
             finished = await Message.get(id=message.id).select_related("conversation")
         await versions.annotate([finished])
         final = await render_template("messages/_final.html", message=finished,
                                       conversation=finished.conversation)
-        yield sse.frame(final, id=seq + 1)
+        yield event_stream.frame(final, id=seq + 1)
         # Named and non-empty: browsers drop events without data.
-        yield sse.frame(str(message.id), event="done")
+        yield event_stream.frame(str(message.id), event="done")
 
-    response = await make_response(events(), 200, sse.HEADERS)
+    response = await make_response(events(), 200, event_stream.HEADERS)
     response.timeout = None  # Quart's 60 s RESPONSE_TIMEOUT would silently cut long replies
     return response
 
@@ -192,35 +156,20 @@ async def stop(message_id: int):
 
 @bp.post("/messages/<int:message_id>/retry")
 async def retry(message_id: int):
-    """Ask for a new reply after a failed or stopped one; the old one stays as it was."""
+    """Ask for a new reply after a failed or stopped one: a regeneration with the settings
+    of the reply's first answer (the old one stays, as version 1)."""
     message = await get_message(message_id, current_user())
     if message.role != Role.ASSISTANT:
         raise BadRequest("Only a reply can be retried, not a message you sent.")
-    if message.status == Status.STREAMING:
-        raise BadRequest("This reply is still being written: stop it or let it finish, "
-                         "then retry.")
-    if message.deleted_at is not None:
-        raise NotFound("That message was deleted.")
-    model = await routing.model_for_retry(message, message.conversation)
-    await quotas.check(current_user())
-    # A retry is a new version of the failed reply, from the same context: it takes the
-    # failed one's place (which stays, as version 1), in this tab and the others.
-    from hyperchat.views.actions import publish, render_change  # it imports this module
-
-    async with in_transaction():
-        await versions.lock(message.conversation_id)
-        before = await versions.shown_ids(message.conversation_id)
-        reply = await versions.add_version(message, status=Status.STREAMING)
-        change = await versions.change(message.conversation_id, before)
-    await generations().start(reply, model,
-                              await versions.context(message.conversation_id, message.parent_id),
-                              received_at=g.get("received_at"))
-    if not htmx.is_request():
-        return redirect(url_for("conversations.show",
-                                conversation_id=message.conversation_id), 303)
-    html = await render_change(change, message.conversation)
-    await publish(message.conversation_id, events.MESSAGE_REGENERATING, html)
-    return html
+    message_actions.refuse_streaming(message, "retry")
+    model = await model_choice.model_for_retry(message, message.conversation)
+    await check_limits(generates=True)
+    started = await message_actions.regenerate(message, current_user(), None, model,
+                                               doing="retry")
+    await start(started, model)
+    html = await render_change(started.change, message.conversation)
+    await publish(message.conversation_id, tab_events.MESSAGE_REGENERATING, html)
+    return answer(message.conversation_id, html, streaming(started.reply))
 
 
 @bp.post("/rate_message/<int:message_id>")
@@ -238,8 +187,6 @@ async def rate(message_id: int):
     if message.role != Role.ASSISTANT:
         raise BadRequest("Only replies can be rated.")
     # The vote is also the person's feedback record, logged and shown in their other tabs.
-    from hyperchat.views.actions import publish_feedback  # it imports this module
-
     await feedback.record_vote(message, current_user(), rating)
     await audit.record(audit.VOTE, message.conversation_id, current_user(), message.id,
                        rating=rating)

@@ -2,7 +2,7 @@
 
 from quart import Blueprint, render_template, request
 
-from hyperchat.security import current_user
+from hyperchat.web.security import current_user
 
 bp = Blueprint("search", __name__)
 
@@ -12,7 +12,7 @@ RESULTS = 20
 @bp.get("/search")
 async def index():
     """Show the conversations and messages that match `q`, with highlighted snippets."""
-    from hyperchat import search as full_text
+    from hyperchat.chat import search as full_text
 
     query = request.args.get("q", "")
     hits = await full_text.search(current_user(), query, limit=RESULTS) if query.strip() else []

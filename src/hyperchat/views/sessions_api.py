@@ -1,4 +1,4 @@
-"""The chat sessions JSON API (seed 003): camelCase conversations for a JS client.
+"""The chat sessions JSON API: camelCase conversations for a JS client.
 
 Every answer is JSON, errors included: `{"ok": false, "error": "..."}` with 400 for bad
 input, 403 for a missing CSRF token and 404 for a conversation that is unknown *or not
@@ -8,13 +8,13 @@ yours* (unlike the HTML pages' 403, the API does not confirm that an id exists).
 from quart import Blueprint, current_app, g, jsonify, request, url_for
 from tortoise.functions import Count
 
-from hyperchat import conversations, transfer, versions
-from hyperchat.access import get_conversation
-from hyperchat.conversations import View
-from hyperchat.errors import BadRequest, Forbidden, NotFound, json_api
-from hyperchat.models import Conversation, Message
-from hyperchat.security import current_user
-from hyperchat.transfer import iso
+from hyperchat.chat import conversations, exports, versions
+from hyperchat.chat.conversations import View
+from hyperchat.chat.exports import iso
+from hyperchat.store.schema import Conversation, Message
+from hyperchat.web.access import get_conversation
+from hyperchat.web.errors import BadRequest, Forbidden, NotFound, json_api
+from hyperchat.web.security import current_user
 
 bp = Blueprint("sessions_api", __name__, url_prefix="/api/chat/sessions")
 
@@ -34,7 +34,7 @@ def answer_in_json(_endpoint, _values):
 
 
 def route(rule: str, **options):
-    """Register an API view; the seed's trailing slash is optional."""
+    """Register an API view; a trailing slash is optional."""
     return bp.route(rule, strict_slashes=False, **options)
 
 
@@ -142,7 +142,7 @@ def bool_arg(name: str, default: bool) -> bool:
 
 async def matching_ids(owner: str, query: str, archived: bool) -> list[int]:
     """Conversation ids for a full-text query, best first, each once."""
-    from hyperchat import search
+    from hyperchat.chat import search
 
     hits = await search.search(owner, query, limit=SEARCH_HITS, archived=archived)
     return list(dict.fromkeys(hit.conversation_id for hit in hits))
@@ -205,9 +205,9 @@ async def stats():
 @route("/import/", methods=["POST"])
 @json_api
 async def import_():
-    """Create a session from a `hyperchat.conversation.v1` export (see transfer.py)."""
+    """Create a session from a `hyperchat.conversation.v1` export (see exports.py)."""
     payload = await request.get_json(force=True, silent=True)
-    conversation = await transfer.import_conversation(payload, current_user())
+    conversation = await exports.import_conversation(payload, current_user())
     return await created(conversation)
 
 

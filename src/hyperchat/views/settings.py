@@ -3,12 +3,13 @@ or change them; JSON through PUT /conversations/<id>, HTML through the settings 
 
 from quart import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from hyperchat import htmx, routing
-from hyperchat.access import get_conversation
-from hyperchat.errors import BadRequest, json_api
-from hyperchat.models import Conversation, Mode
-from hyperchat.payloads import Fields
-from hyperchat.security import current_user
+from hyperchat.metering import model_choice
+from hyperchat.store.schema import Conversation, Mode
+from hyperchat.web import htmx
+from hyperchat.web.access import get_conversation
+from hyperchat.web.errors import BadRequest, json_api
+from hyperchat.web.payloads import Fields
+from hyperchat.web.security import current_user
 
 bp = Blueprint("settings", __name__)
 
@@ -43,7 +44,7 @@ def validated(payload: dict, *, from_form: bool = False) -> dict:
             raise BadRequest("with_ai must be true or false.")
         changes["with_ai"] = with_ai
     if "default_model_id" in payload:
-        changes["default_model_id"] = routing.known_model(payload["default_model_id"],
+        changes["default_model_id"] = model_choice.known_model(payload["default_model_id"],
                                                           what="default_model_id")
     unknown = set(payload) - set(FIELDS) - {"csrf_token"}
     if unknown and not from_form:
@@ -82,7 +83,7 @@ async def edit(conversation_id: int):
     """The settings page (owner only)."""
     conversation = await get_conversation(conversation_id, current_user())
     return await render_template("settings/show.html", conversation=conversation,
-                                 models=routing.catalog().models(), saved=False)
+                                 models=model_choice.catalog().models(), saved=False)
 
 
 @bp.post("/c/<int:conversation_id>/settings")
@@ -97,11 +98,11 @@ async def save(conversation_id: int):
         changes = validated(payload, from_form=True)
     except BadRequest as error:
         body = await render_template("settings/show.html", conversation=conversation,
-                                     models=routing.catalog().models(), error=error.message,
+                                     models=model_choice.catalog().models(), error=error.message,
                                      saved=False)
         return body, 400
     await apply(conversation, changes)
     if htmx.is_request():
         return await render_template("settings/show.html", conversation=conversation,
-                                     models=routing.catalog().models(), saved=True)
+                                     models=model_choice.catalog().models(), saved=True)
     return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)

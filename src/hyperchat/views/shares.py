@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 from quart import Blueprint, jsonify, render_template, url_for
 
-from hyperchat import htmx
-from hyperchat.access import get_conversation, get_shared_conversation
-from hyperchat.models import FINISHED, Conversation, Message, new_share_id
-from hyperchat.security import current_user
+from hyperchat.store.schema import FINISHED, Conversation, Message, new_share_id
+from hyperchat.web import htmx
+from hyperchat.web.access import get_conversation, get_shared_conversation
+from hyperchat.web.security import current_user
 
 bp = Blueprint("shares", __name__)
 

@@ -4,10 +4,11 @@ from decimal import Decimal, InvalidOperation
 
 from quart import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from hyperchat import charts, htmx, quotas, usage
-from hyperchat.errors import BadRequest, wants_json
-from hyperchat.models import Budget
-from hyperchat.security import current_user
+from hyperchat.metering import charts, quotas, usage
+from hyperchat.store.schema import Budget
+from hyperchat.web import htmx
+from hyperchat.web.errors import BadRequest, wants_json
+from hyperchat.web.security import current_user
 
 bp = Blueprint("usage", __name__)
 

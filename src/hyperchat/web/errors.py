@@ -5,7 +5,7 @@ import functools
 from quart import Quart, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from hyperchat import htmx
+from hyperchat.web import htmx
 
 
 class HTTPError(Exception):

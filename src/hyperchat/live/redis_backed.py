@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from hyperchat.events import RESYNC, Event
-from hyperchat.streaming import Batch, Kind
+from hyperchat.live.reply_buffer import Batch, Kind
+from hyperchat.live.tab_events import RESYNC, Event
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from tortoise.functions import Count, Sum
 
-from hyperchat.catalog import Catalog
-from hyperchat.models import Conversation, Message, UsageRecord
-from hyperchat.upstream.sse_parser import Usage
+from hyperchat.metering.catalog import Catalog
+from hyperchat.store.schema import Conversation, Message, UsageRecord
+from hyperchat.upstream.wire import Usage
 
 log = logging.getLogger(__name__)
 

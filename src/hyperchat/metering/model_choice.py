@@ -2,11 +2,14 @@
 server's DEFAULT_MODEL. Every id is checked against the catalog first: an unknown one is
 refused with a 400 and never sent upstream."""
 
+from decimal import Decimal
+from itertools import groupby
+
 from quart import current_app
 
-from hyperchat.catalog import Catalog
-from hyperchat.errors import BadRequest
-from hyperchat.models import Conversation, Message, Role
+from hyperchat.metering.catalog import Catalog, CatalogModel
+from hyperchat.store.schema import Conversation, Message, Role
+from hyperchat.web.errors import BadRequest
 
 
 def catalog() -> Catalog:
@@ -49,3 +52,34 @@ async def model_for_retry(reply: Message, conversation: Conversation) -> str:
              .order_by("-id"))
     asked = await query.first().values_list("model_override", flat=True)
     return choose(asked, conversation)
+
+
+def default_of(conversation: Conversation | None) -> CatalogModel:
+    """The model a message without an override gets in this conversation."""
+    model_id = (conversation.default_model_id if conversation else None) \
+        or current_app.config["DEFAULT_MODEL"]
+    return catalog().get(model_id) or CatalogModel(id=model_id, name=model_id,
+                                                   provider=model_id.split("/")[0])
+
+
+def picker_context(conversation: Conversation | None) -> dict:
+    """What the composer's picker button and dialog show (a template global); the list
+    itself loads when the picker opens."""
+    return {"default": default_of(conversation), "stale": catalog().stale}
+
+
+def format_price(value) -> str:
+    """A price per million tokens: 0.15, 0.6, 30 (no float noise, no trailing zeros)."""
+    text = format(value.quantize(Decimal("0.0001")).normalize(), "f")
+    return text
+
+
+def matching(models: list[CatalogModel], q: str) -> list[CatalogModel]:
+    """Models whose id, name or provider holds every word of `q` (case-insensitive)."""
+    words = q.lower().split()
+    return [m for m in models
+            if all(w in f"{m.id} {m.name} {m.provider}".lower() for w in words)]
+
+
+def grouped(models: list[CatalogModel]) -> list[tuple[str, list[CatalogModel]]]:
+    return [(provider, list(items)) for provider, items in groupby(models, lambda m: m.provider)]

@@ -7,8 +7,8 @@ from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
-from hyperchat.errors import BadRequest
-from hyperchat.models import Conversation, Message, new_share_id
+from hyperchat.store.schema import Conversation, Message, new_share_id
+from hyperchat.web.errors import BadRequest
 
 TITLE_MAX = 200
 TITLE_WORDS = 5
@@ -33,7 +33,7 @@ def owned_by(owner: str, view: View = View.ACTIVE):
 
 
 def title_from(content: str) -> str:
-    """The first five words of the first message, with "..." when there were more (seed 003)."""
+    """The first five words of the first message, with "..." when there were more."""
     words = content.split()
     title = " ".join(words[:TITLE_WORDS])
     if len(words) > TITLE_WORDS:

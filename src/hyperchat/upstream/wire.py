@@ -1,8 +1,12 @@
 """Incremental parser for OpenAI-compatible chat-completions streams (OpenRouter, OpenAI).
 
-Pure: bytes in, events out, no I/O. The wire format and its traps are described in
-openrouter-sse.md in the shared notes (../shared/notes/ beside the repo); the section numbers
-(§) below refer to it.
+Pure: bytes in, events out, no I/O. The traps it handles, each tested byte by byte in
+tests/test_sse_parser.py against captures in tests/streams/:
+  framing  any line break (\r\n, \n, \r), comments (": OPENROUTER PROCESSING" keep-alives),
+           events split anywhere across reads, raw U+2028 inside JSON strings;
+  usage    may ride on any chunk, the last one wins; costs are JS floats kept exact;
+  errors   an error object mid-stream wins over `choices`; error bodies may be JSON, JSON
+           inside a string, or an HTML page; Retry-After in seconds.
 """
 
 import json
@@ -125,10 +129,10 @@ class StreamSummary:
             self.saw_done = True
 
 
-# One line break is \r\n, \n or \r (§1); the regex tries \r\n first so a pair is one break.
+# One line break is \r\n, \n or \r; the regex tries \r\n first so a pair is one break.
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
-# Costs are JS floats such as 3.8e-7; Decimal keeps them exact (§2). One decoder, built once.
+# Costs are JS floats such as 3.8e-7; Decimal keeps them exact. One decoder, built once.
 _JSON = json.JSONDecoder(parse_float=Decimal)
 
 
@@ -173,7 +177,7 @@ class StreamParser:
         if not raw:
             return self._dispatch()
         # Decode per line, after splitting on bytes: str.splitlines() would also break on
-        # U+2028 and friends, which Node leaves raw inside JSON strings (§1).
+        # U+2028 and friends, which Node leaves raw inside JSON strings.
         line = raw.decode("utf-8", errors="replace")
         if line.startswith(":"):
             self.keepalive_comments += 1
@@ -217,14 +221,14 @@ class StreamParser:
         provider = _text(chunk.get("provider")) or self.summary.provider
         if model and (model, provider) != (self.summary.model, self.summary.provider):
             events.append(ModelInfo(model, provider))
-        # An error object wins whatever `choices` holds (§3). It comes first so a consumer that
+        # An error object wins whatever `choices` holds. It comes first so a consumer that
         # stops at the error has it; the choices (finish_reason "error") are still read after.
         if chunk.get("error"):
             events.append(_error_event(chunk, ""))
         choices = chunk.get("choices")
         if isinstance(choices, list) and choices and isinstance(choices[0], dict):
             events += _choice_events(choices[0])
-        # Usage may ride on any chunk, with or without choices; the last one wins (§2).
+        # Usage may ride on any chunk, with or without choices; the last one wins.
         if isinstance(chunk.get("usage"), dict):
             events.append(_usage(chunk["usage"]))
         return events
@@ -288,7 +292,7 @@ def _error_event(body: Any, raw_text: str) -> StreamError:
 def _error_message(error: dict) -> str | None:
     """Return the most useful message in an error object.
 
-    Upstream messages are sometimes a whole JSON error body in a string (§3, GH-2698), and a
+    Upstream messages are sometimes a whole JSON error body in a string (GH-2698), and a
     generic "Provider returned error" often hides the real cause in metadata.raw (GH-OMNI)."""
     message = _text(error.get("message"))
     message = _nested_message(message) or message
@@ -322,7 +326,7 @@ def parse_error_body(
 ) -> tuple[str, int | None]:
     """For a non-200 response sent before any SSE: return (a human message, retry-after seconds).
 
-    The body should be `{"error": {...}}` (§3) but may be anything, including an HTML page from a
+    The body should be `{"error": {...}}` but may be anything, including an HTML page from a
     proxy or nothing at all; the message then falls back to the HTTP status."""
     text = body.decode("utf-8", errors="replace").strip()
     try:
@@ -352,7 +356,7 @@ def parse_error_body(
 
 
 def _retry_after_header(headers: Mapping[str, str]) -> int | None:
-    # Only the delta-seconds form: OpenRouter documents seconds (§3), and an HTTP-date would need
+    # Only the delta-seconds form: OpenRouter documents seconds, and an HTTP-date would need
     # a clock this pure module does not have.
     for key, value in headers.items():
         if key.lower() == "retry-after":

@@ -14,13 +14,12 @@ from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from hyperchat import versions
-from hyperchat.conversations import title_from
-from hyperchat.models import Conversation, Message, Role, Status
-from hyperchat.rendering import estimate_tokens, format_wait
-from hyperchat.streaming import Kind, StreamHub
+from hyperchat.chat import versions
+from hyperchat.chat.conversations import title_from
+from hyperchat.live.reply_buffer import Kind, StreamHub
+from hyperchat.store.schema import Conversation, Message, Role, Status
 from hyperchat.upstream.client import ChatMessage, Upstream, UpstreamError
-from hyperchat.upstream.sse_parser import (
+from hyperchat.upstream.wire import (
     Finish,
     ModelInfo,
     ReasoningDelta,
@@ -28,6 +27,7 @@ from hyperchat.upstream.sse_parser import (
     ToolCallDelta,
     Usage,
 )
+from hyperchat.web.rendering import estimate_tokens, format_wait
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def empty_reply_text(finish_reason: str | None, tool_calls: bool) -> str:
 async def conversation_context(conversation_id: int,
                                before: int | None = None) -> list[ChatMessage]:
     """What the model is sent: the active branch's finished, undeleted messages, oldest
-    first; with `before`, the ancestors of that message (versions.py)."""
+    first; with `before`, the ancestors of that message (chat/versions.py)."""
     if before is None:
         upto = await versions.leaf_id(conversation_id)
     else:
@@ -147,7 +147,7 @@ class Generations:
         self._tasks: dict[int, asyncio.Task] = {}
         self._stop_requested: set[int] = set()
         # Awaited with (reply, model asked for, the stream's usage or None, the fields about to
-        # be saved) just before each reply's outcome is: the usage records (usage.py) hang
+        # be saved) just before each reply's outcome is: the usage records (metering/usage.py) hang
         # here, so a reply seen finished always has its record.
         self.after_reply: Callable[[Message, str, Usage | None, dict], Awaitable[None]] | None \
             = None

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from hyperchat import audit, versions
-from hyperchat.errors import BadRequest, NotFound
-from hyperchat.models import Conversation, Message, MessageEdit, Role, Status
+from hyperchat.chat import audit, versions
+from hyperchat.store.schema import Conversation, Message, MessageEdit, Role, Status
 from hyperchat.upstream.client import ChatMessage
+from hyperchat.web.errors import BadRequest, NotFound
 
 # What the model is asked to do to continue a reply: portable across providers, unlike
 # sending the partial reply as a trailing assistant message (a prefill only some honour).
@@ -90,21 +90,23 @@ async def edit(message: Message, content: str, owner: str) -> Started:
 
 
 async def regenerate(message: Message, owner: str, temperature: float | None,
-                     model: str) -> Started:
-    """A new version of a reply, from the same context; the old one stays as a branch."""
+                     model: str, *, doing: str = "regenerate") -> Started:
+    """A new version of a reply, from the same context; the old one stays as a branch.
+    (A retry after a failure is the same, `doing="retry"`, audited with `retry: true`.)"""
     refuse_deleted(message)
     if message.role != Role.ASSISTANT:
         raise BadRequest("Only a reply can be regenerated; edit your message instead.")
-    refuse_streaming(message, "regenerate")
+    refuse_streaming(message, doing)
     cid = message.conversation_id
     async with in_transaction():
         await versions.lock(cid)
-        await _recheck(message, "regenerate")
+        await _recheck(message, doing)
         before = await versions.shown_ids(cid)
         reply = await versions.add_version(message, status=Status.STREAMING,
                                            temperature=temperature)
+        retry = {"retry": True} if doing == "retry" else {}
         await audit.record(audit.REGENERATE, cid, owner, message.id, new_message_id=reply.id,
-                           temperature=temperature, model=model)
+                           temperature=temperature, model=model, **retry)
         await _touch(cid)
         change = await versions.change(cid, before)
     return Started(reply, await versions.context(cid, message.parent_id), change)

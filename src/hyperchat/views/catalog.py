@@ -1,33 +1,20 @@
 """Models: the catalog as JSON (grouped by provider) and the picker's list."""
 
-from decimal import Decimal
-from itertools import groupby
 
 from quart import Blueprint, current_app, jsonify, render_template, request
 
-from hyperchat import usage
-from hyperchat.access import get_conversation
-from hyperchat.catalog import Catalog, CatalogModel
-from hyperchat.errors import json_api
-from hyperchat.models import Conversation
-from hyperchat.security import current_user
+from hyperchat.metering import usage
+from hyperchat.metering.catalog import Catalog, CatalogModel
+from hyperchat.metering.model_choice import default_of, grouped, matching
+from hyperchat.web.access import get_conversation
+from hyperchat.web.errors import json_api
+from hyperchat.web.security import current_user
 
 bp = Blueprint("models", __name__)
 
 
 def catalog() -> Catalog:
     return current_app.extensions["catalog"]
-
-
-def matching(models: list[CatalogModel], q: str) -> list[CatalogModel]:
-    """Models whose id, name or provider holds every word of `q` (case-insensitive)."""
-    words = q.lower().split()
-    return [m for m in models
-            if all(w in f"{m.id} {m.name} {m.provider}".lower() for w in words)]
-
-
-def grouped(models: list[CatalogModel]) -> list[tuple[str, list[CatalogModel]]]:
-    return [(provider, list(items)) for provider, items in groupby(models, lambda m: m.provider)]
 
 
 def _price(value) -> str | None:
@@ -71,23 +58,3 @@ async def picker():
     return await render_template("models/_list.html", groups=grouped(models),
                                  ttft=await usage.median_ttft([m.id for m in models]),
                                  selected=None, q=q, default=default_of(conversation))
-
-
-def default_of(conversation: Conversation | None) -> CatalogModel:
-    """The model a message without an override gets in this conversation."""
-    model_id = (conversation.default_model_id if conversation else None) \
-        or current_app.config["DEFAULT_MODEL"]
-    return catalog().get(model_id) or CatalogModel(id=model_id, name=model_id,
-                                                   provider=model_id.split("/")[0])
-
-
-def picker_context(conversation: Conversation | None) -> dict:
-    """What the composer's picker button and dialog show (a template global); the list
-    itself loads when the picker opens."""
-    return {"default": default_of(conversation), "stale": catalog().stale}
-
-
-def format_price(value) -> str:
-    """A price per million tokens: 0.15, 0.6, 30 (no float noise, no trailing zeros)."""
-    text = format(value.quantize(Decimal("0.0001")).normalize(), "f")
-    return text

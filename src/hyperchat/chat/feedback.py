@@ -1,11 +1,11 @@
-"""Feedback on replies: one editable record per person and reply (the seed's
+"""Feedback on replies: one editable record per person and reply (table
 message_feedback), holding the vote, reason chips and free text."""
 
 import json
 
-from hyperchat import audit
-from hyperchat.errors import BadRequest
-from hyperchat.models import FeedbackType, Message, MessageFeedback
+from hyperchat.chat import audit
+from hyperchat.store.schema import FeedbackType, Message, MessageFeedback
+from hyperchat.web.errors import BadRequest
 
 # Reason chips, per vote. "other" asks for the free text.
 REASONS = {

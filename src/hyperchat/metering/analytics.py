@@ -8,10 +8,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from hyperchat import charts
-from hyperchat.models import FeedbackType, Message, MessageEdit, MessageFeedback, Role
-from hyperchat.rendering import shorten_model_name
-from hyperchat.usage import day_start
+from hyperchat.metering import charts
+from hyperchat.metering.usage import day_start
+from hyperchat.store.schema import FeedbackType, Message, MessageEdit, MessageFeedback, Role
+from hyperchat.web.rendering import shorten_model_name
 
 UNKNOWN_MODEL = "unknown model"
 

@@ -6,7 +6,7 @@ its page was rendered at, so nothing between render and connect is lost; a recon
 from `Last-Event-ID`. Positions carry the process's epoch: after a restart, or when a tab has
 fallen behind the kept backlog, it is told to reload its thread instead of missing events.
 
-`EventBus` is the seam for several workers: RedisEventBus (live_redis.py, a capped stream
+`EventBus` is the seam for several workers: RedisEventBus (live/redis_backed.py, a capped stream
 per conversation) fills the same interface when REDIS_URL is set. `position` is async for it
 (one Redis read); templates call it through Jinja's async mode, which awaits it.
 """
@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-# The seed's event types.
+# The event types, by the names API clients know them.
 MESSAGE_REGENERATING = "message_regenerating"
 REGENERATION_PROGRESS = "regeneration_progress"
 MESSAGE_REGENERATED = "message_regenerated"

@@ -35,8 +35,8 @@ link, last activity = its latest message. Exporting it again gives the same docu
 
 Command line (DATABASE_URL from the environment, as for the app)::
 
-    python -m hyperchat.transfer export ID FILE          # FILE.md: Markdown; else JSON; -: stdout
-    python -m hyperchat.transfer import FILE --owner OWNER
+    python -m hyperchat.chat.exports export ID FILE   # FILE.md: Markdown; else JSON; -: stdout
+    python -m hyperchat.chat.exports import FILE --owner OWNER
 """
 
 import argparse
@@ -50,10 +50,10 @@ from typing import NoReturn
 
 from tortoise.transactions import in_transaction
 
-from hyperchat import versions
-from hyperchat.conversations import clean_title
-from hyperchat.errors import BadRequest
-from hyperchat.models import Conversation, Message, Role, Status
+from hyperchat.chat import versions
+from hyperchat.chat.conversations import clean_title
+from hyperchat.store.schema import Conversation, Message, Role, Status
+from hyperchat.web.errors import BadRequest
 
 FORMAT = "hyperchat.conversation.v1"
 MAX_MESSAGES = 10_000
@@ -312,7 +312,8 @@ async def import_conversation(document: object, owner: str) -> Conversation:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from hyperchat import config, db
+    from hyperchat import config
+    from hyperchat.store import database as db
 
     await db.connect(config.from_environment()["DATABASE_URL"])
     try:
@@ -347,7 +348,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hyperchat.transfer",
+    parser = argparse.ArgumentParser(prog="python -m hyperchat.chat.exports",
                                      description="Export or import one conversation.")
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="write one conversation to FILE")

@@ -1,5 +1,5 @@
 """Rate limits on message actions: how many times a person may do something in a sliding
-window. The counts live in the app's quota store (quotas.py: in memory, or in Redis when
+window. The counts live in the app's quota store (metering/quotas.py: in memory, or in Redis when
 REDIS_URL is set, shared by every worker), the same one that limits sends. Keys name the
 person (their session's identifier), never a client-supplied address.
 """
@@ -8,11 +8,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hyperchat.errors import HTTPError
-from hyperchat.rendering import format_wait
+from hyperchat.web.errors import HTTPError
+from hyperchat.web.rendering import format_wait
 
 if TYPE_CHECKING:
-    from hyperchat.quotas import QuotaStore
+    from hyperchat.metering.quotas import QuotaStore
 
 
 class TooManyRequests(HTTPError):

@@ -7,8 +7,8 @@ from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 
-MODELS = ["hyperchat.models", "aerich.models"]
-MIGRATIONS_ROOT = Path(__file__).resolve().parents[2] / "migrations"
+MODELS = ["hyperchat.store.schema", "aerich.models"]
+MIGRATIONS_ROOT = Path(__file__).resolve().parents[3] / "migrations"
 
 
 def dialect(url: str) -> str:

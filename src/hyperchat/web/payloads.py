@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from hyperchat.errors import BadRequest
+from hyperchat.web.errors import BadRequest
 
 
 class Fields:

@@ -1,7 +1,7 @@
 """Live reply buffers: the generation task writes numbered chunks, any number of readers
 replay from a position and follow.
 
-`StreamHub` is the seam for running several workers: RedisStreamHub (live_redis.py, a stream
+`StreamHub` is the seam for running several workers: RedisStreamHub (live/redis_backed.py, a stream
 per message for chunks, a channel for stop requests) fills the same interface when REDIS_URL
 is set, so a reader on one worker follows a reply generated on another.
 

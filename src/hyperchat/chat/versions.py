@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 
-from hyperchat.models import FINISHED, Conversation, Message, Role, UsageRecord
+from hyperchat.store.schema import FINISHED, Conversation, Message, Role, UsageRecord
 from hyperchat.upstream.client import ChatMessage
 
 

@@ -1,8 +1,8 @@
 """Get-or-404 helpers: every view loads what it touches through these, so authorization
 never depends on a template's `{% if %}`."""
 
-from hyperchat.errors import Forbidden, NotFound
-from hyperchat.models import Conversation, Message
+from hyperchat.store.schema import Conversation, Message
+from hyperchat.web.errors import Forbidden, NotFound
 
 
 async def get_conversation(conversation_id: int, owner: str) -> Conversation:

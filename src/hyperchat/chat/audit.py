@@ -1,11 +1,11 @@
 """The audit log of message actions: type, message, conversation, actor, address, user agent,
-details and time (the seed's chat_action_logs)."""
+details and time (table chat_action_logs)."""
 
 import json
 
 from quart import request
 
-from hyperchat.models import ActionLog
+from hyperchat.store.schema import ActionLog
 
 EDIT = "edit"
 REGENERATE = "regenerate"

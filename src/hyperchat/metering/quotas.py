@@ -23,10 +23,10 @@ from typing import Protocol
 from quart import current_app, g, request
 from tortoise import connections
 
-from hyperchat import usage
-from hyperchat.errors import HTTPError
-from hyperchat.models import Budget, Message, Role, Status
-from hyperchat.rendering import format_wait
+from hyperchat.metering import usage
+from hyperchat.store.schema import Budget, Message, Role, Status
+from hyperchat.web.errors import HTTPError
+from hyperchat.web.rendering import format_wait
 
 WINDOW = 60.0  # seconds: the limits are per minute
 

@@ -97,7 +97,7 @@ class Message(Model):
     # On a user message: the model the person picked for this one message (null: none), which
     # wins over the conversation's default for its reply and that reply's retries.
     model_override = fields.CharField(max_length=200, null=True)
-    # Versions and branches (versions.py): a message follows its parent; siblings (same
+    # Versions and branches (chat/versions.py): a message follows its parent; siblings (same
     # parent and role) are versions of one turn, of which `current` is the one chosen.
     # `on_path` marks the conversation's active branch, so pages read it in one query.
     # A plain id, not a foreign key: a row is never deleted alone, and bulk deletes of a

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from tortoise.functions import Max
 
-from hyperchat.conversations import View, owned_by
-from hyperchat.models import Conversation, Message
+from hyperchat.chat.conversations import View, owned_by
+from hyperchat.store.schema import Conversation, Message
 
 PAGE_SIZE = 30
 PREVIEW_CHARS = 120

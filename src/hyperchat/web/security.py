@@ -5,7 +5,7 @@ import secrets
 
 from quart import Quart, request, session
 
-from hyperchat.errors import Forbidden
+from hyperchat.web.errors import Forbidden
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_HEADER = "X-CSRF-Token"
@@ -57,4 +57,3 @@ def init_app(app: Quart) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    app.jinja_env.globals["csrf_token"] = csrf_token

@@ -1,0 +1,141 @@
+"""Start-up and shutdown, in one ordered place: what the app opens before it serves its
+first request, the background jobs it runs, and how it closes them, in reverse."""
+
+import asyncio
+import functools
+import logging
+
+from quart import Quart
+
+from hyperchat.chat import conversations, message_actions
+from hyperchat.chat.generation import Generations
+from hyperchat.live.redis_backed import RedisEventBus, RedisStreamHub
+from hyperchat.live.reply_buffer import MemoryStreamHub
+from hyperchat.live.tab_events import MemoryEventBus
+from hyperchat.metering import quotas, usage
+from hyperchat.metering.catalog import Catalog
+from hyperchat.store import database
+from hyperchat.store.schema import Message, Status
+from hyperchat.upstream import demo
+from hyperchat.upstream.client import Upstream
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Quart) -> None:
+    @app.before_serving
+    async def start() -> None:
+        await start_services(app)
+
+    @app.after_serving
+    async def stop() -> None:
+        await stop_services(app)
+
+    @app.teardown_request
+    async def release_quota(_exc) -> None:
+        quotas.release()
+
+
+async def start_services(app: Quart) -> None:
+    config, ext = app.config, app.extensions
+    # 1. The live seams: this process's memory, or Redis shared by every worker. Redis first:
+    # when it cannot be reached, start fails (RedisUnavailable, naming REDIS_URL) before any
+    # database connection is open.
+    redis_url = config.get("REDIS_URL")
+    if redis_url:
+        hub, bus = RedisStreamHub(redis_url), RedisEventBus(redis_url)
+        try:
+            await hub.start()
+            await bus.start()
+        except BaseException:
+            await hub.aclose()
+            await bus.aclose()
+            raise
+    else:
+        hub, bus = MemoryStreamHub(), MemoryEventBus()
+    ext["events"] = bus
+    # 2. The database, migrated first when this process is the one that migrates.
+    url = config["DATABASE_URL"]
+    if config["RUN_MIGRATIONS"]:
+        await database.migrate(url)
+    await database.connect(url)
+    await end_orphaned_replies(hub)
+    # 3. The upstream and the generations that stream from it into the hub.
+    upstream = Upstream(
+        base_url=config["OPENROUTER_BASE_URL"],
+        api_key=config["OPENROUTER_API_KEY"],
+        connect_timeout=config["UPSTREAM_CONNECT_TIMEOUT"],
+        read_timeout=config["UPSTREAM_READ_TIMEOUT"],
+        demo_token_delay=config["DEMO_TOKEN_DELAY"],
+    )
+    generations = ext["generations"] = Generations(
+        hub, upstream,
+        partial_save_interval=config["PARTIAL_SAVE_INTERVAL"],
+        title_model=config.get("TITLE_MODEL"),
+        thought_process=config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"])
+    # 4. Metering: the model catalog (refreshed in the background: no page waits on the
+    # provider's model list), a usage record after every reply, the quota counters.
+    catalog = ext["catalog"] = Catalog(
+        upstream, default_model=config["DEFAULT_MODEL"],
+        offline=config["DEFAULT_MODEL"] == demo.MODEL_ID,
+        refresh_every=config["CATALOG_REFRESH"], retry_every=config["CATALOG_RETRY"])
+    generations.after_reply = functools.partial(usage.record_reply, catalog=catalog)
+    ext["quota_store"] = quotas.store_for(redis_url)
+    ext["quota_starting"] = quotas.Starting()
+    # 5. Background jobs.
+    ext["background"] = [
+        asyncio.create_task(catalog.run(), name="catalog-refresh"),
+        asyncio.create_task(purge_trash_periodically(config["TRASH_RETENTION_DAYS"]),
+                            name="trash-purge"),
+        asyncio.create_task(clean_up_actions_periodically(app), name="actions-cleanup"),
+    ]
+
+
+async def stop_services(app: Quart) -> None:
+    ext = app.extensions
+    for task in ext["background"]:
+        task.cancel()
+    await ext["quota_store"].aclose()
+    generations: Generations = ext["generations"]
+    await generations.shutdown()
+    await generations.upstream.aclose()
+    for seam in (generations.hub, ext["events"]):
+        if hasattr(seam, "aclose"):
+            await seam.aclose()
+    await database.disconnect()
+
+
+async def end_orphaned_replies(hub) -> None:
+    """Replies that were streaming when their process died cannot resume: say so, keeping
+    whatever text was saved. With Redis, a reply whose stream is still open is another
+    worker's, alive; a dead worker's stays "streaming" until its stream expires (LIVE_TTL)
+    and a later start sweeps it."""
+    streaming = await Message.filter(status=Status.STREAMING).values_list("id", flat=True)
+    orphans = set(streaming) - await hub.live(list(streaming))
+    if orphans:
+        await Message.filter(id__in=orphans, status=Status.STREAMING).update(
+            status=Status.ERROR, error="The server restarted before this reply finished.")
+
+
+async def purge_trash_periodically(retention_days: int, every: float = 3600) -> None:
+    """Delete conversations kept in the trash longer than the retention, now and hourly."""
+    while True:
+        try:
+            purged = await conversations.purge_trash(retention_days)
+            if purged:
+                log.info("purged %d conversations from the trash", purged)
+        except Exception:
+            log.exception("trash purge failed")
+        await asyncio.sleep(every)
+
+
+async def clean_up_actions_periodically(app: Quart) -> None:
+    """Every CHAT_ACTIONS_CLEANUP_INTERVAL: purge the text of messages deleted past their
+    undo window, and forget idle event channels. (The quota store bounds its own keys.)"""
+    while True:
+        await asyncio.sleep(app.config["CHAT_ACTIONS_CLEANUP_INTERVAL"])
+        try:
+            await message_actions.purge_deleted(app.config["MESSAGE_UNDO_SECONDS"])
+            app.extensions["events"].cleanup()
+        except Exception:
+            log.exception("message actions cleanup failed")

@@ -1,0 +1,53 @@
+"""What templates can call besides their context: filters, and the globals listed here.
+
+Three globals query the database or a live seam while a page renders; ARCHITECTURE.md lists
+them. Everything else a template shows comes from its view's context.
+"""
+
+from decimal import Decimal
+
+from markupsafe import Markup
+from quart import Quart
+
+from hyperchat.metering import model_choice, quotas, usage
+from hyperchat.store.schema import Conversation
+from hyperchat.web.rendering import render_markdown, shorten_model_name
+from hyperchat.web.security import csrf_token, current_user
+
+
+def init_app(app: Quart) -> None:
+    env = app.jinja_env
+    # Sanitized by render_markdown, so it is safe to mark as HTML.
+    env.filters["markdown"] = lambda text: Markup(render_markdown(text))
+    env.filters["short_model"] = shorten_model_name
+    env.filters["price"] = model_choice.format_price
+    env.filters["usd"] = usage.format_usd
+    env.filters["chart_value"] = chart_value
+    env.globals["csrf_token"] = csrf_token
+    env.globals["model_picker"] = model_choice.picker_context
+    # Queries (async, awaited by the templates that call them):
+    # where a conversation's live events stand when a page is rendered (its tabs follow on),
+    env.globals["events_position"] = (
+        lambda conversation_id: app.extensions["events"].position(conversation_id))
+    # a conversation's running usage total, and what is left before the next send.
+    env.globals["conversation_usage"] = conversation_usage
+    env.globals["composer_quota"] = composer_quota
+
+
+def chart_value(value: float, kind: str) -> str:
+    if kind == "usd":
+        return usage.format_usd(Decimal(str(round(value, 6))))
+    return f"{value:,.0f}"
+
+
+async def conversation_usage(conversation: Conversation | None) -> usage.Totals:
+    """A conversation's running total, for its header."""
+    if conversation is None:
+        return usage.Totals()
+    return await usage.totals(conversation.owner, conversation_id=conversation.id)
+
+
+async def composer_quota() -> quotas.Remaining:
+    """What is left before sending, rendered with the composer: in the page itself, so it
+    shows without a request of its own and without JavaScript."""
+    return await quotas.remaining(current_user(), full=False)

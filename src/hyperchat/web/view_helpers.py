@@ -1,0 +1,175 @@
+"""What several views share: the reply generations and their live text, publishing a change
+to a conversation's other tabs, the action limits, and answering JSON, htmx or a plain form.
+Views import this module, never each other."""
+
+from quart import (
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from hyperchat.chat import feedback, message_actions, versions
+from hyperchat.chat.generation import Generations
+from hyperchat.live import tab_events
+from hyperchat.live.reply_buffer import Batch
+from hyperchat.metering import limits, quotas
+from hyperchat.store.schema import Conversation, Message, Status
+from hyperchat.web import htmx, payloads
+from hyperchat.web.errors import wants_json
+from hyperchat.web.security import current_user
+
+TAB_HEADER = "X-Tab-Id"
+WINDOW = 50  # messages a conversation opens with; earlier ones load on scroll
+
+
+def generations() -> Generations:
+    return current_app.extensions["generations"]
+
+
+async def live_snapshots(messages: list[Message]) -> dict[int, Batch]:
+    """Text (and reasoning) so far of the replies still streaming, keyed by message id."""
+    live = {}
+    for message in messages:
+        if message.status == Status.STREAMING:
+            snapshot = await generations().hub.snapshot(message.id)
+            if snapshot is not None:
+                live[message.id] = snapshot
+    return live
+
+
+async def message_window(conversation: Conversation, around: int | None):
+    """The latest WINDOW messages, or WINDOW messages centred on `around` (a permalink)."""
+    query = versions.shown(conversation.id)
+    if around is not None and await query.filter(id=around).exists():
+        half = WINDOW // 2
+        before = await query.filter(id__lte=around).order_by("-id").limit(half + 1)
+        after = await query.filter(id__gt=around).order_by("id").limit(half)
+        messages = list(reversed(before)) + list(after)
+    else:
+        messages = list(reversed(await query.order_by("-id").limit(WINDOW)))
+    has_earlier = bool(messages) and await query.filter(id__lt=messages[0].id).exists()
+    has_later = bool(messages) and await query.filter(id__gt=messages[-1].id).exists()
+    return await versions.annotate(messages), has_earlier, has_later
+
+
+def bus() -> tab_events.EventBus:
+    return current_app.extensions["events"]
+
+
+def tab() -> str | None:
+    """The browser tab that sent this request (app.js names each tab), so that the channel
+    does not send a tab the change its own response already made."""
+    return request.headers.get(TAB_HEADER) or request.args.get("tab") or None
+
+
+async def check_limits(*, generates: bool = False) -> None:
+    """The action limits; an action that starts a reply also counts against the limits and
+    budgets every reply does (metering/quotas.py)."""
+    config = current_app.config
+    window = config["CHAT_ACTIONS_RATE_WINDOW"]
+    chosen = [limits.Limit("actions", config["CHAT_ACTIONS_RATE_LIMIT"], window)]
+    if generates:
+        chosen.insert(0, limits.Limit("regenerations", config["CHAT_REGENERATION_RATE_LIMIT"],
+                                      window))
+    await limits.check(current_app.extensions["quota_store"], current_user(), *chosen)
+    if generates:
+        await quotas.check(current_user())
+
+
+async def publish(conversation_id: int, type: str, html: str) -> None:
+    await bus().publish(conversation_id, type, html, tab())
+
+
+async def render_change(change: versions.ThreadChange, conversation, **extra) -> str:
+    return await render_template("actions/_thread_change.html", change=change,
+                                 conversation=conversation,
+                                 live=await live_snapshots(change.messages), **extra)
+
+
+def answer(conversation_id: int, body: str, data: dict):
+    """JSON clients get `data`, htmx the fragment; a plain form post goes back to the
+    conversation."""
+    if wants_json():
+        return jsonify({"ok": True, **data})
+    if not htmx.is_request():
+        return redirect(url_for("conversations.show", conversation_id=conversation_id), 303)
+    return body
+
+
+class JsonFields(payloads.Fields):
+    """A JSON body read like the action forms, repeated fields included."""
+
+    def getlist(self, name: str) -> list:
+        value = self.payload.get(name, [])
+        return value if isinstance(value, list) else [value]
+
+
+async def fields():
+    """The action's form, or its JSON body (the same names)."""
+    if request.is_json:
+        return JsonFields(await request.get_json(silent=True))
+    return await request.form
+
+
+def streaming(reply: Message) -> dict:
+    return {"message_id": reply.id,
+            "stream_url": url_for("messages.stream", message_id=reply.id)}
+
+
+async def shown_now(conversation_id: int) -> dict:
+    return {"shown": await versions.shown_ids(conversation_id)}
+
+
+def progress_publisher(app, conversation_id: int):
+    async def on_progress(message: Message, text: str, elapsed: float) -> None:
+        async with app.app_context():
+            html = await render_template("actions/_progress.html", message_id=message.id,
+                                         chars=len(text), elapsed=elapsed)
+        await app.extensions["events"].publish(conversation_id, tab_events.REGENERATION_PROGRESS,
+                                               html, None)
+    return on_progress
+
+
+def finish_publisher(app, conversation_id: int, origin: str | None):
+    async def on_finish(message: Message) -> None:
+        finished = await Message.get(id=message.id).select_related("conversation")
+        await versions.annotate([finished])
+        async with app.app_context():
+            html = await render_template("messages/_final.html", message=finished,
+                                         conversation=finished.conversation)
+        await app.extensions["events"].publish(conversation_id, tab_events.MESSAGE_REGENERATED,
+                                               html, None)
+    return on_finish
+
+
+async def start(started: message_actions.Started, model: str | None = None,
+                temperature: float | None = None) -> None:
+    app = current_app._get_current_object()
+    cid = started.reply.conversation_id
+    await generations().start(
+        started.reply, model or current_app.config["DEFAULT_MODEL"], started.context,
+        temperature=temperature, prefix=started.prefix, received_at=g.get("received_at"),
+        on_progress=progress_publisher(app, cid), on_finish=finish_publisher(app, cid, tab()))
+
+
+async def render_feedback(message: Message, editing: bool) -> str:
+    record = await feedback.of(message, current_user())
+    return await render_template(
+        "actions/_feedback.html", message=message, record=record, editing=editing,
+        chosen=feedback.reasons_of(record), reasons=feedback.REASONS,
+        max_chars=current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"])
+
+
+async def publish_feedback(message: Message) -> None:
+    """Other tabs: the reply's vote buttons and feedback summary."""
+    await versions.annotate([message])
+    html = await render_template("actions/_feedback_changed.html", message=message,
+                                 conversation=message.conversation,
+                                 summary=await render_feedback(message, editing=False))
+    await publish(message.conversation_id, tab_events.FEEDBACK_SUBMITTED, html)
+
+
