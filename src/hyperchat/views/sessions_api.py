@@ -62,23 +62,14 @@ def session_json(conversation: Conversation, message_count: int) -> dict:
 
 
 def message_json(message: Message) -> dict:
-    return {
-        "id": message.id,
-        "role": str(message.role),
-        "content": message.content,
-        # A reasoning model's thought process, as the app shows it: null without one, or
-        # with CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS off. (Exports keep it: the person's data.)
-        "reasoning": message.reasoning
-        if current_app.config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"] else None,
-        "createdAt": iso(message.created_at),
-        "status": str(message.status),
-        "rating": message.rating,
-        "modelIdUsed": message.model_id_used,
-        "promptTokens": message.prompt_tokens,
-        "completionTokens": message.completion_tokens,
-        "tokensEstimated": message.tokens_estimated,
-        "error": message.error,
-    }
+    """A message as the export writes it, with its id, without `finishedAt`."""
+    document = exports.message_dict(message)
+    del document["finishedAt"]
+    # A reasoning model's thought process, as the app shows it: null with
+    # CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS off. (Exports keep it: the person's data.)
+    if not current_app.config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"]:
+        document["reasoning"] = None
+    return {"id": message.id, **document}
 
 
 async def message_counts(conversation_ids: list[int]) -> dict[int, int]:
