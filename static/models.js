@@ -113,10 +113,6 @@
     if (dialog()?.open && !options().includes(active())) activateChosen();
   });
 
-  // The override is for one message: once the server took it, back to the default.
-  document.addEventListener("htmx:after:request", (event) => {
-    const ctx = event.detail.ctx;
-    if (ctx?.sourceElement?.id !== "composer") return;
-    if (ctx.response && ctx.response.status >= 200 && ctx.response.status < 300) setChoice("", "");
-  });
+  // The override is for one message: the response to a send brings the picker back on the
+  // default (models/_picker.html, out of band).
 })();

@@ -1,6 +1,7 @@
 """Small helpers shared by the HTTP-level tests."""
 
 import asyncio
+import json
 import re
 import subprocess
 
@@ -11,11 +12,15 @@ def soup(html: str) -> BeautifulSoup:
     return BeautifulSoup(html, "html.parser")
 
 
+def page_csrf(page: BeautifulSoup) -> str:
+    """The CSRF token a page renders into the headers of its htmx requests (on <body>)."""
+    return json.loads(page.body["hx-headers:inherited"])["X-CSRF-Token"]
+
+
 async def csrf(client) -> str:
     """Open the app once so the session has an identity and a CSRF token; return the token."""
     response = await client.get("/")
-    page = soup(await response.get_data(as_text=True))
-    return page.select_one('meta[name="csrf-token"]')["content"]
+    return page_csrf(soup(await response.get_data(as_text=True)))
 
 
 async def send(client, content: str, conversation_id: int | None = None, token: str | None = None,

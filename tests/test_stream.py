@@ -9,7 +9,7 @@ import pytest
 from hyperchat.store.schema import Message, Status
 from hyperchat.web.event_stream import frame
 from tests.fake_upstream import Drop, Hang, HttpError, InBandError, Stall, Tokens
-from tests.helpers import final_frame, finished, parse_sse, send, soup, wait_until
+from tests.helpers import csrf, final_frame, finished, parse_sse, send, soup, wait_until
 
 
 async def start_reply(client, fake_upstream, *replies, content="hi") -> int:
@@ -144,8 +144,7 @@ async def test_stop_keeps_partial_text_and_marks_it_stopped(client, fake_upstrea
     tokens = [f"s{i} " for i in range(200)]
     reply_id = await start_reply(client, fake_upstream, Tokens(tokens, interval=0.02))
     await wait_until(lambda: _snapshot_with(client.app.extensions["generations"].hub, reply_id, 3))
-    token = soup(await (await client.get("/")).get_data(as_text=True)).select_one(
-        'meta[name="csrf-token"]')["content"]
+    token = await csrf(client)
     response = await client.post(f"/messages/{reply_id}/stop", headers={"X-CSRF-Token": token})
     assert response.status_code == 204
     reply = await finished(reply_id)
@@ -344,8 +343,7 @@ async def test_retry_starts_a_new_reply_and_keeps_the_failed_one(client, fake_up
     reply_id = await start_reply(client, fake_upstream, InBandError(after_tokens=["part"]))
     await finished(reply_id)
     fake_upstream.enqueue(Tokens(["second", " try"]))
-    token = soup(await (await client.get("/")).get_data(as_text=True)).select_one(
-        'meta[name="csrf-token"]')["content"]
+    token = await csrf(client)
     response = await client.post(f"/messages/{reply_id}/retry",
                                  headers={"X-CSRF-Token": token, "HX-Request": "true"})
     assert response.status_code == 200
@@ -378,8 +376,7 @@ async def test_shutdown_saves_partial_replies(app_config, fake_upstream):
 
 @pytest.mark.parametrize("path", ["/messages/999/stream", "/messages/999/stop"])
 async def test_unknown_message_is_not_found(client, path):
-    token = soup(await (await client.get("/")).get_data(as_text=True)).select_one(
-        'meta[name="csrf-token"]')["content"]
+    token = await csrf(client)
     method = client.get if path.endswith("stream") else client.post
     response = await method(path, headers={"X-CSRF-Token": token})
     assert response.status_code == 404
@@ -388,8 +385,7 @@ async def test_unknown_message_is_not_found(client, path):
 async def test_someone_elses_stream_and_stop_are_forbidden(app, client, fake_upstream):
     reply_id = await start_reply(client, fake_upstream, Tokens(["a"] * 50, interval=0.02))
     stranger = app.test_client()
-    token = soup(await (await stranger.get("/")).get_data(as_text=True)).select_one(
-        'meta[name="csrf-token"]')["content"]
+    token = await csrf(stranger)
     assert (await stranger.get(f"/messages/{reply_id}/stream")).status_code == 403
     response = await stranger.post(f"/messages/{reply_id}/stop", headers={"X-CSRF-Token": token})
     assert response.status_code == 403

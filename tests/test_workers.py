@@ -24,6 +24,7 @@ from tests.helpers import (
     csrf,
     final_frame,
     finished,
+    page_csrf,
     parse_sse,
     soup,
     stop_process,
@@ -261,7 +262,7 @@ async def test_two_workers_on_postgresql_serve_a_reply_end_to_end(
     tokens = [f"p{i} " for i in range(20)]
     async with server(env, port) as http:
         page = soup((await http.get("/")).text)
-        token = page.select_one('meta[name="csrf-token"]')["content"]
+        token = page_csrf(page)
         fake_upstream.enqueue(Tokens(tokens, ttft=0.1, interval=0.02))
         response = await http.post("/messages", data={"content": "hi", "csrf_token": token},
                                    headers={"HX-Request": "true"})

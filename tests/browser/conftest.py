@@ -8,6 +8,7 @@ hence a fresh session cookie: a new "person" with no conversations, on the same 
 """
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -292,7 +293,7 @@ def import_conversation(page, title: str, messages: list[tuple[str, str]], *,
                         archived: bool = False) -> str:
     """Create a conversation of this page's person through the import API (much faster than
     sending each message); `messages` are (role, content) pairs. Return its id."""
-    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    token = json.loads(page.locator("body").get_attribute("hx-headers:inherited"))["X-CSRF-Token"]
     document = {"format": "hyperchat.conversation.v1", "title": title, "archived": archived,
                 "messages": [{"role": role, "content": content} for role, content in messages]}
     response = page.request.post("/api/chat/sessions/import/", data=document,

@@ -33,10 +33,12 @@ from hyperchat.web.view_helpers import (
     publish_feedback,
     render_change,
     render_feedback,
+    render_feedback_changed,
     shown_now,
     start,
     streaming,
     tab,
+    vote,
 )
 
 bp = Blueprint("actions", __name__)
@@ -202,6 +204,22 @@ async def save_feedback(message_id: int):
     return answer(message.conversation_id, html, {"feedback": {
         "message_id": message.id, "feedback_type": feedback.RATING_TYPES[rating].value,
         "reasons": reasons, "comment": comment}})
+
+
+@bp.post("/messages/<int:message_id>/vote")
+async def vote_on(message_id: int):
+    """Vote on a reply (1 up, -1 down, 0 clears) and open the form that asks why."""
+    message = await get_message(message_id, current_user())
+    message_actions.refuse_deleted(message)
+    raw = (await fields()).get("rating")
+    ratings = {"1": 1, "-1": -1, "0": 0, 1: 1, -1: -1, 0: 0}
+    rating = ratings.get(raw) if type(raw) in (str, int) else None
+    if rating is None:
+        raise BadRequest("rating must be 1, -1 or 0.")
+    await vote(message, rating)
+    # The fragment the other tabs were sent, with this tab's feedback form open after a vote.
+    html = await render_feedback_changed(message, editing=rating != 0)
+    return answer(message.conversation_id, html, {"message_id": message.id, "rating": rating})
 
 
 @bp.get("/c/<int:conversation_id>/events")

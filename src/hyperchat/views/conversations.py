@@ -126,6 +126,21 @@ async def _item_changed(conversation: Conversation, toast: str | None = None,
     return body, 200, htmx.trigger_on_body("conversations-changed") if reload else {}
 
 
+@bp.get("/c/<int:conversation_id>/title")
+async def title(conversation_id: int):
+    """Show a conversation's heading (what Esc puts back in place of the rename form)."""
+    conversation = await get_conversation(conversation_id, current_user())
+    return await render_template("conversations/_title.html", conversation=conversation)
+
+
+@bp.get("/c/<int:conversation_id>/rename")
+async def rename_form(conversation_id: int):
+    """Show the form that renames a conversation, in place of its heading."""
+    conversation = await get_conversation(conversation_id, current_user())
+    return await render_template("conversations/_title.html", conversation=conversation,
+                                 renaming=True)
+
+
 @bp.post("/c/<int:conversation_id>/rename")
 async def rename(conversation_id: int):
     """Rename a conversation (1-200 characters)."""

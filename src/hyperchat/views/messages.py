@@ -16,7 +16,7 @@ from quart import (
     url_for,
 )
 
-from hyperchat.chat import audit, feedback, message_actions, sending, versions
+from hyperchat.chat import audit, message_actions, sending, versions
 from hyperchat.live import tab_events
 from hyperchat.metering import model_choice, quotas
 from hyperchat.store.schema import Conversation, Message, Role, Status
@@ -29,10 +29,10 @@ from hyperchat.web.view_helpers import (
     check_limits,
     generations,
     publish,
-    publish_feedback,
     render_change,
     start,
     streaming,
+    vote,
 )
 
 bp = Blueprint("messages", __name__)
@@ -184,11 +184,6 @@ async def rate(message_id: int):
     if type(rating) is not int or rating not in (1, -1, 0):
         raise BadRequest("rating must be 1, -1 or 0.")
     message = await get_message(message_id, current_user())
-    if message.role != Role.ASSISTANT:
-        raise BadRequest("Only replies can be rated.")
-    # The vote is also the person's feedback record, logged and shown in their other tabs.
-    await feedback.record_vote(message, current_user(), rating)
-    await audit.record(audit.VOTE, message.conversation_id, current_user(), message.id,
-                       rating=rating)
-    await publish_feedback(message)
+    # The same vote as the page's buttons (actions.vote_on), for programs.
+    await vote(message, rating)
     return jsonify({"ok": True, "message_id": message.id, "rating": rating})

@@ -9,6 +9,9 @@ from hyperchat.web.errors import Forbidden
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_HEADER = "X-CSRF-Token"
+# Names the browser tab a request comes from, so that a conversation's channel does not send
+# a tab the change its own response already made (web/view_helpers.py).
+TAB_HEADER = "X-Tab-Id"
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -31,6 +34,13 @@ def current_user() -> str:
 
 def csrf_token() -> str:
     return session.get("csrf", "")
+
+
+def htmx_headers() -> dict[str, str]:
+    """The headers every htmx request sends, rendered once on <body> (hx-headers). The tab's
+    id is left blank: a rendered page can be shown in two tabs (Duplicate tab, a restore from
+    the cache), so only the tab itself can tell them apart (static/tab.js fills it in)."""
+    return {CSRF_HEADER: csrf_token(), TAB_HEADER: ""}
 
 
 def init_app(app: Quart) -> None:

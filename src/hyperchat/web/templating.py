@@ -12,7 +12,7 @@ from quart import Quart
 from hyperchat.metering import model_choice, quotas, usage
 from hyperchat.store.schema import Conversation
 from hyperchat.web.rendering import render_markdown, shorten_model_name
-from hyperchat.web.security import csrf_token, current_user
+from hyperchat.web.security import csrf_token, current_user, htmx_headers
 
 
 def init_app(app: Quart) -> None:
@@ -24,6 +24,7 @@ def init_app(app: Quart) -> None:
     env.filters["usd"] = usage.format_usd
     env.filters["chart_value"] = chart_value
     env.globals["csrf_token"] = csrf_token
+    env.globals["htmx_headers"] = htmx_headers
     env.globals["model_picker"] = model_choice.picker_context
     # Queries (async, awaited by the templates that call them):
     # where a conversation's live events stand when a page is rendered (its tabs follow on),

@@ -12,17 +12,16 @@ from quart import (
     url_for,
 )
 
-from hyperchat.chat import feedback, message_actions, versions
+from hyperchat.chat import audit, feedback, message_actions, versions
 from hyperchat.chat.generation import Generations
 from hyperchat.live import tab_events
 from hyperchat.live.reply_buffer import Batch
 from hyperchat.metering import limits, quotas
-from hyperchat.store.schema import Conversation, Message, Status
+from hyperchat.store.schema import Conversation, Message, Role, Status
 from hyperchat.web import htmx, payloads
-from hyperchat.web.errors import wants_json
-from hyperchat.web.security import current_user
+from hyperchat.web.errors import BadRequest, wants_json
+from hyperchat.web.security import TAB_HEADER, current_user
 
-TAB_HEADER = "X-Tab-Id"
 WINDOW = 50  # messages a conversation opens with; earlier ones load on scroll
 
 
@@ -61,7 +60,7 @@ def bus() -> tab_events.EventBus:
 
 
 def tab() -> str | None:
-    """The browser tab that sent this request (app.js names each tab), so that the channel
+    """The browser tab that sent this request (static/tab.js names each tab), so that the channel
     does not send a tab the change its own response already made."""
     return request.headers.get(TAB_HEADER) or request.args.get("tab") or None
 
@@ -156,20 +155,40 @@ async def start(started: message_actions.Started, model: str | None = None,
         on_progress=progress_publisher(app, cid), on_finish=finish_publisher(app, cid, tab()))
 
 
-async def render_feedback(message: Message, editing: bool) -> str:
+async def feedback_context(message: Message) -> dict:
+    """What actions/_feedback.html needs: the person's record on the reply and its reasons."""
     record = await feedback.of(message, current_user())
-    return await render_template(
-        "actions/_feedback.html", message=message, record=record, editing=editing,
-        chosen=feedback.reasons_of(record), reasons=feedback.REASONS,
-        max_chars=current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"])
+    return {"message": message, "record": record, "chosen": feedback.reasons_of(record),
+            "reasons": feedback.REASONS,
+            "max_chars": current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"]}
+
+
+async def render_feedback(message: Message, editing: bool) -> str:
+    return await render_template("actions/_feedback.html", editing=editing,
+                                 **await feedback_context(message))
+
+
+async def render_feedback_changed(message: Message, editing: bool = False) -> str:
+    """The reply's vote buttons and feedback, out of band: what the other tabs are sent,
+    and what the voting tab gets back (with the feedback form open: `editing`)."""
+    await versions.annotate([message])
+    return await render_template("actions/_feedback_changed.html", editing=editing,
+                                 conversation=message.conversation,
+                                 **await feedback_context(message))
 
 
 async def publish_feedback(message: Message) -> None:
     """Other tabs: the reply's vote buttons and feedback summary."""
-    await versions.annotate([message])
-    html = await render_template("actions/_feedback_changed.html", message=message,
-                                 conversation=message.conversation,
-                                 summary=await render_feedback(message, editing=False))
-    await publish(message.conversation_id, tab_events.FEEDBACK_SUBMITTED, html)
+    await publish(message.conversation_id, tab_events.FEEDBACK_SUBMITTED,
+                  await render_feedback_changed(message))
 
 
+async def vote(message: Message, rating: int) -> None:
+    """Set the person's vote on a reply (1, -1, or 0 to clear it): saved as their feedback
+    record, logged, and shown in their other tabs."""
+    if message.role != Role.ASSISTANT:
+        raise BadRequest("Only replies can be rated.")
+    await feedback.record_vote(message, current_user(), rating)
+    await audit.record(audit.VOTE, message.conversation_id, current_user(), message.id,
+                       rating=rating)
+    await publish_feedback(message)
