@@ -37,8 +37,18 @@
       document.querySelector("#conversation-actions .rename-btn")?.click();
     }
   }
-  document.addEventListener("htmx:after:swap", (event) => {
-    if (event.detail.ctx?.sourceElement?.matches?.(".rename-btn")) titleInput()?.select();
+  // Esc pressed before the form has arrived still closes it: as soon as it is there.
+  let opening = null; // null, "open" or "cancel"
+  const fromRename = (event) => event.detail.ctx?.sourceElement?.matches?.(".rename-btn");
+  document.addEventListener("htmx:before:request", (event) => {
+    if (fromRename(event)) opening = "open";
+  });
+  document.addEventListener("htmx:finally:request", (event) => {
+    if (!fromRename(event)) return;
+    const input = titleInput();
+    if (opening === "cancel") input?.dispatchEvent(new CustomEvent("rename-cancel", { bubbles: true }));
+    else input?.select();
+    opening = null;
   });
 
   // Open a conversation from the list (as its link would), then run `then`. htmx pushes the
@@ -93,6 +103,9 @@
       // The heading fetches itself back (its hx-trigger); focus.js returns to Rename.
       event.preventDefault();
       target.dispatchEvent(new CustomEvent("rename-cancel", { bubbles: true }));
+    } else if (key === "Escape" && opening) {
+      event.preventDefault();
+      opening = "cancel";
     } else if (key === "Escape" && !event.isComposing) {
       // Esc stops the reply that is streaming (edit and feedback forms take their Esc first).
       const stop = document.querySelector(".stop-btn");

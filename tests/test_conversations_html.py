@@ -134,6 +134,53 @@ async def test_rename_updates_title_item_and_heading_without_reordering(client):
     assert conversation.title == "New name" and conversation.last_activity_at == before
 
 
+async def test_rename_is_click_to_edit_the_heading(client):
+    made = await make_conversations(client, 1)
+    cid = made[0].id
+    page = soup(await (await client.get(f"/c/{cid}")).get_data(as_text=True))
+    # The page shows the heading only; its Rename button asks for the form in its place.
+    assert page.select_one("#conversation-heading .rename-form") is None
+    button = page.select_one("#conversation-actions .rename-btn")
+    assert (button["hx-get"], button["hx-target"], button["hx-swap"]) == (
+        f"/c/{cid}/rename", "#conversation-heading", "outerHTML")
+
+    form_html = soup(await (await client.get(f"/c/{cid}/rename", headers=HX)).get_data(
+        as_text=True))
+    heading = form_html.select_one("#conversation-heading")
+    assert heading.select_one("h1") is None
+    form = heading.select_one("form.rename-form")
+    assert form["hx-post"] == form["action"] == f"/c/{cid}/rename"
+    field = form.select_one(f"input#rename-input-{cid}[name=title]")
+    assert field["value"] == "Chat 0" and field.has_attr("autofocus")
+    assert form.select_one("input[name=csrf_token]")["value"] == await csrf(client)
+    # Esc asks the heading back (an event the script fires; no request of the form's own).
+    assert (heading["hx-get"], heading["hx-trigger"], heading["hx-swap"]) == (
+        f"/c/{cid}/title", "rename-cancel", "outerHTML")
+
+    back = soup(await (await client.get(f"/c/{cid}/title", headers=HX)).get_data(as_text=True))
+    assert back.select_one("#conversation-heading h1").get_text() == "Chat 0"
+    assert back.select_one("form") is None
+
+
+@pytest.mark.parametrize("path", ["rename", "title"])
+async def test_the_rename_form_and_heading_are_the_owners_only(app, client, path):
+    made = await make_conversations(client, 1)
+    stranger = app.test_client()
+    await csrf(stranger)
+    assert (await stranger.get(f"/c/{made[0].id}/{path}")).status_code == 403
+    assert (await client.get(f"/c/9999/{path}")).status_code == 404
+
+
+async def test_rename_without_javascript_posts_the_form_and_goes_back(client):
+    made = await make_conversations(client, 1)
+    token = await csrf(client)
+    response = await client.post(f"/c/{made[0].id}/rename",
+                                 form={"title": "Plain form", "csrf_token": token},
+                                 headers={"Referer": f"http://localhost/c/{made[0].id}"})
+    assert response.status_code == 303
+    assert (await Conversation.get(id=made[0].id)).title == "Plain form"
+
+
 @pytest.mark.parametrize("title", ["", "   ", "x" * 201])
 async def test_rename_rejects_bad_titles_with_a_clear_error(client, title):
     made = await make_conversations(client, 1)

@@ -7,7 +7,8 @@ from tests.fake_upstream import Tokens
 from tests.helpers import csrf, send
 
 POSTS = ["/messages", "/messages/{reply}/stop", "/messages/{reply}/retry",
-         "/rate_message/{reply}", "/c/{conversation}/share", "/c/{conversation}/share/delete"]
+         "/rate_message/{reply}", "/messages/{reply}/vote", "/c/{conversation}/share",
+         "/c/{conversation}/share/delete", "/c/{conversation}/rename"]
 
 
 @pytest.fixture

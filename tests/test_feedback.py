@@ -1,8 +1,12 @@
 """Feedback: one editable record per person and reply, with reasons, free text, address and
 user agent; the old rating API keeps working and feeds the same record."""
 
+import asyncio
 import json
 
+import pytest
+
+from hyperchat.live import tab_events
 from hyperchat.store.schema import Message, MessageFeedback
 from tests.actions_helpers import act, exchange
 from tests.helpers import csrf, soup
@@ -71,3 +75,105 @@ async def test_the_reply_bubble_offers_to_edit_feedback_after_a_vote(client, fak
     page = soup(await (await client.get(f"/c/{cid}")).get_data(as_text=True))
     button = page.select_one(f"#msg-{a}-feedback .feedback-edit-btn")
     assert button["hx-get"] == f"/messages/{a}/feedback?edit=1"
+
+
+async def test_a_vote_from_the_page_answers_with_the_fragment_other_tabs_get(app, client,
+                                                                              fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    cid = (await Message.get(id=a)).conversation_id
+    bus = app.app.extensions["events"]
+    follower = bus.follow(cid, await bus.position(cid), 5)
+    # The page's buttons: an htmx POST, the rating rendered in (the active vote's clears it).
+    page = soup(await (await client.get(f"/c/{cid}")).get_data(as_text=True))
+    up = page.select_one(f"#msg-{a}-upvote")
+    assert up["hx-post"] == f"/messages/{a}/vote"
+    assert json.loads(up["hx-vals"]) == {"rating": 1}
+
+    response = await act(client, a, "vote", rating="1")
+    assert response.status_code == 200
+    fragment = soup(await response.get_data(as_text=True))
+    # The buttons, out of band, now pressed, and the form asking why, open.
+    actions = fragment.select_one(f"#msg-{a}-actions")
+    assert actions["hx-swap-oob"] == "outerHTML"
+    pressed = actions.select_one(".upvote-btn")
+    assert pressed["aria-pressed"] == "true" and "voted" in pressed["class"]
+    assert json.loads(pressed["hx-vals"]) == {"rating": 0}
+    form = fragment.select_one(f"form#msg-{a}-feedback.editing")
+    assert form["hx-swap-oob"] == "outerHTML"
+    assert form.select_one("input[name=feedback_type]")["value"] == "upvote"
+    assert (await Message.get(id=a)).rating == 1
+
+    # Other tabs get the same buttons, and the summary rather than the form.
+    event = await asyncio.wait_for(anext(follower), 2)
+    assert event.type == tab_events.FEEDBACK_SUBMITTED and event.origin == "tab-a"
+    other = soup(event.html)
+    assert str(other.select_one(f"#msg-{a}-actions")) == str(actions)
+    summary = other.select_one(f"#msg-{a}-feedback")
+    assert summary.name == "div" and summary["hx-swap-oob"] == "outerHTML"
+    assert summary.select_one(".feedback-edit-btn").get_text() == "Tell us why"
+
+    # Clearing the vote: no form, the record gone.
+    fragment = soup(await (await act(client, a, "vote", rating="0")).get_data(as_text=True))
+    assert fragment.select_one(".upvote-btn")["aria-pressed"] == "false"
+    assert fragment.select_one(f"#msg-{a}-feedback form") is None
+    assert fragment.select_one(f"#msg-{a}-feedback").get_text(strip=True) == ""
+    assert await MessageFeedback.all().count() == 0
+    await follower.aclose()
+
+
+async def test_other_tabs_see_the_feedback_summary_with_its_reasons(app, client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    cid = (await Message.get(id=a)).conversation_id
+    bus = app.app.extensions["events"]
+    follower = bus.follow(cid, await bus.position(cid), 5)
+    await act(client, a, "feedback", feedback_type="downvote", reasons="too_long",
+              comment="Rambles.")
+    summary = soup((await asyncio.wait_for(anext(follower), 2)).html).select_one(
+        f"#msg-{a}-feedback .feedback-summary")
+    assert [c.get_text() for c in summary.select(".chip.chosen")] == ["Too long"]
+    assert "Rambles." in summary.get_text()
+    await follower.aclose()
+
+
+async def test_a_vote_answers_json_clients_like_the_rating_api(client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    token = await csrf(client)
+    response = await client.post(f"/messages/{a}/vote", json={"rating": -1},
+                                 headers={"X-CSRF-Token": token})
+    assert response.status_code == 200
+    assert await response.get_json() == {"ok": True, "message_id": a, "rating": -1}
+    assert (await MessageFeedback.get(message_id=a)).feedback_type == "downvote"
+
+
+@pytest.mark.parametrize("rating", ["2", "", "up", "1.0", None])
+async def test_a_vote_refuses_what_is_not_1_minus_1_or_0(client, fake_upstream, rating):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    form = {} if rating is None else {"rating": rating}
+    response = await act(client, a, "vote", **form)
+    assert response.status_code == 400
+    assert "rating must be 1, -1 or 0" in await response.get_data(as_text=True)
+    assert (await Message.get(id=a)).rating == 0
+
+
+async def test_a_vote_refuses_json_true_for_1(client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    response = await client.post(f"/messages/{a}/vote", json={"rating": True},
+                                 headers={"X-CSRF-Token": await csrf(client)})
+    assert response.status_code == 400
+
+
+async def test_only_replies_take_votes_and_only_their_owners(app, client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    response = await act(client, q, "vote", rating="1")
+    assert response.status_code == 400
+    assert "Only replies can be rated." in await response.get_data(as_text=True)
+    stranger = app.test_client()
+    assert (await act(stranger, a, "vote", rating="1")).status_code == 403
+    assert (await Message.get(id=a)).rating == 0
+    assert await MessageFeedback.all().count() == 0
+
+
+async def test_a_deleted_reply_takes_no_vote(client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    await act(client, a, "delete")
+    assert (await act(client, a, "vote", rating="1")).status_code == 404

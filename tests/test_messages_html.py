@@ -1,5 +1,7 @@
 """Sending a message over htmx: bubbles, validation, persistence, the reply's final frame."""
 
+import json
+
 import pytest
 
 from hyperchat.store.schema import Conversation, Message, Status
@@ -87,6 +89,36 @@ async def test_second_message_sends_whole_conversation_as_context(client, fake_u
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert body["model"] == "openai/gpt-4o-mini"
     assert fake_upstream.requests[-1]["headers"]["authorization"] == "Bearer test-key"
+
+
+async def test_a_sent_message_empties_the_composer_out_of_band(client, fake_upstream):
+    fake_upstream.enqueue(Tokens(["ok"]))
+    page = soup(await (await send(client, "hello")).get_data(as_text=True))
+    box = page.select_one("textarea#composer-input")
+    assert box["hx-swap-oob"] == "true" and box.get_text() == ""
+    # Not autofocus: focus stays where the person is (htmx keeps it on the box by its id).
+    assert not box.has_attr("autofocus")
+    error = page.select_one("#composer-error")
+    assert error["hx-swap-oob"] == "innerHTML" and error.get_text(strip=True) == ""
+    # The model choice is for one message: back on the default.
+    picker = page.select_one("#model-choice")
+    assert picker["hx-swap-oob"] == "true"
+    assert picker.select_one("#model-override")["value"] == ""
+
+
+async def test_a_refused_message_leaves_the_composer_as_it_is(client, fake_upstream):
+    page = soup(await (await send(client, "a" * 10_001)).get_data(as_text=True))
+    assert page.select_one("#composer-input") is None
+    assert page.select_one("#model-choice") is None
+
+
+async def test_every_htmx_request_sends_the_headers_rendered_on_body(client):
+    token = await csrf(client)
+    page = soup(await (await client.get("/")).get_data(as_text=True))
+    # One attribute, inherited by every element; the tab's id is the tab's to fill in.
+    assert json.loads(page.body["hx-headers:inherited"]) == {"X-CSRF-Token": token,
+                                                              "X-Tab-Id": ""}
+    assert page.select('meta[name="csrf-token"]') == []
 
 
 @pytest.mark.parametrize("content", ["", "   ", "\n\t "])

@@ -1,0 +1,38 @@
+"""The hand-written scripts: loaded by the layout, one file per feature, and no URL of the
+app written in them (the server renders URLs into the markup with url_for)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted((ROOT / "static").glob("*.js"))
+# A string literal that starts with "/" and a path character ('/c/', "/messages",
+# `/share/${id}`), or a path right after a template literal's ${...} (`${origin}/share/`).
+# "/" alone (the search key) is no path.
+APP_PATH = re.compile(r"""(["'`]|\})/[\w$.{-]""")
+
+
+def test_the_pattern_finds_the_urls_it_is_meant_to():
+    for written in ('fetch("/rate_message/" + id)', "htmx.ajax('GET', '/c/1/share')",
+                    "`/messages/${id}/feedback`", '"/share/" + id', "`${origin}/share/${id}`",
+                    "`/${path}`"):
+        assert APP_PATH.search(written), written
+    for innocent in ('key === "/"', "/^[\\w+\\-/]+$/.test(zone)",
+                     "`tz=${zone}; path=/; max-age=1`", "a / b"):
+        assert not APP_PATH.search(innocent), innocent
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_no_script_writes_a_url_of_the_app(script):
+    hits = [f"{script.name}:{number}: {line.strip()}"
+            for number, line in enumerate(script.read_text().splitlines(), 1)
+            if APP_PATH.search(line)]
+    assert not hits, "render a data-*-url attribute with url_for instead:\n" + "\n".join(hits)
+
+
+def test_the_layout_loads_every_script_and_only_those():
+    layout = (ROOT / "templates" / "base.html").read_text()
+    loaded = set(re.findall(r'"(\w+\.js)"', layout))
+    assert loaded == {p.name for p in SCRIPTS}
