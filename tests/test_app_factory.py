@@ -123,7 +123,7 @@ async def test_demo_mode_has_no_banner_when_a_provider_is_configured(client):
 
 @pytest.mark.parametrize("path", ["/vendor/htmx.min.js", "/vendor/hx-sse.min.js",
                                   "/vendor/icons/regular/copy.svg", "/assets/pygments.css",
-                                  "/static/app.js", "/static/style.css"])
+                                  "/static/keyboard.js", "/static/style.css"])
 async def test_assets_are_served(client, path):
     response = await client.get(path)
     assert response.status_code == 200

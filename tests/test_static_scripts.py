@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import soup
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted((ROOT / "static").glob("*.js"))
 # A string literal that starts with "/" and a path character ('/c/', "/messages",
@@ -36,3 +38,16 @@ def test_the_layout_loads_every_script_and_only_those():
     layout = (ROOT / "templates" / "base.html").read_text()
     loaded = set(re.findall(r'"(\w+\.js)"', layout))
     assert loaded == {p.name for p in SCRIPTS}
+
+
+async def test_every_script_a_page_loads_is_served_in_the_order_written(client):
+    page = soup(await (await client.get("/")).get_data(as_text=True))
+    sources = [s["src"] for s in page.select("script[src]")]
+    ours = [src for src in sources if src.startswith("/static/")]
+    # sidebar.js before the two that use what it shares (window.hyperchat).
+    assert ours.index("/static/sidebar.js") < ours.index("/static/focus.js")
+    assert ours.index("/static/sidebar.js") < ours.index("/static/keyboard.js")
+    for src in sources:
+        response = await client.get(src)
+        assert response.status_code == 200, src
+        assert "javascript" in response.mimetype, src

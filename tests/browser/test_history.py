@@ -65,7 +65,7 @@ def test_back_after_f2_opens_a_conversation_from_the_list(page, chat, fake):
     second = new_conversation(page, chat, "second conversation")
     page.evaluate("window.__sameDocument = true")
 
-    # F2 on another conversation's link opens it (app.js's own request) and starts a rename.
+    # F2 on another conversation's link opens it (keyboard.js's own request) and starts a rename.
     page.keyboard.press("Control+K")
     link = page.locator(f"#conv-{first} .conversation-link")
     for _ in range(3):

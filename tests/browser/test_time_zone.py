@@ -1,4 +1,4 @@
-"""The sidebar's day groups follow the browser's time zone, which app.js hands the server."""
+"""The sidebar's day groups follow the browser's time zone, which static/tab.js hands the server."""
 
 import pytest
 

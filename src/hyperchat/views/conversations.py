@@ -19,7 +19,7 @@ bp = Blueprint("conversations", __name__)
 
 
 def client_zone():
-    """The browser's time zone (app.js keeps it in the `tz` cookie), for day groups."""
+    """The browser's time zone (static/tab.js keeps it in the `tz` cookie), for day groups."""
     return sidebar.zone_named(request.cookies.get("tz"))
 
 
