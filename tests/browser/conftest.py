@@ -9,6 +9,7 @@ hence a fresh session cookie: a new "person" with no conversations, on the same 
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -23,7 +24,7 @@ from hypercorn.config import Config
 from playwright.sync_api import expect, sync_playwright
 
 from hyperchat import create_app
-from tests.fake_upstream import FakeUpstream
+from tests.fake_upstream import FakeUpstream, Tokens
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -287,6 +288,27 @@ class Chat:
 @pytest.fixture
 def chat(page):
     return Chat(page)
+
+
+def two_windows(new_context, fake, question: str, answer: str) -> tuple[Chat, Chat]:
+    """One person's conversation (`question`, answered `answer`) open in two windows: the same
+    session cookie, each window visible, so neither tab's live channel is paused as a
+    background tab's is (it would catch up when shown). Return both Chats."""
+    first_context = new_context()
+    first = first_context.new_page()
+    first.goto("/")
+    chat = Chat(first)
+    fake.enqueue(Tokens([answer]))
+    chat.wait_status(chat.send(question), "complete")
+    expect(first).to_have_url(re.compile(r"/c/\d+$"))
+
+    second_context = new_context()
+    second_context.add_cookies(first_context.cookies())
+    second = second_context.new_page()
+    second.goto(first.url)
+    other = Chat(second)
+    expect(other.replies.last.locator(".message-content")).to_have_text(answer)
+    return chat, other
 
 
 def import_conversation(page, title: str, messages: list[tuple[str, str]], *,

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Chat
+from tests.browser.conftest import Chat, two_windows
 from tests.fake_upstream import Tokens
 
 pytestmark = pytest.mark.browser
@@ -23,30 +23,8 @@ def press_until_focused(page, key: str, selector: str, most: int = 60) -> None:
     raise AssertionError(f"{most} × {key} never reached {selector}")
 
 
-def two_tabs(new_context, fake):
-    """One person's conversation open in two windows (each visible, so neither tab's live
-    channel is paused as a background tab's is); return both Chats and the second tab's
-    events request."""
-    first_context = new_context()
-    first = first_context.new_page()
-    first.goto("/")
-    chat = Chat(first)
-    fake.enqueue(Tokens(["an answer"]))
-    chat.wait_status(chat.send("a question"), "complete")
-    expect(first).to_have_url(re.compile(r"/c/\d+$"))
-
-    second_context = new_context()
-    second_context.add_cookies(first_context.cookies())
-    second = second_context.new_page()
-    with second.expect_request(re.compile(r"/c/\d+/events\?")) as channel:
-        second.goto(first.url)
-    other = Chat(second)
-    expect(other.replies.last.locator(".message-content")).to_have_text("an answer")
-    return chat, other, channel.value
-
-
 def test_a_vote_is_an_htmx_post_and_both_tabs_show_it(new_context, fake):
-    chat, other, channel = two_tabs(new_context, fake)
+    chat, other = two_windows(new_context, fake, "a question", "an answer")
     first = chat.page
     programs_api = []
     first.on("request", lambda r: programs_api.append(r.url) if "/rate_message/" in r.url
@@ -64,8 +42,6 @@ def test_a_vote_is_an_htmx_post_and_both_tabs_show_it(new_context, fake):
         "X-CSRF-Token"]
     assert request.method == "POST" and request.post_data == "rating=1"
     assert headers["hx-request"] == "true" and headers["x-csrf-token"] == token
-    # Each tab names itself; the page rendered the slot blank for it.
-    assert headers["x-tab-id"] and headers["x-tab-id"] != channel.headers["x-tab-id"]
 
     # This tab: the button pressed and the form asking why, its first chip focused.
     up = chat.replies.last.locator(".upvote-btn")
@@ -95,8 +71,12 @@ def test_a_vote_is_an_htmx_post_and_both_tabs_show_it(new_context, fake):
     expect(other_up).not_to_contain_class("voted")
     expect(other.replies.last.locator(".feedback-summary")).to_have_count(0)
 
-    # And the other way round: a downvote in the second tab shows in the first.
-    other.replies.last.locator(".downvote-btn").click()
+    # And the other way round: a downvote in the second tab shows in the first. Each tab
+    # names itself in the header the page rendered blank for it.
+    with other.page.expect_request(f"**/messages/{reply_id}/vote") as other_voted:
+        other.replies.last.locator(".downvote-btn").click()
+    second_tab = other_voted.value.headers["x-tab-id"]
+    assert headers["x-tab-id"] and second_tab and headers["x-tab-id"] != second_tab
     expect(chat.replies.last.locator(".downvote-btn")).to_have_attribute("aria-pressed", "true")
     expect(chat.replies.last.locator(".upvote-btn")).to_have_attribute("aria-pressed", "false")
     assert programs_api == []

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Chat
+from tests.browser.conftest import Chat, two_windows
 from tests.fake_upstream import Tokens
 
 pytestmark = pytest.mark.browser
@@ -111,22 +111,8 @@ def test_edit_versions_regenerate_delete_undo_and_feedback_by_keyboard(page, cha
 
 
 def test_another_tab_updates_live(new_context, fake):
-    # Two windows of one person (the same session cookie): each stays visible, so neither
-    # tab's channel is paused as a background tab's is (it would catch up when shown).
-    first_context = new_context()
-    first = first_context.new_page()
-    first.goto("/")
-    chat = Chat(first)
-    fake.enqueue(Tokens(["one"]))
-    chat.wait_status(chat.send("shared question"), "complete")
-    expect(first).to_have_url(re.compile(r"/c/\d+$"))
-
-    second_context = new_context()
-    second_context.add_cookies(first_context.cookies())
-    second = second_context.new_page()
-    second.goto(first.url)
-    other = Chat(second)
-    expect(other.replies.last.locator(".message-content")).to_have_text("one")
+    chat, other = two_windows(new_context, fake, "shared question", "one")
+    first, second = chat.page, other.page
     # The second tab follows the conversation's events from where its page was rendered, so
     # whatever happens from now on reaches it, however soon.
     expect(second.locator("#conversation-events")).to_have_attribute(
