@@ -212,6 +212,7 @@ async def vote_on(message_id: int):
     message = await get_message(message_id, current_user())
     message_actions.refuse_deleted(message)
     raw = (await fields()).get("rating")
+    # A form sends text, JSON an integer; never true/false, which Python takes for 1 and 0.
     ratings = {"1": 1, "-1": -1, "0": 0, 1: 1, -1: -1, 0: 0}
     rating = ratings.get(raw) if type(raw) in (str, int) else None
     if rating is None:
