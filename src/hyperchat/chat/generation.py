@@ -74,24 +74,47 @@ def clean_generated_title(text: str) -> str:
 
 
 @dataclass
-class Run:
-    """One generation's options and clock (time.perf_counter)."""
+class Reply:
+    """One reply's generation state: what it was asked with, what has streamed so far, how
+    it ended, and its clock (time.perf_counter). The task updates it as events come, and
+    `Generations._save` writes it."""
 
+    message: Message
+    model: str  # the model asked for
+    context: list[ChatMessage]  # what the model is sent
     temperature: float | None = None
     prefix: str = ""
     # The reasoning a continued reply already has (kept, and the new reasoning follows it).
     reasoning_prefix: str = ""
+    # What the reply shows so far: its text, and (thought process on) its reasoning.
+    chunks: list[str] = field(init=False)
+    thoughts: list[str] = field(init=False)
     # Reasoning the model sent, shown or not: billed like text, so counted when estimating.
     reasoning: list[str] = field(default_factory=list)
-    received_at: float = 0.0
+    model_used: str | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    tool_calls: bool = False
+    status: Status = Status.COMPLETE
+    error: str | None = None
     on_progress: Callable[[Message, str, float], Awaitable[None]] | None = None
     on_finish: Callable[[Message], Awaitable[None]] | None = None
-    called_at: float | None = None
     # Set once the reply waits on the network (or its task ended): see Generations.start.
     sent: asyncio.Event = field(default_factory=asyncio.Event)
+    received_at: float = 0.0
+    called_at: float | None = None
     first_token_at: float | None = None
     ended_at: float | None = None
     _last_progress: float = 0.0
+    _last_save: float = field(default_factory=time.monotonic)  # time.monotonic
+
+    def __post_init__(self) -> None:
+        self.chunks = [self.prefix] if self.prefix else []
+        self.thoughts = [self.reasoning_prefix] if self.reasoning_prefix else []
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
 
     def token(self) -> None:
         if self.first_token_at is None:
@@ -102,13 +125,27 @@ class Run:
         return self.on_progress is not None \
             and time.perf_counter() - self._last_progress >= PROGRESS_INTERVAL
 
-    async def progress(self, message: Message, chunks: list[str]) -> None:
+    async def progress(self) -> None:
         now = time.perf_counter()
         self._last_progress = now
         try:
-            await self.on_progress(message, "".join(chunks), now - (self.called_at or now))
+            await self.on_progress(self.message, self.text, now - (self.called_at or now))
         except Exception:
-            log.exception("progress of reply %s not published", message.id)
+            log.exception("progress of reply %s not published", self.message.id)
+
+    def save_due(self, interval: float) -> bool:
+        return time.monotonic() - self._last_save >= interval
+
+    def shown_reasoning(self) -> dict:
+        """The reasoning to save with the text, or nothing: a reply without any (or with the
+        thought process off) leaves the column as it was, null for a new reply."""
+        return {"reasoning": "".join(self.thoughts)} if self.thoughts else {}
+
+    async def save_partial(self) -> None:
+        """Write the text and reasoning so far."""
+        await Message.filter(id=self.message.id).update(content=self.text,
+                                                        **self.shown_reasoning())
+        self._last_save = time.monotonic()
 
     def latency(self) -> dict:
         """Milliseconds: in our server before the upstream call, to the first token, and
@@ -120,17 +157,39 @@ class Run:
                 "ttft_ms": ms(self.called_at, self.first_token_at),
                 "stream_ms": ms(self.first_token_at, self.ended_at)}
 
+    def outcome(self) -> dict:
+        """The fields the reply is saved with once it ends, its token counts included."""
+        text = self.text
+        fields = {
+            "content": text, **self.shown_reasoning(), "status": self.status,
+            "error": self.error, "model_id_used": self.model_used or (self.model if text else None),
+            "finished_at": datetime.now(UTC),
+            "finish_reason": self.finish_reason, "temperature": self.temperature,
+            **self.latency(),
+        }
+        new_text = text[len(self.prefix):]
+        message = self.message
+        # A continuation's usage covers only the new part: add it to what the reply had.
+        before = (message.completion_tokens or 0) if self.prefix else 0
+        usage = self.usage
+        if usage is not None and usage.prompt_tokens is not None:
+            fields.update(prompt_tokens=usage.prompt_tokens,
+                          completion_tokens=before + (usage.completion_tokens or 0),
+                          tokens_estimated=bool(self.prefix and message.tokens_estimated))
+        elif new_text or self.reasoning:
+            # The reasoning counts too: providers bill it, and a reply stopped while the
+            # model thinks must not cost nothing against a budget.
+            fields.update(prompt_tokens=sum(estimate_tokens(m.content) for m in self.context),
+                          completion_tokens=before + estimate_tokens(new_text)
+                          + estimate_tokens("".join(self.reasoning)),
+                          tokens_estimated=True)
+        return fields
+
 
 PROGRESS_INTERVAL = 0.5  # seconds between two progress events of one reply
 # The longest start() waits for the upstream request to go out (a safety net: it normally
 # takes well under a millisecond, see Generations.start).
 SEND_WAIT = 0.25
-
-
-def _reasoning_field(thoughts: list[str]) -> dict:
-    """The reasoning to save with the text, or nothing: a reply without any (or with the
-    thought process off) leaves the column as it was, null for a new reply."""
-    return {"reasoning": "".join(thoughts)} if thoughts else {}
 
 
 class Generations:
@@ -169,20 +228,21 @@ class Generations:
             await self.hub.append(message.id, reasoning_prefix, Kind.REASONING)
         if prefix:
             await self.hub.append(message.id, prefix)
-        run = Run(temperature=temperature, prefix=prefix, reasoning_prefix=reasoning_prefix,
-                  received_at=received_at if received_at is not None else time.perf_counter(),
-                  on_progress=on_progress, on_finish=on_finish)
-        task = asyncio.create_task(self._run(message, model, context, run),
-                                   name=f"reply-{message.id}")
+        reply = Reply(message, model, context, temperature=temperature, prefix=prefix,
+                      reasoning_prefix=reasoning_prefix,
+                      received_at=received_at if received_at is not None
+                      else time.perf_counter(),
+                      on_progress=on_progress, on_finish=on_finish)
+        task = asyncio.create_task(self._run(reply), name=f"reply-{message.id}")
         self._tasks[message.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(message.id, None))
-        task.add_done_callback(lambda _: run.sent.set())
+        task.add_done_callback(lambda _: reply.sent.set())
         # Return once the reply waits on the network (its request written, or a connection
         # being opened): the caller's own work (rendering its response) would otherwise run
         # first and delay the send. A few hundred microseconds of this process's work.
         with suppress(TimeoutError):
             async with asyncio.timeout(SEND_WAIT):
-                await run.sent.wait()
+                await reply.sent.wait()
 
     def _stop(self, message_id: int) -> None:
         task = self._tasks.get(message_id)
@@ -205,84 +265,72 @@ class Generations:
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
 
-    async def _run(self, message: Message, model: str, context: list[ChatMessage],
-                   run: "Run") -> None:
-        chunks: list[str] = [run.prefix] if run.prefix else []
-        thoughts: list[str] = [run.reasoning_prefix] if run.reasoning_prefix else []
-        model_used: str | None = None
-        usage: Usage | None = None
-        finish_reason: str | None = None
-        tool_calls = False
-        status, error = Status.COMPLETE, None
-        last_save = time.monotonic()
+    async def _run(self, reply: Reply) -> None:
+        message = reply.message
         try:
             # aclosing: a stop must close the upstream connection, not leave it to the GC.
-            run.called_at = time.perf_counter()
-            async with aclosing(self.upstream.stream(context, model, temperature=run.temperature,
-                                                     on_sent=run.sent.set)) as events:
+            reply.called_at = time.perf_counter()
+            async with aclosing(self.upstream.stream(reply.context, reply.model,
+                                                     temperature=reply.temperature,
+                                                     on_sent=reply.sent.set)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta):
-                        run.token()
-                        chunks.append(event.text)
-                        await self.hub.append(message.id, event.text)
-                        if run.progress_due():
-                            await run.progress(message, chunks)
-                        if time.monotonic() - last_save >= self.partial_save_interval:
-                            last_save = await self._save_partial(message, chunks, thoughts)
+                        await self._streamed(reply, event.text, Kind.TEXT)
                     elif isinstance(event, ReasoningDelta):
-                        run.reasoning.append(event.text)
+                        reply.reasoning.append(event.text)
                         if not self.thought_process:
                             continue
-                        run.token()  # shown as it streams: the person's first token
                         # A continuation's new thinking starts a paragraph of its own.
                         piece = "\n\n" + event.text \
-                            if run.reasoning_prefix and len(run.reasoning) == 1 else event.text
-                        thoughts.append(piece)
-                        await self.hub.append(message.id, piece, Kind.REASONING)
-                        if run.progress_due():
-                            await run.progress(message, chunks)
-                        if time.monotonic() - last_save >= self.partial_save_interval:
-                            last_save = await self._save_partial(message, chunks, thoughts)
+                            if reply.reasoning_prefix and len(reply.reasoning) == 1 \
+                            else event.text
+                        await self._streamed(reply, piece, Kind.REASONING)
                     elif isinstance(event, ModelInfo):
-                        model_used = event.model
+                        reply.model_used = event.model
                     elif isinstance(event, Usage):
-                        usage = event
+                        reply.usage = event
                     elif isinstance(event, Finish):
-                        finish_reason = event.reason
+                        reply.finish_reason = event.reason
                     elif isinstance(event, ToolCallDelta):
-                        tool_calls = True
-            if not run.prefix and not "".join(chunks).strip():
-                status, error = Status.ERROR, empty_reply_text(finish_reason, tool_calls)
+                        reply.tool_calls = True
+            if not reply.prefix and not reply.text.strip():
+                reply.status = Status.ERROR
+                reply.error = empty_reply_text(reply.finish_reason, reply.tool_calls)
         except UpstreamError as exc:
-            status, error = Status.ERROR, upstream_error_text(exc)
+            reply.status, reply.error = Status.ERROR, upstream_error_text(exc)
         except asyncio.CancelledError:
             if message.id in self._stop_requested:
-                status = Status.STOPPED
+                reply.status = Status.STOPPED
             else:
-                status, error = Status.ERROR, "The server shut down before the reply finished."
+                reply.status = Status.ERROR
+                reply.error = "The server shut down before the reply finished."
         except Exception:
             log.exception("reply %s failed", message.id)
-            status, error = Status.ERROR, "Something went wrong on our side while replying."
+            reply.status = Status.ERROR
+            reply.error = "Something went wrong on our side while replying."
         finally:
             self._stop_requested.discard(message.id)
-            run.ended_at = time.perf_counter()
-            await self._save(message, chunks, thoughts, context, model, model_used, usage,
-                             status, error, run, finish_reason)
+            reply.ended_at = time.perf_counter()
+            await self._save(reply)
             await self.hub.close(message.id)
-        if run.on_finish is not None:
+        if reply.on_finish is not None:
             try:
-                await run.on_finish(message)
+                await reply.on_finish(message)
             except Exception:
                 log.exception("finish of reply %s not published", message.id)
-        if status == Status.COMPLETE and self.title_model:
+        if reply.status == Status.COMPLETE and self.title_model:
             await self._maybe_retitle(message)
 
-    @staticmethod
-    async def _save_partial(message: Message, chunks: list[str], thoughts: list[str]) -> float:
-        """Write the text and reasoning so far; return when (time.monotonic)."""
-        await Message.filter(id=message.id).update(content="".join(chunks),
-                                                   **_reasoning_field(thoughts))
-        return time.monotonic()
+    async def _streamed(self, reply: Reply, piece: str, kind: Kind) -> None:
+        """Take one piece of text or shown reasoning: into the reply and its buffer, then a
+        progress event and a partial save when either is due."""
+        reply.token()  # shown as it streams: the person's first token
+        (reply.chunks if kind == Kind.TEXT else reply.thoughts).append(piece)
+        await self.hub.append(reply.message.id, piece, kind)
+        if reply.progress_due():
+            await reply.progress()
+        if reply.save_due(self.partial_save_interval):
+            await reply.save_partial()
 
     async def _after_reply(self, message: Message, model: str, usage: Usage | None,
                            fields: dict) -> None:
@@ -334,33 +382,12 @@ class Generations:
             await Conversation.filter(id=message.conversation_id,
                                       title=title_from(exchange[0].content)).update(title=title)
 
-    async def _save(self, message, chunks, thoughts, context, model, model_used, usage, status,
-                    error, run: "Run", finish_reason: str | None):
-        text = "".join(chunks)
-        fields = {
-            "content": text, **_reasoning_field(thoughts), "status": status, "error": error,
-            "model_id_used": model_used or (model if text else None),
-            "finished_at": datetime.now(UTC),
-            "finish_reason": finish_reason, "temperature": run.temperature,
-            **run.latency(),
-        }
-        new_text = text[len(run.prefix):]
-        # A continuation's usage covers only the new part: add it to what the reply had.
-        before = (message.completion_tokens or 0) if run.prefix else 0
-        if usage is not None and usage.prompt_tokens is not None:
-            fields.update(prompt_tokens=usage.prompt_tokens,
-                          completion_tokens=before + (usage.completion_tokens or 0),
-                          tokens_estimated=bool(run.prefix and message.tokens_estimated))
-        elif new_text or run.reasoning:
-            # The reasoning counts too: providers bill it, and a reply stopped while the
-            # model thinks must not cost nothing against a budget.
-            fields.update(prompt_tokens=sum(estimate_tokens(m.content) for m in context),
-                          completion_tokens=before + estimate_tokens(new_text)
-                          + estimate_tokens("".join(run.reasoning)),
-                          tokens_estimated=True)
-        await self._after_reply(message, model, usage, fields)
+    async def _save(self, reply: Reply) -> None:
+        """Save the reply's outcome, after the after-reply hook (its usage record)."""
+        fields = reply.outcome()
+        await self._after_reply(reply.message, reply.model, reply.usage, fields)
         try:
             # Shielded: a second cancellation (shutdown during stop) must not lose the reply.
-            await asyncio.shield(Message.filter(id=message.id).update(**fields))
+            await asyncio.shield(Message.filter(id=reply.message.id).update(**fields))
         except Exception:
-            log.exception("could not save reply %s", message.id)
+            log.exception("could not save reply %s", reply.message.id)
