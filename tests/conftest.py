@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh database per test (SQLite file, and PostgreSQL when available),
-the app with its lifespan entered, and a fake upstream on loopback."""
+the app with its lifespan entered (its config overridden by `@pytest.mark.config(KEY=value)`),
+a client that sends the CSRF token, and a fake upstream on loopback."""
 
 import os
 import subprocess
@@ -14,6 +15,12 @@ from hyperchat import create_app
 ROOT = Path(__file__).resolve().parents[1]
 # Per test run, so that two runs against one server never drop each other's tables.
 TEST_DB = f"hyperchat_test_{os.getpid()}"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "config(**settings): the app fixture's config overrides (on a test, a class, "
+                   "a module's pytestmark or a parameter; the nearest wins per key)")
 
 
 def _postgres_admin_url() -> str | None:
@@ -121,12 +128,23 @@ def app_config(database_url, fake_upstream, tmp_path):
     }
 
 
+def marked_config(node) -> dict:
+    """The settings of every `config` marker on `node`, the nearest winning per key."""
+    settings: dict = {}
+    for marker in reversed(list(node.iter_markers("config"))):
+        settings.update(marker.kwargs)
+    return settings
+
+
 @pytest.fixture
 async def app(request, app_config):
-    """The app with its lifespan entered. Tests marked `catalog` have the model catalog on
-    (read from the fake upstream's models.json) and loaded before they start."""
+    """The app with its lifespan entered, on each database, with the test's `config` marks
+    over `app_config`. Tests marked `catalog` have the model catalog on (read from the fake
+    upstream's models.json) and loaded before they start."""
     catalog = request.node.get_closest_marker("catalog") is not None
-    app = create_app({**app_config, "CATALOG_REFRESH": 3600} if catalog else app_config)
+    config = {**app_config, **({"CATALOG_REFRESH": 3600} if catalog else {}),
+              **marked_config(request.node)}
+    app = create_app(config)
     async with app.test_app() as test_app:
         if catalog:
             await app.extensions["catalog"].wait_loaded()
@@ -136,3 +154,11 @@ async def app(request, app_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def csrf_client(client):
+    """`client` (the same person) sending its CSRF token with every unsafe request."""
+    from tests.helpers import CsrfClient
+
+    return CsrfClient(client)

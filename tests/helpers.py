@@ -1,11 +1,16 @@
-"""Small helpers shared by the HTTP-level tests."""
+"""The helpers the HTTP-level tests share: a person's identity and CSRF token, sending a
+message and waiting for its reply, message actions as a tab posts them, what the page
+shows and what the model was sent, SSE parsing, and waiting for background work."""
 
 import asyncio
 import json
 import re
 import subprocess
+from urllib.parse import urlencode
 
 from bs4 import BeautifulSoup
+
+from tests.fake_upstream import Tokens
 
 
 def soup(html: str) -> BeautifulSoup:
@@ -23,14 +28,111 @@ async def csrf(client) -> str:
     return page_csrf(soup(await response.get_data(as_text=True)))
 
 
+async def owner_of(client) -> str:
+    """The identity (every owner column's value) of `client`'s session, made on first use."""
+    await csrf(client)
+    async with client.session_transaction() as session:
+        return session["user_identifier"]
+
+
+class CsrfClient:
+    """`client` sending its session's CSRF token in X-CSRF-Token with every POST, PUT, PATCH
+    and DELETE, as the page's htmx requests do, plus any `headers` given here; a request's
+    own headers win. Everything else (GET, cookies, the app) is the wrapped client's."""
+
+    def __init__(self, client, headers: dict | None = None):
+        self.client = client
+        self.headers = headers or {}
+        self._token: str | None = None
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    async def token(self) -> str:
+        if self._token is None:
+            self._token = await csrf(self.client)
+        return self._token
+
+    async def _unsafe(self, method: str, path: str, headers: dict | None = None, **kwargs):
+        headers = {"X-CSRF-Token": await self.token(), **self.headers, **(headers or {})}
+        return await self.client.open(path, method=method, headers=headers, **kwargs)
+
+    async def post(self, path: str, **kwargs):
+        return await self._unsafe("POST", path, **kwargs)
+
+    async def put(self, path: str, **kwargs):
+        return await self._unsafe("PUT", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs):
+        return await self._unsafe("PATCH", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs):
+        return await self._unsafe("DELETE", path, **kwargs)
+
+
 async def send(client, content: str, conversation_id: int | None = None, token: str | None = None,
-               htmx: bool = True):
+               htmx: bool = True, **fields):
+    """POST /messages as the composer does (a form with its token); `fields` are more of the
+    form (model, temperature)."""
     token = token or await csrf(client)
-    form = {"content": content, "csrf_token": token}
+    form = {"content": content, "csrf_token": token, **fields}
     if conversation_id:
         form["conversation_id"] = str(conversation_id)
     headers = {"HX-Request": "true"} if htmx else {}
     return await client.post("/messages", form=form, headers=headers)
+
+
+def new_id(response_html: str) -> list[int]:
+    """The message ids a response inserts into the thread, in order."""
+    return [int(a["data-message-id"]) for a in soup(response_html).select("article.message")]
+
+
+async def start_reply(client, fake_upstream, *replies, content: str = "hi",
+                      conversation_id: int | None = None, **fields) -> int:
+    """Queue the fake's `replies`, send `content`; return the reply's id at once, while it
+    streams."""
+    fake_upstream.enqueue(*replies)
+    response = await send(client, content, conversation_id, **fields)
+    return new_id(await response.get_data(as_text=True))[-1]
+
+
+async def exchange(client, fake_upstream, content: str, answer: str,
+                   conversation_id: int | None = None, **tokens) -> tuple[int, int]:
+    """Send `content`, let the fake answer `answer`; return (user id, reply id) when done."""
+    fake_upstream.enqueue(Tokens([answer], **tokens))
+    response = await send(client, content, conversation_id)
+    user_id, reply_id = new_id(await response.get_data(as_text=True))
+    await finished(reply_id)
+    return user_id, reply_id
+
+
+async def act(client, message_id: int, action: str, tab: str = "tab-a", **form):
+    """POST an action as htmx does from a tab."""
+    # A list value is a repeated field (reason chips).
+    body = urlencode([(k, item) for k, v in form.items()
+                      for item in (v if isinstance(v, list) else [v])])
+    return await CsrfClient(client).post(
+        f"/messages/{message_id}/{action}", data=body,
+        headers={"HX-Request": "true", "X-Tab-Id": tab,
+                 "Content-Type": "application/x-www-form-urlencoded"})
+
+
+async def vote(client, message_id: int, rating: int, **kwargs):
+    """POST /rate_message/<id> as a program does: {"rating": rating}."""
+    return await CsrfClient(client).post(f"/rate_message/{message_id}", json={"rating": rating},
+                                         **kwargs)
+
+
+async def shown(client, conversation_id: int) -> list[tuple[str, str]]:
+    """The conversation page's messages: (role, text) in order."""
+    page = soup(await (await client.get(f"/c/{conversation_id}")).get_data(as_text=True))
+    return [(a["class"][1], a.select_one(".message-content").get_text().strip())
+            for a in page.select("#thread article.message")]
+
+
+def sent(fake_upstream) -> list[tuple[str, str]]:
+    """The messages of the latest upstream request: (role, content)."""
+    return [(m["role"], m["content"]) for m in fake_upstream.requests[-1]["json"]["messages"]]
 
 
 def parse_sse(raw: str) -> list[dict]:
@@ -64,6 +166,16 @@ async def finished(message_id: int):
         return message if message.status != Status.STREAMING else None
 
     return await wait_until(done)
+
+
+async def no_reply_streaming() -> None:
+    """Wait until no reply anywhere is still streaming."""
+    from hyperchat.store.schema import Message, Status
+
+    async def none():
+        return not await Message.filter(status=Status.STREAMING).exists()
+
+    await wait_until(none)
 
 
 class Clock:

@@ -8,7 +8,7 @@ from tortoise import connections
 from hyperchat.chat import message_actions
 from hyperchat.store import database as db
 from hyperchat.store.schema import Message
-from tests.actions_helpers import act, exchange, shown
+from tests.helpers import act, exchange, shown
 
 
 async def test_purge_erases_only_text_deleted_before_the_window(client, fake_upstream):

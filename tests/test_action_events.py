@@ -9,9 +9,8 @@ from hyperchat.live import tab_events
 from hyperchat.live.redis_backed import RedisEventBus
 from hyperchat.live.tab_events import MemoryEventBus
 from hyperchat.store.schema import Message
-from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, parse_sse, soup
+from tests.helpers import act, csrf, exchange, finished, new_id, parse_sse, soup, vote
 
 
 async def take(iterator, n):
@@ -198,9 +197,7 @@ async def test_every_action_publishes_its_seed_event_type(app, client, fake_upst
     await act(client, reply, "delete")
     await act(client, reply, "restore")
     await act(client, reply, "feedback", feedback_type="upvote", reasons="accurate")
-    token = await csrf(client)
-    await client.post(f"/rate_message/{reply}", json={"rating": -1},
-                      headers={"X-CSRF-Token": token})
+    await vote(client, reply, -1)
     while True:
         try:
             event = await asyncio.wait_for(anext(follower), 0.5)

@@ -7,9 +7,8 @@ from hyperchat import create_app
 from hyperchat.metering.limits import Limit, TooManyRequests, check
 from hyperchat.metering.quotas import MemoryQuotaStore
 from hyperchat.store.schema import Message
-from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
-from tests.helpers import Clock, soup
+from tests.helpers import Clock, act, exchange, finished, new_id, soup
 
 
 async def test_check_names_the_limit_and_when_to_retry():
@@ -24,16 +23,11 @@ async def test_check_names_the_limit_and_when_to_retry():
     await check(store, "someone else", Limit("regenerations", 1, 60))
 
 
-@pytest.fixture
-async def limited(app_config):
-    app = create_app({**app_config, "CHAT_REGENERATION_RATE_LIMIT": 2,
-                      "CHAT_ACTIONS_RATE_LIMIT": 3})
-    async with app.test_app() as test_app:
-        yield test_app
+LIMITED = pytest.mark.config(CHAT_REGENERATION_RATE_LIMIT=2, CHAT_ACTIONS_RATE_LIMIT=3)
 
 
-async def test_regenerations_over_the_limit_get_429_with_retry_after(limited, fake_upstream):
-    client = limited.test_client()
+@LIMITED
+async def test_regenerations_over_the_limit_get_429_with_retry_after(client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
     for answer in ("b", "c"):
         fake_upstream.enqueue(Tokens([answer]))
@@ -50,8 +44,26 @@ async def test_regenerations_over_the_limit_get_429_with_retry_after(limited, fa
     assert await Message.filter(parent_id=q).count() == 3
 
 
-async def test_all_actions_share_one_limit_per_person(limited, fake_upstream):
-    client = limited.test_client()
+@LIMITED
+async def test_retries_count_against_the_regeneration_limit(client, fake_upstream):
+    # A retry is a regeneration (chat/message_actions.regenerate): one of each, then no more.
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    for action in ("regenerate", "retry"):
+        fake_upstream.enqueue(Tokens([action]))
+        response = await act(client, a, action)
+        assert response.status_code == 200
+        await finished(new_id(await response.get_data(as_text=True))[0])
+    response = await act(client, a, "retry")
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    alert = soup(await response.get_data(as_text=True)).get_text(" ", strip=True)
+    assert "Too many regenerations: at most 2 per minute" in alert
+    assert response.headers["HX-Retarget"] == "#alerts"
+    assert await Message.filter(parent_id=q).count() == 3
+
+
+@LIMITED
+async def test_all_actions_share_one_limit_per_person(app, client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
     for _ in range(3):
         assert (await act(client, a, "select")).status_code == 200
@@ -60,13 +72,13 @@ async def test_all_actions_share_one_limit_per_person(limited, fake_upstream):
     assert "Too many actions: at most 3 per minute" in await response.get_data(as_text=True)
     assert (await Message.get(id=a)).deleted_at is None
     # Another person is not limited by this one.
-    other = limited.test_client()
+    other = app.test_client()
     q2, a2 = await exchange(other, fake_upstream, "q", "a")
     assert (await act(other, a2, "select")).status_code == 200
 
 
-async def test_an_edit_over_the_limit_keeps_the_text_in_the_form(limited, fake_upstream):
-    client = limited.test_client()
+@LIMITED
+async def test_an_edit_over_the_limit_keeps_the_text_in_the_form(client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
     for text in ("one", "two"):
         fake_upstream.enqueue(Tokens(["r"]))

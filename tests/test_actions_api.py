@@ -3,9 +3,8 @@
 import pytest
 
 from hyperchat.store.schema import Message, MessageFeedback
-from tests.actions_helpers import exchange, finished, sent
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf
+from tests.helpers import csrf, exchange, finished, sent
 
 
 async def post(client, message_id: int, action: str, body: dict | None = None):

@@ -5,9 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 from hyperchat.metering import analytics
 from hyperchat.store.schema import Message, MessageFeedback
-from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, soup
+from tests.helpers import act, exchange, finished, new_id, owner_of, soup, vote
 
 
 async def test_analytics_page_counts_votes_regenerations_edits_and_times(client,
@@ -23,10 +22,8 @@ async def test_analytics_page_counts_votes_regenerations_edits_and_times(client,
     user, reply = new_id(await (await act(client, q2, "edit", content="q2!")).get_data(
         as_text=True))
     await finished(reply)
-    token = await csrf(client)
-    await client.post(f"/rate_message/{a1}", json={"rating": 1}, headers={"X-CSRF-Token": token})
-    await client.post(f"/rate_message/{reply}", json={"rating": -1},
-                      headers={"X-CSRF-Token": token})
+    await vote(client, a1, 1)
+    await vote(client, reply, -1)
 
     response = await client.get("/analytics")
     assert response.status_code == 200
@@ -60,8 +57,7 @@ async def test_analytics_page_counts_votes_regenerations_edits_and_times(client,
 
 async def test_analytics_are_per_person_and_empty_at_first(app, client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
-    token = await csrf(client)
-    await client.post(f"/rate_message/{a}", json={"rating": 1}, headers={"X-CSRF-Token": token})
+    await vote(client, a, 1)
     stranger = app.test_client()
     page = soup(await (await stranger.get("/analytics")).get_data(as_text=True))
     assert "0 up, 0 down" in page.select_one(".analytics-summary").get_text(" ", strip=True)
@@ -71,9 +67,8 @@ async def test_analytics_are_per_person_and_empty_at_first(app, client, fake_ups
 
 async def test_votes_fall_on_the_day_they_were_given(client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
-    token = await csrf(client)
-    await client.post(f"/rate_message/{a}", json={"rating": 1}, headers={"X-CSRF-Token": token})
-    owner = (await Message.get(id=a).select_related("conversation")).conversation.owner
+    await vote(client, a, 1)
+    owner = await owner_of(client)
     now = datetime.now(UTC)
     await MessageFeedback.filter(message_id=a).update(updated_at=now - timedelta(days=2))
     board = await analytics.board(owner, now=now)

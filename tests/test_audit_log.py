@@ -3,10 +3,9 @@ agent, details and time; shown per conversation to its owner only."""
 
 import json
 
-from hyperchat.store.schema import ActionLog, Message
-from tests.actions_helpers import act, exchange, finished, new_id
+from hyperchat.store.schema import ActionLog, Message, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, soup
+from tests.helpers import act, exchange, finished, new_id, owner_of, soup, vote
 
 
 async def test_every_action_is_logged_with_who_and_what(client, fake_upstream):
@@ -23,21 +22,31 @@ async def test_every_action_is_logged_with_who_and_what(client, fake_upstream):
     await act(client, reply, "delete")
     await act(client, reply, "restore")
     await act(client, reply, "feedback", feedback_type="downvote", reasons="too_long")
-    token = await csrf(client)
-    await client.post(f"/rate_message/{reply}", json={"rating": 1},
-                      headers={"X-CSRF-Token": token})
+    await vote(client, reply, 1)
 
     logs = await ActionLog.filter(conversation_id=cid).order_by("id")
     assert [(log.action_type, log.message_id) for log in logs] == [
         ("regenerate", a), ("select_version", a), ("edit", q), ("delete", reply),
         ("restore", reply), ("feedback", reply), ("vote", reply)]
-    owner = (await Message.get(id=q).select_related("conversation")).conversation.owner
+    owner = await owner_of(client)
     assert {log.owner for log in logs} == {owner}
     assert all(log.client_ip and log.created_at for log in logs)
     assert json.loads(logs[0].details) == {"model": "openai/gpt-4o-mini",
                                            "new_message_id": v2, "temperature": 1.2}
     assert json.loads(logs[2].details)["new_message_id"] == user
     assert json.loads(logs[5].details)["reasons"] == ["too_long"]
+
+
+async def test_a_retry_is_logged_as_a_regeneration_marked_retry(client, fake_upstream):
+    q, a = await exchange(client, fake_upstream, "q", "a")
+    await Message.filter(id=a).update(status=Status.ERROR, error="The provider failed.")
+    fake_upstream.enqueue(Tokens(["b"]))
+    (retried,) = new_id(await (await act(client, a, "retry")).get_data(as_text=True))
+    await finished(retried)
+    (log,) = await ActionLog.filter(action_type="regenerate")
+    assert (log.message_id, log.owner) == (a, await owner_of(client))
+    assert json.loads(log.details) == {"model": "openai/gpt-4o-mini", "new_message_id": retried,
+                                       "retry": True, "temperature": None}
 
 
 async def test_the_owner_sees_the_activity_page_and_others_do_not(app, client, fake_upstream):

@@ -3,9 +3,8 @@ share page, exports, the sessions API, search, the sidebar's preview; an import 
 branch."""
 
 from hyperchat.store.schema import Conversation, Message
-from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, soup
+from tests.helpers import act, csrf, exchange, finished, new_id, soup
 
 HX = {"HX-Request": "true"}
 

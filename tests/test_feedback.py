@@ -8,15 +8,12 @@ import pytest
 
 from hyperchat.live import tab_events
 from hyperchat.store.schema import Message, MessageFeedback
-from tests.actions_helpers import act, exchange
-from tests.helpers import csrf, soup
+from tests.helpers import act, exchange, owner_of, soup, vote
 
 
 async def test_vote_then_reasons_and_text_make_one_record(client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
-    token = await csrf(client)
-    response = await client.post(f"/rate_message/{a}", json={"rating": -1},
-                                 headers={"X-CSRF-Token": token, "User-Agent": "Tab/1"})
+    response = await vote(client, a, -1, headers={"User-Agent": "Tab/1"})
     # Unchanged answer of the old API.
     assert await response.get_json() == {"ok": True, "message_id": a, "rating": -1}
     record = await MessageFeedback.get(message_id=a)
@@ -48,22 +45,34 @@ async def test_vote_then_reasons_and_text_make_one_record(client, fake_upstream)
 async def test_switching_the_vote_drops_the_other_votes_reasons(client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
     await act(client, a, "feedback", feedback_type="downvote", reasons="too_long")
-    token = await csrf(client)
-    await client.post(f"/rate_message/{a}", json={"rating": 1}, headers={"X-CSRF-Token": token})
+    await vote(client, a, 1)
     record = await MessageFeedback.get(message_id=a)
     assert record.feedback_type == "upvote" and json.loads(record.reasons) == []
     assert (await Message.get(id=a)).rating == 1
     # Clearing the vote clears the record.
-    await client.post(f"/rate_message/{a}", json={"rating": 0}, headers={"X-CSRF-Token": token})
+    await vote(client, a, 0)
     assert await MessageFeedback.all().count() == 0
     assert (await Message.get(id=a)).rating == 0
 
 
 async def test_each_person_has_their_own_record(app, client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
+    cid = (await Message.get(id=a)).conversation_id
+    # A second person's record on the same reply (no page lets anyone else vote on it yet, so
+    # it is written as the domain would write it).
+    other = await MessageFeedback.create(message_id=a, conversation_id=cid, owner="someone-else",
+                                         feedback_type="downvote", reasons='["unsafe"]')
     await act(client, a, "feedback", feedback_type="upvote", reasons="helpful")
     await act(client, a, "feedback", feedback_type="upvote", reasons="accurate")
-    assert await MessageFeedback.filter(message_id=a).count() == 1
+    mine = await MessageFeedback.get(message_id=a, owner=await owner_of(client))
+    assert (mine.feedback_type, json.loads(mine.reasons)) == ("upvote", ["accurate"])
+    assert await MessageFeedback.filter(message_id=a).count() == 2
+    await other.refresh_from_db()
+    assert (other.feedback_type, json.loads(other.reasons)) == ("downvote", ["unsafe"])
+    # Nor can the other person reach the owner's record through the page.
+    stranger = app.test_client()
+    assert (await act(stranger, a, "feedback", feedback_type="downvote")).status_code == 403
+    assert (await MessageFeedback.get(id=mine.id)).feedback_type == "upvote"
 
 
 async def test_the_reply_bubble_offers_to_edit_feedback_after_a_vote(client, fake_upstream):

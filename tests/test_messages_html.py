@@ -230,7 +230,7 @@ async def test_final_frame_carries_body_actions_and_metadata_out_of_band(client,
     assert meta["hx-swap-oob"] == "outerHTML"
     assert meta.get_text(" ", strip=True).startswith(
         "Model: gpt-4o-mini · Tokens: 11 prompt + 2 completion")
-    # Then the latency breakdown (views/actions.py, generation.Run.latency).
+    # Then the latency breakdown (views/actions.py, generation.Reply.latency).
     assert meta.select_one(".meta-latency .latency-ttft") is not None
     assert final.select_one(f"#msg-{reply_id}-stream")["hx-swap-oob"] == "delete"
     frames = [e for e in events if e["id"] and e["event"] is None]

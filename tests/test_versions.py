@@ -4,9 +4,8 @@ switches, deletes and undo, and what the page shows."""
 import asyncio
 
 from hyperchat.store.schema import Message, MessageEdit, Status
-from tests.actions_helpers import act, exchange, finished, new_id, sent, shown
 from tests.fake_upstream import Tokens
-from tests.helpers import soup
+from tests.helpers import act, exchange, finished, new_id, sent, shown, soup, vote
 
 
 async def two_exchanges(client, fake_upstream):
@@ -93,10 +92,8 @@ async def test_edit_makes_a_version_reruns_and_records_the_history(client, fake_
 
 async def test_ratings_belong_to_each_version(client, fake_upstream):
     cid, q1, a1, q2, a2 = await two_exchanges(client, fake_upstream)
-    from tests.helpers import csrf
 
-    token = await csrf(client)
-    await client.post(f"/rate_message/{a2}", json={"rating": 1}, headers={"X-CSRF-Token": token})
+    await vote(client, a2, 1)
     fake_upstream.enqueue(Tokens(["other"]))
     (new,) = new_id(await (await act(client, a2, "regenerate")).get_data(as_text=True))
     await finished(new)
