@@ -6,7 +6,16 @@ import pytest
 
 from hyperchat.store.schema import Conversation, Message, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, finished, parse_sse, send, soup
+from tests.helpers import (
+    CsrfClient,
+    exchange,
+    finished,
+    parse_sse,
+    send,
+    soup,
+    start_reply,
+    vote,
+)
 
 
 async def test_send_returns_user_bubble_and_streaming_shell(client, fake_upstream):
@@ -214,10 +223,8 @@ async def test_session_cookie_is_httponly_and_samesite_lax(client):
 
 async def test_final_frame_carries_body_actions_and_metadata_out_of_band(client, fake_upstream):
     # ttft: the stream is open before the first token, so every token goes through it.
-    fake_upstream.enqueue(Tokens(["Hello", " **you**"], model="openai/gpt-4o-mini-2024-07-18",
-                                 ttft=0.3))
-    page = soup(await (await send(client, "hi")).get_data(as_text=True))
-    reply_id = page.select("article.message")[1]["data-message-id"]
+    reply_id = str(await start_reply(client, fake_upstream, Tokens(
+        ["Hello", " **you**"], model="openai/gpt-4o-mini-2024-07-18", ttft=0.3)))
     raw = await (await client.get(f"/messages/{reply_id}/stream?after=0")).get_data(as_text=True)
     events = parse_sse(raw)
     assert events[-1]["event"] == "done" and events[-1]["data"] == reply_id
@@ -253,14 +260,10 @@ def button_markup(button) -> dict:
     (1, "upvote-btn"), (-1, "downvote-btn"), (0, None),
 ])
 async def test_action_buttons_have_the_seeds_exact_markup(client, fake_upstream, rating, voted):
-    fake_upstream.enqueue(Tokens(["ok"]))
-    await send(client, "hi")
-    reply = await finished((await Message.get(role="assistant")).id)
-    user = await Message.get(role="user")
+    user_id, reply_id = await exchange(client, fake_upstream, "hi", "ok")
+    reply, user = await Message.get(id=reply_id), await Message.get(id=user_id)
     conversation = await Conversation.get()
-    token = await csrf(client)
-    response = await client.post(f"/rate_message/{reply.id}", json={"rating": rating},
-                                 headers={"X-CSRF-Token": token})
+    response = await vote(client, reply.id, rating)
     assert response.status_code == 200
     page = soup(await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True))
 
@@ -295,12 +298,6 @@ async def test_action_buttons_have_the_seeds_exact_markup(client, fake_upstream,
     assert [c["class"][0] for c in sections] == ["message-actions", "message-metadata"]
 
 
-async def _one_exchange(client, fake_upstream, reply):
-    fake_upstream.enqueue(reply)
-    page = soup(await (await send(client, "hi")).get_data(as_text=True))
-    return (int(a["data-message-id"]) for a in page.select("article.message"))
-
-
 @pytest.mark.parametrize(("action", "target", "expected"), [
     ("retry", "streaming-reply",
      "This reply is still being written: stop it or let it finish, then retry."),
@@ -310,11 +307,11 @@ async def _one_exchange(client, fake_upstream, reply):
 async def test_retry_and_stop_refuse_what_they_cannot_act_on(client, fake_upstream, action,
                                                              target, expected):
     # A first token that never comes in time: the reply stays streaming throughout.
-    user_id, reply_id = await _one_exchange(client, fake_upstream, Tokens(["late"], ttft=30))
-    message_id = user_id if target == "user" else reply_id
-    token = await csrf(client)
-    headers = {"X-CSRF-Token": token, "HX-Request": "true"}
-    response = await client.post(f"/messages/{message_id}/{action}", headers=headers)
+    reply_id = await start_reply(client, fake_upstream, Tokens(["late"], ttft=30))
+    message_id = (await Message.get(id=reply_id)).parent_id if target == "user" else reply_id
+    client = CsrfClient(client)
+    response = await client.post(f"/messages/{message_id}/{action}",
+                                 headers={"HX-Request": "true"})
     assert response.status_code == 400
     # htmx shows it in the page's alert region, not in place of the button's target.
     assert response.headers["HX-Retarget"] == "#alerts"
@@ -322,11 +319,11 @@ async def test_retry_and_stop_refuse_what_they_cannot_act_on(client, fake_upstre
     assert alert.find(string=True, recursive=False).strip() == expected
     # The same refusal as JSON for an API client.
     response = await client.post(f"/messages/{message_id}/{action}",
-                                 headers={"X-CSRF-Token": token, "Accept": "application/json"})
+                                 headers={"Accept": "application/json"})
     assert response.status_code == 400
     assert await response.get_json() == {"ok": False, "error": expected}
     # Nothing happened: no new reply, and the reply was still streaming until stopped now.
     assert await Message.filter(role="assistant").count() == 1
-    response = await client.post(f"/messages/{reply_id}/stop", headers={"X-CSRF-Token": token})
+    response = await client.post(f"/messages/{reply_id}/stop")
     assert response.status_code == 204
     assert (await finished(reply_id)).status == Status.STOPPED

@@ -1,25 +1,18 @@
 """Sharing: private by default, a snapshot of finished messages, revocable."""
 
-from hyperchat.store.schema import Conversation, Message, Status
+from hyperchat.store.schema import Conversation
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, send, soup, wait_until
+from tests.helpers import CsrfClient, exchange, send, soup
 
 
 async def finished_conversation(client, fake_upstream, text="Secret reply") -> Conversation:
-    fake_upstream.enqueue(Tokens([text]))
-    await send(client, "Secret question")
-
-    async def done():
-        return await Message.filter(status=Status.STREAMING).count() == 0
-
-    await wait_until(done)
+    await exchange(client, fake_upstream, "Secret question", text)
     return await Conversation.get()
 
 
 async def share(client, conversation, delete=False):
-    token = await csrf(client)
     path = f"/c/{conversation.id}/share" + ("/delete" if delete else "")
-    return await client.post(path, headers={"X-CSRF-Token": token, "Accept": "application/json"})
+    return await CsrfClient(client).post(path, headers={"Accept": "application/json"})
 
 
 async def test_conversation_is_private_until_shared(app, client, fake_upstream):
@@ -60,13 +53,7 @@ async def test_share_page_meta_tags_reveal_no_message_content(app, client, fake_
 async def test_share_shows_only_messages_finished_when_shared(app, client, fake_upstream):
     conversation = await finished_conversation(client, fake_upstream)
     await share(client, conversation)
-    fake_upstream.enqueue(Tokens(["Later reply"]))
-    await send(client, "Later question", conversation_id=conversation.id)
-
-    async def done():
-        return await Message.filter(status=Status.STREAMING).count() == 0
-
-    await wait_until(done)
+    await exchange(client, fake_upstream, "Later question", "Later reply", conversation.id)
     page = soup(await (await app.test_client().get(f"/share/{conversation.share_id}")).get_data(
         as_text=True))
     assert "Later" not in page.get_text()
@@ -102,9 +89,8 @@ async def test_stop_sharing_404s_the_link_and_resharing_issues_a_new_id(app, cli
 
 async def test_share_status_fragment_for_htmx(client, fake_upstream):
     conversation = await finished_conversation(client, fake_upstream)
-    token = await csrf(client)
-    response = await client.post(f"/c/{conversation.id}/share",
-                                 headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    response = await CsrfClient(client).post(f"/c/{conversation.id}/share",
+                                             headers={"HX-Request": "true"})
     fragment = soup(await response.get_data(as_text=True))
     assert fragment.select_one("#share-status .unshare-btn")["hx-post"] == \
         f"/c/{conversation.id}/share/delete"

@@ -9,13 +9,17 @@ import pytest
 from hyperchat.store.schema import Message, Status
 from hyperchat.web.event_stream import frame
 from tests.fake_upstream import Drop, Hang, HttpError, InBandError, Stall, Tokens
-from tests.helpers import csrf, final_frame, finished, parse_sse, send, soup, wait_until
-
-
-async def start_reply(client, fake_upstream, *replies, content="hi") -> int:
-    fake_upstream.enqueue(*replies)
-    page = soup(await (await send(client, content)).get_data(as_text=True))
-    return int(page.select("article.message")[1]["data-message-id"])
+from tests.helpers import (
+    CsrfClient,
+    final_frame,
+    finished,
+    new_id,
+    parse_sse,
+    send,
+    soup,
+    start_reply,
+    wait_until,
+)
 
 
 def token_text(events) -> str:
@@ -76,18 +80,13 @@ async def test_stream_of_finished_reply_sends_only_the_final_frame(client, fake_
     assert soup(events[0]["data"]).select_one(".message-content").get_text(strip=True) == "done"
 
 
-async def test_tokens_are_coalesced_into_fewer_frames(app_config, fake_upstream):
-    from hyperchat import create_app
-
+@pytest.mark.config(SSE_COALESCE=0.1)
+async def test_tokens_are_coalesced_into_fewer_frames(client, fake_upstream):
     tokens = [f"c{i} " for i in range(60)]
-    app = create_app({**app_config, "SSE_COALESCE": 0.1})
-    async with app.test_app() as test_app:
-        client = test_app.test_client()
-        # 60 tokens over 0.3 s; ttft lets the stream open before the first one.
-        reply_id = await start_reply(client, fake_upstream,
-                                     Tokens(tokens, ttft=0.3, interval=0.005))
-        events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream?after=0"))
-                           .get_data(as_text=True))
+    # 60 tokens over 0.3 s; ttft lets the stream open before the first one.
+    reply_id = await start_reply(client, fake_upstream, Tokens(tokens, ttft=0.3, interval=0.005))
+    events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream?after=0"))
+                       .get_data(as_text=True))
     frames = [e for e in events if e["id"] and e["event"] is None][:-1]
     assert token_text(events) == "".join(tokens)
     # About one frame per 0.1 s window (4 or 5 here); a quarter of the tokens leaves room for
@@ -97,25 +96,20 @@ async def test_tokens_are_coalesced_into_fewer_frames(app_config, fake_upstream)
     assert int(frames[-1]["id"]) == len(tokens)
 
 
-async def test_a_stream_outlives_quarts_response_timeout(app_config, fake_upstream):
-    from hyperchat import create_app
-
+@pytest.mark.config(RESPONSE_TIMEOUT=1)
+async def test_a_stream_outlives_quarts_response_timeout(client, fake_upstream):
     tokens = [f"slow{i} " for i in range(12)]
-    app = create_app({**app_config, "RESPONSE_TIMEOUT": 1})
-    async with app.test_app() as test_app:
-        client = test_app.test_client()
-        # 12 tokens, 0.2 s apart, after 0.2 s: the reply takes about 2.4 s, over twice the
-        # timeout that Quart would otherwise apply to the whole response.
-        reply_id = await start_reply(client, fake_upstream,
-                                     Tokens(tokens, ttft=0.2, interval=0.2))
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream?after=0"))
-                           .get_data(as_text=True))
-        assert loop.time() - started > 2
-        assert token_text(events) == "".join(tokens)
-        assert events[-1] == {"id": None, "event": "done", "data": str(reply_id)}
-        assert (await finished(reply_id)).status == Status.COMPLETE
+    # 12 tokens, 0.2 s apart, after 0.2 s: the reply takes about 2.4 s, over twice the
+    # timeout that Quart would otherwise apply to the whole response.
+    reply_id = await start_reply(client, fake_upstream, Tokens(tokens, ttft=0.2, interval=0.2))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream?after=0"))
+                       .get_data(as_text=True))
+    assert loop.time() - started > 2
+    assert token_text(events) == "".join(tokens)
+    assert events[-1] == {"id": None, "event": "done", "data": str(reply_id)}
+    assert (await finished(reply_id)).status == Status.COMPLETE
 
 
 async def test_reply_survives_the_browser_disconnecting(client, fake_upstream):
@@ -144,8 +138,7 @@ async def test_stop_keeps_partial_text_and_marks_it_stopped(client, fake_upstrea
     tokens = [f"s{i} " for i in range(200)]
     reply_id = await start_reply(client, fake_upstream, Tokens(tokens, interval=0.02))
     await wait_until(lambda: _snapshot_with(client.app.extensions["generations"].hub, reply_id, 3))
-    token = await csrf(client)
-    response = await client.post(f"/messages/{reply_id}/stop", headers={"X-CSRF-Token": token})
+    response = await CsrfClient(client).post(f"/messages/{reply_id}/stop")
     assert response.status_code == 204
     reply = await finished(reply_id)
     assert reply.status == Status.STOPPED
@@ -257,33 +250,24 @@ async def test_in_band_error_before_first_token(client, fake_upstream):
     assert message.content == ""
 
 
-async def test_read_timeout_ends_the_reply_with_an_error(app_config, fake_upstream):
-    from hyperchat import create_app
-
-    app = create_app({**app_config, "UPSTREAM_READ_TIMEOUT": 0.3})
-    async with app.test_app() as test_app:
-        client = test_app.test_client()
-        reply_id = await start_reply(client, fake_upstream, Stall(after_tokens=["par", "tial"],
-                                                                  seconds=5))
-        message = await finished(reply_id)
-        assert message.status == Status.ERROR and "stopped responding" in message.error
-        assert message.content == "partial"
-        reply_id = await start_reply(client, fake_upstream, Hang(seconds=5))
-        message = await finished(reply_id)
-        assert message.status == Status.ERROR
+@pytest.mark.config(UPSTREAM_READ_TIMEOUT=0.3)
+async def test_read_timeout_ends_the_reply_with_an_error(client, fake_upstream):
+    reply_id = await start_reply(client, fake_upstream,
+                                 Stall(after_tokens=["par", "tial"], seconds=5))
+    message = await finished(reply_id)
+    assert message.status == Status.ERROR and "stopped responding" in message.error
+    assert message.content == "partial"
+    reply_id = await start_reply(client, fake_upstream, Hang(seconds=5))
+    message = await finished(reply_id)
+    assert message.status == Status.ERROR
 
 
-async def test_connect_failure_ends_the_reply_with_an_error(app_config):
-    from hyperchat import create_app
-
-    # Port 9 on loopback: nothing listens, the connection is refused at once.
-    app = create_app({**app_config, "OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1"})
-    async with app.test_app() as test_app:
-        client = test_app.test_client()
-        page = soup(await (await send(client, "hello")).get_data(as_text=True))
-        reply_id = int(page.select("article.message")[1]["data-message-id"])
-        message = await finished(reply_id)
-        assert message.status == Status.ERROR and "connect" in message.error.lower()
+# Port 9 on loopback: nothing listens, the connection is refused at once.
+@pytest.mark.config(OPENROUTER_BASE_URL="http://127.0.0.1:9/api/v1")
+async def test_connect_failure_ends_the_reply_with_an_error(client):
+    _, reply_id = new_id(await (await send(client, "hello")).get_data(as_text=True))
+    message = await finished(reply_id)
+    assert message.status == Status.ERROR and "connect" in message.error.lower()
 
 
 @contextmanager
@@ -323,8 +307,8 @@ async def test_connect_timeout_ends_the_reply_with_an_error_and_retry(app_config
                           "UPSTREAM_CONNECT_TIMEOUT": 0.3})
         async with app.test_app() as test_app:
             client = test_app.test_client()
-            page = soup(await (await send(client, "still here?")).get_data(as_text=True))
-            user_id, reply_id = (int(a["data-message-id"]) for a in page.select("article"))
+            user_id, reply_id = new_id(await (await send(client, "still here?")).get_data(
+                as_text=True))
             message = await finished(reply_id)
             assert message.status == Status.ERROR and message.content == ""
             assert message.error == "Could not reach the model provider (connection timed out)."
@@ -343,9 +327,8 @@ async def test_retry_starts_a_new_reply_and_keeps_the_failed_one(client, fake_up
     reply_id = await start_reply(client, fake_upstream, InBandError(after_tokens=["part"]))
     await finished(reply_id)
     fake_upstream.enqueue(Tokens(["second", " try"]))
-    token = await csrf(client)
-    response = await client.post(f"/messages/{reply_id}/retry",
-                                 headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    response = await CsrfClient(client).post(f"/messages/{reply_id}/retry",
+                                             headers={"HX-Request": "true"})
     assert response.status_code == 200
     new_id = int(soup(await response.get_data(as_text=True)).select_one("article")[
         "data-message-id"])
@@ -376,17 +359,16 @@ async def test_shutdown_saves_partial_replies(app_config, fake_upstream):
 
 @pytest.mark.parametrize("path", ["/messages/999/stream", "/messages/999/stop"])
 async def test_unknown_message_is_not_found(client, path):
-    token = await csrf(client)
+    client = CsrfClient(client)
     method = client.get if path.endswith("stream") else client.post
-    response = await method(path, headers={"X-CSRF-Token": token})
+    response = await method(path)
     assert response.status_code == 404
 
 
 async def test_someone_elses_stream_and_stop_are_forbidden(app, client, fake_upstream):
     reply_id = await start_reply(client, fake_upstream, Tokens(["a"] * 50, interval=0.02))
     stranger = app.test_client()
-    token = await csrf(stranger)
     assert (await stranger.get(f"/messages/{reply_id}/stream")).status_code == 403
-    response = await stranger.post(f"/messages/{reply_id}/stop", headers={"X-CSRF-Token": token})
+    response = await CsrfClient(stranger).post(f"/messages/{reply_id}/stop")
     assert response.status_code == 403
     assert (await finished(reply_id)).status == Status.COMPLETE
