@@ -128,11 +128,14 @@ def app_config(database_url, fake_upstream, tmp_path):
     }
 
 
-def marked_config(node) -> dict:
-    """The settings of every `config` marker on `node`, the nearest winning per key."""
+def marked_config(item) -> dict:
+    """The settings of every `config` marker on `item`, the nearest winning per key: a
+    module's, then a class's, then the test's, then its parameter's."""
     settings: dict = {}
-    for marker in reversed(list(node.iter_markers("config"))):
-        settings.update(marker.kwargs)
+    for node in item.listchain():
+        for marker in node.own_markers:
+            if marker.name == "config":
+                settings.update(marker.kwargs)
     return settings
 
 

@@ -89,8 +89,8 @@ def new_id(response_html: str) -> list[int]:
 
 async def start_reply(client, fake_upstream, *replies, content: str = "hi",
                       conversation_id: int | None = None, **fields) -> int:
-    """Queue the fake's `replies`, send `content`; return the reply's id at once, while it
-    streams."""
+    """Queue the fake's `replies` (none: its default answer), send `content` (`fields`: more
+    of the composer's form); return the reply's id at once, while it streams."""
     fake_upstream.enqueue(*replies)
     response = await send(client, content, conversation_id, **fields)
     return new_id(await response.get_data(as_text=True))[-1]

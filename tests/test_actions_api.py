@@ -4,13 +4,12 @@ import pytest
 
 from hyperchat.store.schema import Message, MessageFeedback
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, exchange, finished, sent
+from tests.helpers import CsrfClient, exchange, finished, sent
 
 
 async def post(client, message_id: int, action: str, body: dict | None = None):
-    token = await csrf(client)
-    return await client.post(f"/messages/{message_id}/{action}", json=body or {},
-                              headers={"X-CSRF-Token": token, "Accept": "application/json"})
+    return await CsrfClient(client, {"Accept": "application/json"}).post(
+        f"/messages/{message_id}/{action}", json=body or {})
 
 
 async def test_regenerate_edit_select_delete_restore_and_feedback_as_json(client,

@@ -7,13 +7,7 @@ import zipfile
 from datetime import UTC, datetime
 
 from hyperchat.store.schema import Conversation, Message, Role, Status
-from tests.helpers import count_queries, csrf, soup
-
-
-async def owner_of(client) -> str:
-    await csrf(client)
-    async with client.session_transaction() as session:
-        return session["user_identifier"]
+from tests.helpers import count_queries, owner_of, soup
 
 
 async def conversation_with(owner: str, n: int, **fields) -> Conversation:

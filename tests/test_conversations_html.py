@@ -11,17 +11,15 @@ from hyperchat.chat import conversations as convs
 from hyperchat.chat.sidebar import PAGE_SIZE
 from hyperchat.store.schema import Conversation, Message, Role, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import count_queries, csrf, send, soup, wait_until
+from tests.helpers import CsrfClient, count_queries, csrf, owner_of, send, soup, wait_until
 
 HX = {"HX-Request": "true"}
+TITLE_MODEL = pytest.mark.config(TITLE_MODEL="openai/gpt-4o-mini")
 
 
 async def make_conversations(client, n: int, owner: str | None = None) -> list[Conversation]:
     """n conversations of this client's owner, each with a user message, oldest first."""
-    await csrf(client)
-    if owner is None:
-        async with client.session_transaction() as session:
-            owner = session["user_identifier"]
+    owner = owner or await owner_of(client)
     now = datetime.now(UTC)
     made = []
     for i in range(n):
@@ -34,8 +32,7 @@ async def make_conversations(client, n: int, owner: str | None = None) -> list[C
 
 
 async def post(client, path, **kwargs):
-    headers = {"X-CSRF-Token": await csrf(client), **HX, **kwargs.pop("headers", {})}
-    return await client.post(path, headers=headers, **kwargs)
+    return await CsrfClient(client, HX).post(path, **kwargs)
 
 
 async def test_page_lists_conversations_most_recent_first_with_preview(client):
@@ -53,9 +50,7 @@ async def test_page_lists_conversations_most_recent_first_with_preview(client):
 
 
 async def test_list_groups_by_day(client):
-    await csrf(client)
-    async with client.session_transaction() as session:
-        owner = session["user_identifier"]
+    owner = await owner_of(client)
     now = datetime.now(UTC)
     for title, age in [("today", timedelta(0)), ("yesterday", timedelta(days=1)),
                        ("week", timedelta(days=4)), ("old", timedelta(days=40))]:
@@ -294,55 +289,49 @@ async def test_first_message_makes_the_sidebar_reload(client, fake_upstream):
     assert fragment.select_one("#conversation-heading h1").get_text() == "brand new"
 
 
-async def test_title_model_retitles_after_the_first_reply_without_reordering(app_config,
+@TITLE_MODEL
+async def test_title_model_retitles_after_the_first_reply_without_reordering(client,
                                                                           fake_upstream):
-    from hyperchat import create_app
+    fake_upstream.enqueue(Tokens(["Decorators", " wrap", " functions"]),
+                          Tokens(['"Python Decorators Explained."']))
+    await send(client, "how do python decorators work and why")
+    conversation = await Conversation.get()
+    assert conversation.title == "how do python decorators work..."
+    activity = conversation.last_activity_at
 
-    app = create_app({**app_config, "TITLE_MODEL": "openai/gpt-4o-mini"})
-    async with app.test_app() as test_app:
-        client = test_app.test_client()
-        fake_upstream.enqueue(Tokens(["Decorators", " wrap", " functions"]),
-                              Tokens(['"Python Decorators Explained."']))
-        await send(client, "how do python decorators work and why")
-        conversation = await Conversation.get()
-        assert conversation.title == "how do python decorators work..."
-        activity = conversation.last_activity_at
+    async def retitled():
+        c = await Conversation.get(id=conversation.id)
+        return c if c.title != conversation.title else None
 
-        async def retitled():
-            c = await Conversation.get(id=conversation.id)
-            return c if c.title != conversation.title else None
-
-        conversation = await wait_until(retitled)
-        assert conversation.title == "Python Decorators Explained"
-        assert conversation.last_activity_at == activity
-        title_request = fake_upstream.requests[-1]["json"]
-        assert title_request["model"] == "openai/gpt-4o-mini"
-        assert "decorators" in title_request["messages"][-1]["content"]
+    conversation = await wait_until(retitled)
+    assert conversation.title == "Python Decorators Explained"
+    assert conversation.last_activity_at == activity
+    title_request = fake_upstream.requests[-1]["json"]
+    assert title_request["model"] == "openai/gpt-4o-mini"
+    assert "decorators" in title_request["messages"][-1]["content"]
 
 
-async def test_title_model_never_overwrites_a_rename(app_config, fake_upstream):
+@TITLE_MODEL
+async def test_title_model_never_overwrites_a_rename(client, fake_upstream):
     """The person renames while the first reply streams: the model's title is dropped."""
-    from hyperchat import create_app
+    fake_upstream.enqueue(Tokens(["Decorators", " wrap", " functions"], interval=0.1),
+                          Tokens(["Python Decorators Explained"]))
+    token = await csrf(client)
+    await send(client, "how do python decorators work and why", token=token)
+    conversation = await Conversation.get()
+    response = await client.post(f"/c/{conversation.id}/rename",
+                                 form={"title": "my own title", "csrf_token": token},
+                                 headers=HX)
+    assert response.status_code == 200
 
-    app = create_app({**app_config, "TITLE_MODEL": "openai/gpt-4o-mini"})
-    async with app.test_app() as test_app:
-        client = test_app.test_client()
-        fake_upstream.enqueue(Tokens(["Decorators", " wrap", " functions"], interval=0.1),
-                              Tokens(["Python Decorators Explained"]))
-        token = await csrf(client)
-        await send(client, "how do python decorators work and why", token=token)
-        conversation = await Conversation.get()
-        response = await client.post(f"/c/{conversation.id}/rename",
-                                     form={"title": "my own title", "csrf_token": token},
-                                     headers=HX)
-        assert response.status_code == 200
+    async def title_asked():
+        return len(fake_upstream.requests) == 2
 
-        async def title_asked():
-            return len(fake_upstream.requests) == 2
-
-        await wait_until(title_asked)
-        await asyncio.sleep(0.2)  # the title reply is short: its update would have run by now
-        assert (await Conversation.get(id=conversation.id)).title == "my own title"
+    await wait_until(title_asked)
+    # Title tasks are tracked under the reply's negated id: wait for this one to end.
+    reply = await Message.get(role="assistant")
+    await client.app.extensions["generations"].wait(-reply.id)
+    assert (await Conversation.get(id=conversation.id)).title == "my own title"
 
 
 async def test_sending_to_an_older_conversation_moves_it_to_the_top(client, fake_upstream):

@@ -4,7 +4,7 @@ import pytest
 
 from hyperchat.store.schema import Conversation, Message
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, send
+from tests.helpers import csrf, start_reply
 
 POSTS = ["/messages", "/messages/{reply}/stop", "/messages/{reply}/retry",
          "/rate_message/{reply}", "/messages/{reply}/vote", "/c/{conversation}/share",
@@ -13,11 +13,9 @@ POSTS = ["/messages", "/messages/{reply}/stop", "/messages/{reply}/retry",
 
 @pytest.fixture
 async def ids(client, fake_upstream):
-    fake_upstream.enqueue(Tokens(["x"]))
-    await send(client, "hello")
+    reply_id = await start_reply(client, fake_upstream, Tokens(["x"]), content="hello")
     conversation = await Conversation.get()
-    reply = await Message.get(role="assistant")
-    return {"conversation": conversation.id, "reply": reply.id}
+    return {"conversation": conversation.id, "reply": reply_id}
 
 
 @pytest.mark.parametrize("path", POSTS)

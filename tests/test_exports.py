@@ -14,7 +14,7 @@ import pytest
 from hyperchat.chat import exports
 from hyperchat.store.schema import Conversation, Message, Role, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, send, wait_until
+from tests.helpers import CsrfClient, finished, owner_of, start_reply
 
 IMPORT = "/api/chat/sessions/import/"
 DOCUMENT_KEYS = ["format", "id", "exportedAt", "title", "createdAt", "archived", "messages"]
@@ -22,12 +22,6 @@ MESSAGE_KEYS = ["role", "content", "reasoning", "createdAt", "finishedAt", "stat
                 "modelIdUsed", "promptTokens", "completionTokens", "tokensEstimated", "error"]
 THOUGHT = "They want decorators.\n\nShow <b>@cache</b> & a wrapper."
 CODE_ANSWER = "Use `@`:\n\n```python\n@cache\ndef f():\n    return 1\n```\n\n<b>raw</b> & émoji 🎉"
-
-
-async def owner_of(client) -> str:
-    await csrf(client)
-    async with client.session_transaction() as session:
-        return session["user_identifier"]
 
 
 async def rich_conversation(client, *, archived=False) -> Conversation:
@@ -60,12 +54,11 @@ async def export_json(client, conversation_id: int) -> dict:
     return json.loads(await response.get_data(as_text=True))
 
 
-async def import_document(client, document, token=None):
-    headers = {"X-CSRF-Token": token if token is not None else await csrf(client)}
+async def import_document(client, document):
     if isinstance(document, bytes):
-        return await client.post(IMPORT, data=document,
-                                 headers={**headers, "Content-Type": "application/json"})
-    return await client.post(IMPORT, json=document, headers=headers)
+        return await CsrfClient(client).post(IMPORT, data=document,
+                                             headers={"Content-Type": "application/json"})
+    return await CsrfClient(client).post(IMPORT, json=document)
 
 
 def without_identity(document: dict) -> dict:
@@ -125,13 +118,9 @@ async def test_export_json_writes_the_documented_v1_format(client):
 
 
 async def test_export_json_of_a_streamed_reply_keeps_model_and_usage(client, fake_upstream):
-    fake_upstream.enqueue(Tokens(["Hello", " there"], prompt_tokens=11))
-    await send(client, "Say hello")
-
-    async def done():
-        return await Message.filter(status=Status.STREAMING).count() == 0
-
-    await wait_until(done)
+    await finished(await start_reply(client, fake_upstream,
+                                     Tokens(["Hello", " there"], prompt_tokens=11),
+                                     content="Say hello"))
     conversation = await Conversation.get()
     document = await export_json(client, conversation.id)
     user, reply = document["messages"]
@@ -206,7 +195,7 @@ async def test_import_round_trip_is_identical_except_id_and_export_time(client):
 
 async def test_import_belongs_to_the_importer_with_a_new_unshared_link(app, client):
     original = await rich_conversation(client)
-    await client.post(f"/c/{original.id}/share", headers={"X-CSRF-Token": await csrf(client)})
+    await CsrfClient(client).post(f"/c/{original.id}/share")
     document = await export_json(client, original.id)
     other = app.test_client()
     session = await (await import_document(other, document)).get_json()

@@ -8,20 +8,14 @@ from tortoise import connections
 from tortoise.exceptions import OperationalError
 
 from hyperchat import config as configuration
-from hyperchat import create_app
-from hyperchat.store.schema import Message, Status
 from hyperchat.upstream import demo
 from tests.fake_upstream import Hang, HttpError, Tokens
-from tests.helpers import send, wait_until
+from tests.helpers import no_reply_streaming, send
 
 
 async def health(client):
     response = await client.get("/health")
     return response, await response.get_json()
-
-
-async def replies_finished():
-    return await Message.filter(status=Status.STREAMING).count() == 0
 
 
 async def test_health_is_ok_while_the_database_answers(client, fake_upstream):
@@ -40,7 +34,7 @@ async def test_health_is_ok_while_the_database_answers(client, fake_upstream):
 async def test_health_reports_the_upstreams_last_answer(client, fake_upstream):
     fake_upstream.enqueue(Tokens(["ok"]))
     await send(client, "hi")
-    await wait_until(replies_finished)
+    await no_reply_streaming()
     _, body = await health(client)
     assert body["upstream"]["lastStatus"] == 200
     seen = datetime.fromisoformat(body["upstream"]["lastSeen"])
@@ -48,7 +42,7 @@ async def test_health_reports_the_upstreams_last_answer(client, fake_upstream):
 
     fake_upstream.enqueue(HttpError(429, {"error": {"code": 429, "message": "slow down"}}))
     await send(client, "again")
-    await wait_until(replies_finished)
+    await no_reply_streaming()
     _, body = await health(client)
     assert body["status"] == "ok"  # the upstream's trouble does not make the app unhealthy
     assert body["upstream"]["lastStatus"] == 429
@@ -58,7 +52,7 @@ async def test_health_reports_the_upstreams_last_answer(client, fake_upstream):
 async def test_health_reports_an_upstream_that_did_not_answer(client, fake_upstream):
     fake_upstream.enqueue(Hang(seconds=0.1))
     await send(client, "hi")
-    await wait_until(replies_finished)
+    await no_reply_streaming()
     _, body = await health(client)
     assert body["upstream"]["lastStatus"] is None
     assert body["upstream"]["lastSeen"] is not None
@@ -102,18 +96,24 @@ async def test_health_recovers_once_the_database_answers_again(client, monkeypat
     assert (await health(client))[0].status_code == 200
 
 
-@pytest.mark.parametrize(("settings", "configured", "is_demo"), [
-    ({"OPENROUTER_API_KEY": "key"}, True, False),
-    ({"OPENROUTER_API_KEY": None}, False, False),
-    ({"OPENROUTER_API_KEY": None, "OPENROUTER_BASE_URL": "http://127.0.0.1:9/v1"}, True, False),
-    ({"OPENROUTER_API_KEY": None, "DEFAULT_MODEL": demo.MODEL_ID}, True, True),
-], ids=["api-key", "nothing", "custom-base-url", "demo-model"])
-async def test_health_says_whether_the_upstream_is_configured(app_config, settings, configured,
-                                                              is_demo):
-    config = {**app_config, "OPENROUTER_BASE_URL": configuration.DEFAULT_BASE_URL,
-              "DEFAULT_MODEL": "openai/gpt-4o-mini", **settings}
-    app = create_app(config)
-    async with app.test_app() as test_app:
-        _, body = await health(test_app.test_client())
+def upstream_settings(case: str, configured: bool, is_demo: bool, **settings):
+    """A case of the test below: the app's upstream settings, over a real provider's."""
+    settings = {"OPENROUTER_BASE_URL": configuration.DEFAULT_BASE_URL,
+                "DEFAULT_MODEL": "openai/gpt-4o-mini", **settings}
+    return pytest.param(configured, is_demo, settings["OPENROUTER_BASE_URL"], id=case,
+                        marks=pytest.mark.config(**settings))
+
+
+@pytest.mark.parametrize(("configured", "is_demo", "base_url"), [
+    upstream_settings("api-key", True, False, OPENROUTER_API_KEY="key"),
+    upstream_settings("nothing", False, False, OPENROUTER_API_KEY=None),
+    upstream_settings("custom-base-url", True, False, OPENROUTER_API_KEY=None,
+                      OPENROUTER_BASE_URL="http://127.0.0.1:9/v1"),
+    upstream_settings("demo-model", True, True, OPENROUTER_API_KEY=None,
+                      DEFAULT_MODEL=demo.MODEL_ID),
+])
+async def test_health_says_whether_the_upstream_is_configured(client, configured, is_demo,
+                                                              base_url):
+    _, body = await health(client)
     assert (body["upstream"]["configured"], body["upstream"]["demo"]) == (configured, is_demo)
-    assert body["upstream"]["baseUrl"] == config["OPENROUTER_BASE_URL"]
+    assert body["upstream"]["baseUrl"] == base_url

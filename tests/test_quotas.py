@@ -7,34 +7,29 @@ from decimal import Decimal
 
 import pytest
 
-from hyperchat import create_app
 from hyperchat.metering import quotas
 from hyperchat.store.schema import Budget, Conversation, Message, Role, Status, UsageRecord
 from tests.fake_upstream import Stall, Tokens
-from tests.helpers import Clock, csrf, soup
+from tests.helpers import Clock, CsrfClient, csrf, owner_of, soup
+
+pytestmark = pytest.mark.config(RATE_LIMIT_PER_MINUTE=3, CONCURRENT_GENERATIONS=2)
 
 
 @pytest.fixture(params=["memory", "redis"])
-def store_kind(request):
-    return request.param
+def app_config(app_config, request):
+    """Every app here on both quota stores: in memory, and in a real Redis."""
+    if request.param == "memory":
+        return app_config
+    return {**app_config, "REDIS_URL": request.getfixturevalue("redis_url")}
 
 
 @pytest.fixture
-def limited_config(app_config, store_kind, request):
-    config = {**app_config, "RATE_LIMIT_PER_MINUTE": 3, "CONCURRENT_GENERATIONS": 2}
-    if store_kind == "redis":
-        config["REDIS_URL"] = request.getfixturevalue("redis_url")
-    return config
-
-
-@pytest.fixture
-async def app(limited_config):
-    app = create_app(limited_config)
-    async with app.test_app() as test_app:
-        store = app.extensions["quota_store"]
-        if isinstance(store, quotas.RedisQuotaStore):
-            await store.redis.flushdb()
-        yield test_app
+async def app(app):
+    """The app, its Redis quota store (shared by the session's tests) emptied first."""
+    store = app.app.extensions["quota_store"]
+    if isinstance(store, quotas.RedisQuotaStore):
+        await store.redis.flushdb()
+    return app
 
 
 async def post(client, token, content="hi", headers=None):
@@ -96,14 +91,13 @@ async def test_json_api_shares_the_same_limit(client):
     for _ in range(3):
         await post(client, token)
         await settle(client)
-    response = await client.post("/messages", json={"content": "api"},
-                                 headers={"X-CSRF-Token": token})
+    response = await CsrfClient(client).post("/messages", json={"content": "api"})
     assert response.status_code == 429 and "Retry-After" in response.headers
     assert "at most 3 per minute" in (await response.get_json())["error"]
 
 
+@pytest.mark.config(RATE_LIMIT_PER_ADDRESS_PER_MINUTE=2)
 async def test_a_spoofed_x_forwarded_for_does_not_escape_the_address_limit(app):
-    app.app.config["RATE_LIMIT_PER_ADDRESS_PER_MINUTE"] = 2
     statuses = []
     for i in range(3):  # a new session each time (cleared cookies), a new forged address
         client = app.test_client()
@@ -129,11 +123,6 @@ async def test_concurrent_replies_are_limited(client, fake_upstream):
     assert (await post(client, token)).status_code == 200
 
 
-async def owner_of(client) -> str:
-    async with client.session_transaction() as session:
-        return session["user_identifier"]
-
-
 async def test_budget_spent_refuses_sending_and_says_when_it_resets(client, fake_upstream):
     token = await csrf(client)
     response = await client.post("/usage/budget", form={"csrf_token": token,
@@ -155,8 +144,8 @@ async def test_budget_spent_refuses_sending_and_says_when_it_resets(client, fake
     assert "Today's budget is spent" in quota.get_text()
 
 
-async def test_server_cost_budget_applies_when_the_persons_own_is_looser(app, client):
-    app.app.config["DAILY_COST_BUDGET"] = "0.01"
+@pytest.mark.config(DAILY_COST_BUDGET="0.01")
+async def test_server_cost_budget_applies_when_the_persons_own_is_looser(client):
     token = await csrf(client)
     await client.post("/usage/budget", form={"csrf_token": token, "daily_cost": "5"})
     person = await owner_of(client)
@@ -209,9 +198,9 @@ async def test_with_ai_off_sends_are_not_counted(client):
         assert response.status_code == 200
 
 
+@pytest.mark.config(CONCURRENT_GENERATIONS=1)
 async def test_two_sends_at_once_cannot_both_take_the_last_slot(app, client, fake_upstream):
     import asyncio
-    app.app.config["CONCURRENT_GENERATIONS"] = 1
     fake_upstream.default = Stall(seconds=30)
     token = await csrf(client)
     responses = await asyncio.gather(post(client, token, "a"), post(client, token, "b"))

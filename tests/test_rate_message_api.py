@@ -2,30 +2,23 @@
 
 import pytest
 
-from hyperchat.store.schema import Message, Status
-from tests.fake_upstream import Tokens
-from tests.helpers import csrf, send, soup, wait_until
+from hyperchat.store.schema import Message
+from tests.helpers import CsrfClient, exchange, soup
 
 
 @pytest.fixture
 async def reply(client, fake_upstream):
-    fake_upstream.enqueue(Tokens(["ok"]))
-    page = soup(await (await send(client, "hi")).get_data(as_text=True))
-    reply_id = int(page.select("article.message")[1]["data-message-id"])
-
-    async def done():
-        return (await Message.get(id=reply_id)).status != Status.STREAMING
-
-    await wait_until(done)
+    _, reply_id = await exchange(client, fake_upstream, "hi", "ok")
     return reply_id
 
 
-async def rate(client, message_id, body, token=None, **kwargs):
-    headers = {"X-CSRF-Token": token if token is not None else await csrf(client)}
-    headers.update(kwargs.pop("headers", {}))
+async def rate(client, message_id, body, **kwargs):
+    """POST any body (a dict as JSON) to /rate_message/<id>, with the session's token."""
     if isinstance(body, dict):
-        return await client.post(f"/rate_message/{message_id}", json=body, headers=headers)
-    return await client.post(f"/rate_message/{message_id}", data=body, headers=headers, **kwargs)
+        kwargs["json"] = body
+    else:
+        kwargs["data"] = body
+    return await CsrfClient(client).post(f"/rate_message/{message_id}", **kwargs)
 
 
 @pytest.mark.parametrize("rating", [1, -1, 0])
@@ -86,7 +79,7 @@ async def test_rate_message_rejects_foreign_session(app, reply):
 
 @pytest.mark.parametrize("token", ["", "wrong-token"])
 async def test_rate_message_requires_the_csrf_token(client, reply, token):
-    response = await rate(client, reply, {"rating": 1}, token=token)
+    response = await rate(client, reply, {"rating": 1}, headers={"X-CSRF-Token": token})
     assert response.status_code == 403
     assert (await Message.get(id=reply)).rating == 0
 

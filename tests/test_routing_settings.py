@@ -5,45 +5,33 @@ import pytest
 
 from hyperchat.store.schema import Conversation, Message, Mode, Role, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, send, soup
+from tests.helpers import CsrfClient, act, csrf, finished, new_id, send, soup, start_reply
 
 # The model catalog on: the fake upstream's models.json is what ids are checked against.
 pytestmark = pytest.mark.catalog
-
-
-async def reply_done(client, reply_id):
-    await client.app.extensions["generations"].wait(reply_id)
 
 
 async def chat_requests(fake_upstream):
     return [r for r in fake_upstream.requests if r["path"].endswith("/chat/completions")]
 
 
-async def put(client, conversation_id, body, token):
-    return await client.put(f"/conversations/{conversation_id}", json=body,
-                            headers={"X-CSRF-Token": token})
+async def put(client, conversation_id, body):
+    return await CsrfClient(client).put(f"/conversations/{conversation_id}", json=body)
 
 
 async def test_three_tiers_message_then_conversation_then_server_default(client,
                                                                          fake_upstream):
-    token = await csrf(client)
-    await send(client, "first", token=token)  # no override, no conversation default
+    # No override, no conversation default.
+    await finished(await start_reply(client, fake_upstream, content="first"))
     conversation = await Conversation.get()
-    reply = await Message.filter(role=Role.ASSISTANT).order_by("-id").first()
-    await reply_done(client, reply.id)
-    assert (await put(client, conversation.id, {"default_model_id": "openai/gpt-4"},
-                      token)).status_code == 200
-    await send(client, "second", conversation.id, token=token)  # the conversation's default
-    reply = await Message.filter(role=Role.ASSISTANT).order_by("-id").first()
-    await reply_done(client, reply.id)
-    form = {"content": "third", "conversation_id": str(conversation.id), "csrf_token": token,
-            "model": "anthropic/claude-sonnet-4.5"}
-    await client.post("/messages", form=form, headers={"HX-Request": "true"})  # override
-    reply = await Message.filter(role=Role.ASSISTANT).order_by("-id").first()
-    await reply_done(client, reply.id)
-    await send(client, "fourth", conversation.id, token=token)  # back to the default
-    reply = await Message.filter(role=Role.ASSISTANT).order_by("-id").first()
-    await reply_done(client, reply.id)
+    assert (await put(client, conversation.id,
+                      {"default_model_id": "openai/gpt-4"})).status_code == 200
+    for content, model in [("second", None),  # the conversation's default
+                           ("third", "anthropic/claude-sonnet-4.5"),  # override
+                           ("fourth", None)]:  # back to the default
+        fields = {"model": model} if model else {}
+        await finished(await start_reply(client, fake_upstream, content=content,
+                                         conversation_id=conversation.id, **fields))
     models = [r["json"]["model"] for r in await chat_requests(fake_upstream)]
     assert models == ["openai/gpt-4o-mini", "openai/gpt-4", "anthropic/claude-sonnet-4.5",
                       "openai/gpt-4"]
@@ -53,16 +41,12 @@ async def test_three_tiers_message_then_conversation_then_server_default(client,
 
 
 async def test_retry_asks_the_model_the_message_was_sent_to(client, fake_upstream):
-    token = await csrf(client)
-    fake_upstream.enqueue(Tokens([], usage=False))  # empty: the reply fails
-    await client.post("/messages", form={"content": "q", "csrf_token": token,
-                                         "model": "openai/gpt-4"})
-    failed = await Message.get(role=Role.ASSISTANT)
-    await reply_done(client, failed.id)
-    assert (await Message.get(id=failed.id)).status == Status.ERROR
-    await client.post(f"/messages/{failed.id}/retry", headers={"X-CSRF-Token": token})
-    retried = await Message.filter(role=Role.ASSISTANT).order_by("-id").first()
-    await reply_done(client, retried.id)
+    # Empty: the reply fails.
+    failed = await finished(await start_reply(client, fake_upstream, Tokens([], usage=False),
+                                              content="q", model="openai/gpt-4"))
+    assert failed.status == Status.ERROR
+    (retried,) = new_id(await (await act(client, failed.id, "retry")).get_data(as_text=True))
+    await finished(retried)
     assert [r["json"]["model"] for r in await chat_requests(fake_upstream)] == [
         "openai/gpt-4", "openai/gpt-4"]
 
@@ -70,10 +54,7 @@ async def test_retry_asks_the_model_the_message_was_sent_to(client, fake_upstrea
 @pytest.mark.parametrize("model", ["no-such/model", "openai/gpt-4 ", "x" * 300])
 async def test_unknown_model_is_refused_with_400_and_never_sent_upstream(client,
                                                                          fake_upstream, model):
-    token = await csrf(client)
-    response = await client.post("/messages", form={"content": "hi", "csrf_token": token,
-                                                    "model": model},
-                                 headers={"HX-Request": "true"})
+    response = await send(client, "hi", model=model)
     if model.strip() == "openai/gpt-4":
         assert response.status_code == 200  # surrounding spaces are not a different model
         return
@@ -86,16 +67,13 @@ async def test_unknown_model_is_refused_with_400_and_never_sent_upstream(client,
 
 async def test_json_send_with_override_answers_201_and_unknown_model_400(client,
                                                                           fake_upstream):
-    token = await csrf(client)
-    headers = {"X-CSRF-Token": token}
-    response = await client.post("/messages", json={"content": "hi",
-                                                    "model": "openai/gpt-4"}, headers=headers)
+    client = CsrfClient(client)
+    response = await client.post("/messages", json={"content": "hi", "model": "openai/gpt-4"})
     assert response.status_code == 201
     body = await response.get_json()
     assert body["message"]["model"] == "openai/gpt-4" and body["reply"]["status"] == "streaming"
-    await reply_done(client, body["reply"]["id"])
-    bad = await client.post("/messages", json={"content": "hi", "model": "nope/nope"},
-                            headers=headers)
+    await finished(body["reply"]["id"])
+    bad = await client.post("/messages", json={"content": "hi", "model": "nope/nope"})
     assert bad.status_code == 400 and "Unknown model" in (await bad.get_json())["error"]
 
 
@@ -103,7 +81,7 @@ async def test_conversation_default_that_left_the_catalog_is_refused_clearly(cli
                                                                              fake_upstream):
     await send(client, "hi")
     conversation = await Conversation.get()
-    await reply_done(client, (await Message.get(role=Role.ASSISTANT)).id)
+    await finished((await Message.get(role=Role.ASSISTANT)).id)
     await Conversation.filter(id=conversation.id).update(default_model_id="gone/model")
     response = await send(client, "again", conversation.id)
     assert response.status_code == 400
@@ -111,12 +89,11 @@ async def test_conversation_default_that_left_the_catalog_is_refused_clearly(cli
 
 
 async def test_put_updates_the_seed_body_and_get_reads_it(client):
-    token = await csrf(client)
-    await send(client, "hi", token=token)
+    await send(client, "hi")
     conversation = await Conversation.get()
     response = await put(client, conversation.id, {
         "title": "My Conversation", "mode": "group", "with_ai": False,
-        "default_model_id": "openai/gpt-4"}, token)
+        "default_model_id": "openai/gpt-4"})
     assert response.status_code == 200
     body = await response.get_json()
     assert {k: body[k] for k in ("title", "mode", "with_ai", "default_model_id")} == {
@@ -126,7 +103,7 @@ async def test_put_updates_the_seed_body_and_get_reads_it(client):
     assert (saved.title, saved.mode, saved.with_ai, saved.default_model_id) == (
         "My Conversation", Mode.GROUP, False, "openai/gpt-4")
     # Partial: only what is sent changes; null clears the default model.
-    body = await (await put(client, conversation.id, {"default_model_id": None}, token)).get_json()
+    body = await (await put(client, conversation.id, {"default_model_id": None})).get_json()
     assert body["default_model_id"] is None and body["mode"] == "group"
     assert (await (await client.get(f"/conversations/{conversation.id}")).get_json())[
         "title"] == "My Conversation"
@@ -139,22 +116,20 @@ async def test_put_updates_the_seed_body_and_get_reads_it(client):
     ({"default_model_id": 7}, "default_model_id"), ({"colour": "red"}, "Unknown field"),
 ])
 async def test_put_refuses_bad_settings_with_400(client, body, complaint):
-    token = await csrf(client)
-    await send(client, "hi", token=token)
+    await send(client, "hi")
     conversation = await Conversation.get()
-    response = await put(client, conversation.id, body, token)
+    response = await put(client, conversation.id, body)
     assert response.status_code == 400
     assert complaint in (await response.get_json())["error"]
     assert (await Conversation.get(id=conversation.id)).title == "hi"
 
 
 async def test_only_the_owner_may_read_or_change_settings(app, client):
-    token = await csrf(client)
-    await send(client, "mine", token=token)
+    await send(client, "mine")
     conversation = await Conversation.get()
     stranger = app.test_client()
     other_token = await csrf(stranger)
-    response = await put(stranger, conversation.id, {"title": "pwned"}, other_token)
+    response = await put(stranger, conversation.id, {"title": "pwned"})
     assert response.status_code == 403
     assert (await stranger.get(f"/conversations/{conversation.id}")).status_code == 403
     assert (await stranger.get(f"/c/{conversation.id}/settings")).status_code == 403
@@ -162,7 +137,7 @@ async def test_only_the_owner_may_read_or_change_settings(app, client):
                                form={"title": "pwned", "csrf_token": other_token})
     assert form.status_code == 403
     assert (await Conversation.get(id=conversation.id)).title == "mine"
-    assert (await put(stranger, 999999, {"title": "x"}, other_token)).status_code == 404
+    assert (await put(stranger, 999999, {"title": "x"})).status_code == 404
 
 
 async def test_settings_page_saves_through_the_form(client):
@@ -192,8 +167,8 @@ async def test_with_ai_off_saves_the_message_and_writes_no_reply(client, fake_up
     token = await csrf(client)
     await send(client, "hi", token=token)
     conversation = await Conversation.get()
-    await reply_done(client, (await Message.get(role=Role.ASSISTANT)).id)
-    await put(client, conversation.id, {"with_ai": False}, token)
+    await finished((await Message.get(role=Role.ASSISTANT)).id)
+    await put(client, conversation.id, {"with_ai": False})
     response = await send(client, "just a note", conversation.id, token=token)
     assert response.status_code == 200
     bubbles = soup(await response.get_data(as_text=True)).select("article.message")
@@ -205,10 +180,9 @@ async def test_with_ai_off_saves_the_message_and_writes_no_reply(client, fake_up
 
 
 async def test_picker_names_the_conversation_default_and_checks_the_owner(app, client):
-    token = await csrf(client)
-    await send(client, "hi", token=token)
+    await send(client, "hi")
     conversation = await Conversation.get()
-    await put(client, conversation.id, {"default_model_id": "openai/gpt-4"}, token)
+    await put(client, conversation.id, {"default_model_id": "openai/gpt-4"})
     listed = soup(await (await client.get(
         f"/models/picker?conversation_id={conversation.id}")).get_data(as_text=True))
     default = listed.select_one('[role=option][data-model-id=""]')

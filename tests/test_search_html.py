@@ -1,16 +1,13 @@
 """Search as you type in the sidebar: results link to the message, snippets are safe."""
 
 from hyperchat.store.schema import Conversation, Message, Role, Status
-from tests.helpers import csrf, soup
+from tests.helpers import owner_of, soup
 
 HX = {"HX-Request": "true"}
 
 
 async def owned_conversation(client, title, contents):
-    await csrf(client)
-    async with client.session_transaction() as session:
-        owner = session["user_identifier"]
-    conversation = await Conversation.create(owner=owner, title=title)
+    conversation = await Conversation.create(owner=await owner_of(client), title=title)
     messages = [await Message.create(conversation=conversation, role=Role.USER, content=text,
                                      status=Status.COMPLETE) for text in contents]
     return conversation, messages
@@ -32,8 +29,14 @@ async def test_results_link_to_the_message_with_a_highlighted_snippet(client):
 
 
 async def test_empty_query_shows_nothing(client):
-    page = soup(await (await client.get("/search?q=%20", headers=HX)).get_data(as_text=True))
-    assert page.select(".search-hit") == []
+    # Something a query could find is there, and the answer is the (empty) results partial,
+    # not an error page.
+    await owned_conversation(client, "Python notes", ["decorators"])
+    response = await client.get("/search?q=%20", headers=HX)
+    assert response.status_code == 200
+    page = soup(await response.get_data(as_text=True))
+    assert page.select(".search-hit, .search-summary, .search-hits") == []
+    assert page.select(".alert") == [] and page.get_text(strip=True) == ""
 
 
 async def test_hostile_query_is_just_no_results(client):
@@ -41,11 +44,23 @@ async def test_hostile_query_is_just_no_results(client):
     for q in ['"', "NEAR(", "*", "-", "'; DROP TABLE message; --", "🙂"]:
         response = await client.get("/search", query_string={"q": q}, headers=HX)
         assert response.status_code == 200
+        page = soup(await response.get_data(as_text=True))
+        assert page.select_one(".search-summary").get_text() == "0 results", q
+        assert page.select(".search-hit") == [], q
+    # Still there, and still found.
+    page = soup(await (await client.get("/search?q=hello", headers=HX)).get_data(as_text=True))
+    assert len(page.select(".search-hit")) == 1
 
 
 async def test_search_never_shows_someone_elses_conversations(app, client):
     await owned_conversation(client, "secret", ["classified decorators"])
     stranger = app.test_client()
-    page = soup(await (await stranger.get("/search?q=decorators", headers=HX)).get_data(
-        as_text=True))
+    response = await stranger.get("/search?q=decorators", headers=HX)
+    assert response.status_code == 200
+    page = soup(await response.get_data(as_text=True))
+    assert page.select_one(".search-summary").get_text() == "0 results"
     assert page.select(".search-hit") == []
+    # The same query finds it for its owner.
+    page = soup(await (await client.get("/search?q=decorators", headers=HX)).get_data(
+        as_text=True))
+    assert len(page.select(".search-hit")) == 1

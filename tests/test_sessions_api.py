@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hyperchat.store.schema import Conversation, Message, Role, Status
-from tests.helpers import csrf
+from tests.helpers import CsrfClient, owner_of
 
 API = "/api/chat/sessions"
 SESSION_KEYS = {"id", "title", "createdAt", "updatedAt", "lastActivityAt", "archived",
@@ -15,19 +15,11 @@ MESSAGE_KEYS = {"id", "role", "content", "reasoning", "createdAt", "status", "ra
                 "modelIdUsed", "promptTokens", "completionTokens", "tokensEstimated", "error"}
 
 
-async def call(client, method, path, token=None, **kwargs):
-    """Send an API request with the session's CSRF token (or `token` when given)."""
-    headers = {"X-CSRF-Token": token if token is not None else await csrf(client)}
-    headers.update(kwargs.pop("headers", {}))
+async def call(client, method, path, **kwargs):
+    """Send an API request with the session's CSRF token."""
     if kwargs.get("json", ...) is None:
         del kwargs["json"]  # no body at all, rather than a JSON null
-    return await getattr(client, method)(path, headers=headers, **kwargs)
-
-
-async def owner_of(client) -> str:
-    await csrf(client)
-    async with client.session_transaction() as session:
-        return session["user_identifier"]
+    return await getattr(CsrfClient(client), method)(path, **kwargs)
 
 
 async def make(client, title="Chat", *, archived=False, trashed=False, messages=0,

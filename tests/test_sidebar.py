@@ -7,7 +7,7 @@ import pytest
 
 from hyperchat.chat.sidebar import group_of, relative_time, zone_named
 from hyperchat.store.schema import Conversation, Message, Role, Status
-from tests.helpers import csrf, soup
+from tests.helpers import owner_of, soup
 
 NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
 
@@ -53,9 +53,7 @@ def test_relative_time_of_old_moments_is_a_date_in_the_persons_zone():
 
 
 async def test_sidebar_groups_by_the_tz_cookie(client):
-    await csrf(client)
-    async with client.session_transaction() as session:
-        owner = session["user_identifier"]
+    owner = await owner_of(client)
     now = datetime.now(UTC)
     moment = now - timedelta(hours=20)
     conversation = await Conversation.create(owner=owner, title="t", last_activity_at=moment)

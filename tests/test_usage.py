@@ -11,22 +11,20 @@ from hyperchat.metering.catalog import Catalog
 from hyperchat.store.schema import Conversation, Message, Role, UsageRecord
 from hyperchat.upstream.wire import Usage
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, soup
+from tests.helpers import finished, new_id, send, soup
 
 # The model catalog on: the fake upstream's models.json is what ids are checked against.
 pytestmark = pytest.mark.catalog
 
 
-async def sent(client, content, token, model=None, conversation_id=None):
-    form = {"content": content, "csrf_token": token}
-    if model:
-        form["model"] = model
-    if conversation_id:
-        form["conversation_id"] = str(conversation_id)
-    await client.post("/messages", form=form, headers={"HX-Request": "true"})
-    reply = await Message.filter(role=Role.ASSISTANT).order_by("-id").first()
-    await client.app.extensions["generations"].wait(reply.id)
-    return await UsageRecord.get_or_none(message_id=reply.id)
+async def sent(client, content, model=None, conversation_id=None) -> UsageRecord | None:
+    """Send `content` (the fake answers with what is queued); return the reply's usage record
+    once the reply has ended."""
+    fields = {"model": model} if model else {}
+    response = await send(client, content, conversation_id, **fields)
+    reply_id = new_id(await response.get_data(as_text=True))[-1]
+    await finished(reply_id)
+    return await UsageRecord.get_or_none(message_id=reply_id)
 
 
 def test_price_prefers_the_stream_cost_then_the_catalog():
@@ -48,9 +46,8 @@ def test_price_prefers_the_stream_cost_then_the_catalog():
 
 
 async def test_one_record_per_reply_with_the_provider_cost(client, fake_upstream):
-    token = await csrf(client)
     fake_upstream.enqueue(Tokens(["Hi", " there"], prompt_tokens=12, cost="0.0000123"))
-    record = await sent(client, "hello", token)
+    record = await sent(client, "hello")
     conversation = await Conversation.get()
     assert (record.owner, record.conversation_id, record.model) == (
         conversation.owner, conversation.id, "openai/gpt-4o-mini")
@@ -61,17 +58,15 @@ async def test_one_record_per_reply_with_the_provider_cost(client, fake_upstream
 
 
 async def test_without_usage_cost_the_catalog_prices_the_reply(client, fake_upstream):
-    token = await csrf(client)
     fake_upstream.enqueue(Tokens(["a"] * 500, prompt_tokens=1000, cost=None))
-    record = await sent(client, "hello", token, model="openai/gpt-4")
+    record = await sent(client, "hello", model="openai/gpt-4")
     # 1000 x $0.00003 + 500 x $0.00006
     assert record.cost == Decimal("0.06") and record.cost_source == "catalog"
 
 
 async def test_estimated_counts_are_priced_and_marked(client, fake_upstream):
-    token = await csrf(client)
     fake_upstream.enqueue(Tokens(["x" * 400], usage=False))
-    record = await sent(client, "y" * 800, token, model="openai/gpt-4")
+    record = await sent(client, "y" * 800, model="openai/gpt-4")
     # ~4 characters per token: 200 prompt, 100 completion.
     assert (record.prompt_tokens, record.completion_tokens, record.total_tokens) == (
         200, 100, 300)
@@ -80,33 +75,29 @@ async def test_estimated_counts_are_priced_and_marked(client, fake_upstream):
 
 
 async def test_unknown_price_leaves_the_cost_unknown(client, fake_upstream):
-    token = await csrf(client)
     fake_upstream.enqueue(Tokens(["ok"], cost=None, model="some/unlisted-model"))
-    record = await sent(client, "hello", token, model="openrouter/auto")
+    record = await sent(client, "hello", model="openrouter/auto")
     assert record.cost is None and record.cost_source is None
     totals = await usage.totals(record.owner)
     assert totals.cost_incomplete and totals.tokens == record.total_tokens
 
 
 async def test_a_router_reply_is_priced_by_the_model_that_served_it(client, fake_upstream):
-    token = await csrf(client)
     fake_upstream.enqueue(Tokens(["a"] * 100, prompt_tokens=100, cost=None,
                                  model="openai/gpt-4"))
-    record = await sent(client, "hello", token, model="openrouter/auto")
+    record = await sent(client, "hello", model="openrouter/auto")
     # openrouter/auto lists no price; GPT-4 served it: 100 x $0.00003 + 100 x $0.00006.
     assert record.model == "openrouter/auto" and record.cost == Decimal("0.009")
 
 
 async def test_a_reply_that_used_nothing_has_no_record(client, fake_upstream):
     from tests.fake_upstream import HttpError
-    token = await csrf(client)
     fake_upstream.enqueue(HttpError(500, {"error": {"code": 500, "message": "x"}}))
-    assert await sent(client, "hello", token) is None
+    assert await sent(client, "hello") is None
 
 
 async def test_records_survive_deleting_the_conversation_for_good(client, fake_upstream):
-    token = await csrf(client)
-    record = await sent(client, "hello", token)
+    record = await sent(client, "hello")
     await Conversation.filter(id=record.conversation_id).delete()
     kept = await UsageRecord.get(id=record.id)
     assert kept.conversation_id is None
@@ -142,11 +133,10 @@ def test_nice_ceiling(value, top):
 
 
 async def test_dashboard_plots_tokens_and_cost_per_day_by_model(client, fake_upstream):
-    token = await csrf(client)
     fake_upstream.enqueue(Tokens(["a", "b"], prompt_tokens=10, cost="0.5"),
                           Tokens(["c"], prompt_tokens=20, cost="0.25"))
-    first = await sent(client, "one", token)
-    await sent(client, "two", token, model="openai/gpt-4", conversation_id=first.conversation_id)
+    first = await sent(client, "one")
+    await sent(client, "two", model="openai/gpt-4", conversation_id=first.conversation_id)
     # An older record, two days ago, in another model.
     await UsageRecord.create(owner=first.owner, model="anthropic/claude-sonnet-4.5",
                              prompt_tokens=100, completion_tokens=0, total_tokens=100,
@@ -177,8 +167,7 @@ async def test_dashboard_plots_tokens_and_cost_per_day_by_model(client, fake_ups
 
 
 async def test_dashboard_is_only_the_persons_own(app, client, fake_upstream):
-    token = await csrf(client)
-    await sent(client, "mine", token)
+    await sent(client, "mine")
     stranger = app.test_client()
     page = soup(await (await stranger.get("/usage")).get_data(as_text=True))
     assert page.select_one("#usage-total-tokens").get_text() == "0"
@@ -186,11 +175,10 @@ async def test_dashboard_is_only_the_persons_own(app, client, fake_upstream):
 
 
 async def test_conversation_header_shows_its_running_total(client, fake_upstream):
-    token = await csrf(client)
     fake_upstream.enqueue(Tokens(["a"], prompt_tokens=9, cost="0.02"),
                           Tokens(["b"], prompt_tokens=9, cost="0.03"))
-    first = await sent(client, "one", token)
-    second = await sent(client, "two", token, conversation_id=first.conversation_id)
+    first = await sent(client, "one")
+    second = await sent(client, "two", conversation_id=first.conversation_id)
     page = soup(await (await client.get(f"/c/{first.conversation_id}")).get_data(as_text=True))
     total = page.select_one("#conversation-usage .usage-total").get_text(" ", strip=True)
     assert total == "20 tokens · $0.05"
