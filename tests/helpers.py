@@ -117,6 +117,14 @@ async def act(client, message_id: int, action: str, tab: str = "tab-a", **form):
                  "Content-Type": "application/x-www-form-urlencoded"})
 
 
+async def act_until_done(client, message_id: int, action: str, **form) -> list[int]:
+    """POST an action that starts a reply (regenerate, retry, edit) and wait for that reply to
+    end; return the ids of the messages it inserted."""
+    ids = new_id(await (await act(client, message_id, action, **form)).get_data(as_text=True))
+    await finished(ids[-1])
+    return ids
+
+
 async def vote(client, message_id: int, rating: int, **kwargs):
     """POST /rate_message/<id> as a program does: {"rating": rating}."""
     return await CsrfClient(client).post(f"/rate_message/{message_id}", json={"rating": rating},

@@ -10,7 +10,17 @@ from hyperchat.live.redis_backed import RedisEventBus
 from hyperchat.live.tab_events import MemoryEventBus
 from hyperchat.store.schema import Message
 from tests.fake_upstream import Tokens
-from tests.helpers import act, csrf, exchange, finished, new_id, parse_sse, soup, vote
+from tests.helpers import (
+    act,
+    act_until_done,
+    csrf,
+    exchange,
+    finished,
+    new_id,
+    parse_sse,
+    soup,
+    vote,
+)
 
 
 async def take(iterator, n):
@@ -189,11 +199,8 @@ async def test_every_action_publishes_its_seed_event_type(app, client, fake_upst
     follower = bus.follow(cid, await bus.position(cid), 5)
 
     fake_upstream.enqueue(Tokens(["b"]), Tokens(["c"]))
-    (new,) = new_id(await (await act(client, a, "regenerate")).get_data(as_text=True))
-    await finished(new)
-    user, reply = new_id(await (await act(client, q, "edit", content="q2")).get_data(
-        as_text=True))
-    await finished(reply)
+    (new,) = await act_until_done(client, a, "regenerate")
+    user, reply = await act_until_done(client, q, "edit", content="q2")
     await act(client, reply, "delete")
     await act(client, reply, "restore")
     await act(client, reply, "feedback", feedback_type="upvote", reasons="accurate")
@@ -227,8 +234,7 @@ async def test_a_regeneration_reports_its_progress_to_every_tab(app, client, fak
     bus = app.app.extensions["events"]
     follower = bus.follow(cid, await bus.position(cid), 5)
     fake_upstream.enqueue(Tokens([f"word{i} " for i in range(30)], interval=0.05))
-    (new,) = new_id(await (await act(client, a, "regenerate")).get_data(as_text=True))
-    await finished(new)
+    (new,) = await act_until_done(client, a, "regenerate")
     progress = []
     while True:
         try:

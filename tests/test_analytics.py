@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from hyperchat.metering import analytics
 from hyperchat.store.schema import Message, MessageFeedback
 from tests.fake_upstream import Tokens
-from tests.helpers import act, exchange, finished, new_id, owner_of, soup, vote
+from tests.helpers import act_until_done, exchange, owner_of, soup, vote
 
 
 async def test_analytics_page_counts_votes_regenerations_edits_and_times(client,
@@ -16,12 +16,9 @@ async def test_analytics_page_counts_votes_regenerations_edits_and_times(client,
     q2, a2 = await exchange(client, fake_upstream, "q2", "a2", cid,
                             model="anthropic/claude-3.5-sonnet")
     fake_upstream.enqueue(Tokens(["a2 again"]))
-    (v2,) = new_id(await (await act(client, a2, "regenerate")).get_data(as_text=True))
-    await finished(v2)
+    (v2,) = await act_until_done(client, a2, "regenerate")
     fake_upstream.enqueue(Tokens(["b"]))
-    user, reply = new_id(await (await act(client, q2, "edit", content="q2!")).get_data(
-        as_text=True))
-    await finished(reply)
+    user, reply = await act_until_done(client, q2, "edit", content="q2!")
     await vote(client, a1, 1)
     await vote(client, reply, -1)
 

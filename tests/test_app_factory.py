@@ -8,20 +8,24 @@ from hyperchat.store.schema import Message, Status, new_share_id
 from tests.helpers import parse_sse, send, soup
 
 
-def test_environment_configures_the_app(monkeypatch, tmp_path):
+@pytest.mark.parametrize(("environment", "expected"), [
+    ({"DATABASE_URL": "postgres://u@db.example/x", "OPENROUTER_API_KEY": "sk-or-env",
+      "OPENROUTER_BASE_URL": "http://127.0.0.1:11434/v1", "DEFAULT_MODEL": "llama3.2",
+      "SECRET_KEY": "from-env"},
+     {"DATABASE_URL": "postgres://u@db.example/x", "OPENROUTER_API_KEY": "sk-or-env",
+      "OPENROUTER_BASE_URL": "http://127.0.0.1:11434/v1", "DEFAULT_MODEL": "llama3.2",
+      "SECRET_KEY": "from-env", "DEMO_MODE": False}),
+    ({"CHAT_ACTIONS_RATE_LIMIT": "7", "CHAT_REGENERATION_RATE_LIMIT": "3",
+      "CHAT_ACTIONS_MAX_CONTENT_LENGTH": "500", "CHAT_ACTIONS_CLEANUP_INTERVAL": "120"},
+     {"CHAT_ACTIONS_RATE_LIMIT": 7, "CHAT_REGENERATION_RATE_LIMIT": 3,
+      "CHAT_ACTIONS_MAX_CONTENT_LENGTH": 500, "CHAT_ACTIONS_CLEANUP_INTERVAL": 120}),
+], ids=["database and upstream", "action limits"])
+def test_environment_configures_the_app(monkeypatch, tmp_path, environment, expected):
     monkeypatch.setenv("HYPERCHAT_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/x")
-    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-env")
-    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:11434/v1")
-    monkeypatch.setenv("DEFAULT_MODEL", "llama3.2")
-    monkeypatch.setenv("SECRET_KEY", "from-env")
-    app = create_app()
-    assert app.config["DATABASE_URL"] == "postgres://u@db.example/x"
-    assert app.config["OPENROUTER_API_KEY"] == "sk-or-env"
-    assert app.config["OPENROUTER_BASE_URL"] == "http://127.0.0.1:11434/v1"
-    assert app.config["DEFAULT_MODEL"] == "llama3.2"
-    assert app.config["SECRET_KEY"] == "from-env"
-    assert app.config["DEMO_MODE"] is False
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    config = create_app().config
+    assert {name: config[name] for name in expected} == expected
 
 
 def test_explicit_config_overrides_the_environment(monkeypatch, tmp_path):

@@ -5,20 +5,16 @@ import json
 
 from hyperchat.store.schema import ActionLog, Message, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import act, exchange, finished, new_id, owner_of, soup, vote
+from tests.helpers import act, act_until_done, exchange, owner_of, soup, vote
 
 
 async def test_every_action_is_logged_with_who_and_what(client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
     cid = (await Message.get(id=q)).conversation_id
     fake_upstream.enqueue(Tokens(["b"]), Tokens(["c"]))
-    (v2,) = new_id(await (await act(client, a, "regenerate", temperature="1.2")).get_data(
-        as_text=True))
-    await finished(v2)
+    (v2,) = await act_until_done(client, a, "regenerate", temperature="1.2")
     await act(client, a, "select")
-    user, reply = new_id(await (await act(client, q, "edit", content="q2")).get_data(
-        as_text=True))
-    await finished(reply)
+    user, reply = await act_until_done(client, q, "edit", content="q2")
     await act(client, reply, "delete")
     await act(client, reply, "restore")
     await act(client, reply, "feedback", feedback_type="downvote", reasons="too_long")
@@ -41,8 +37,7 @@ async def test_a_retry_is_logged_as_a_regeneration_marked_retry(client, fake_ups
     q, a = await exchange(client, fake_upstream, "q", "a")
     await Message.filter(id=a).update(status=Status.ERROR, error="The provider failed.")
     fake_upstream.enqueue(Tokens(["b"]))
-    (retried,) = new_id(await (await act(client, a, "retry")).get_data(as_text=True))
-    await finished(retried)
+    (retried,) = await act_until_done(client, a, "retry")
     (log,) = await ActionLog.filter(action_type="regenerate")
     assert (log.message_id, log.owner) == (a, await owner_of(client))
     assert json.loads(log.details) == {"model": "openai/gpt-4o-mini", "new_message_id": retried,

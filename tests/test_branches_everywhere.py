@@ -4,7 +4,7 @@ branch."""
 
 from hyperchat.store.schema import Conversation, Message
 from tests.fake_upstream import Tokens
-from tests.helpers import CsrfClient, act, exchange, finished, new_id, soup
+from tests.helpers import CsrfClient, act, act_until_done, exchange, soup
 
 HX = {"HX-Request": "true"}
 
@@ -15,9 +15,7 @@ async def branched(client, fake_upstream):
     cid = (await Message.get(id=q1)).conversation_id
     q2, a2 = await exchange(client, fake_upstream, "zebra old", "a2", cid)
     fake_upstream.enqueue(Tokens(["b"]))
-    user, reply = new_id(await (await act(client, q2, "edit", content="zebra edited")).get_data(
-        as_text=True))
-    await finished(reply)
+    user, reply = await act_until_done(client, q2, "edit", content="zebra edited")
     await act(client, a1, "delete")
     return cid
 
@@ -64,7 +62,6 @@ async def test_an_import_is_one_branch(client, fake_upstream):
     assert [m.parent_id for m in rows] == [None, rows[0].id, rows[1].id]
     # A reply regenerated in the import follows the imported branch.
     fake_upstream.enqueue(Tokens(["again"]))
-    (v2,) = new_id(await (await act(client, rows[2].id, "regenerate")).get_data(as_text=True))
-    await finished(v2)
+    (v2,) = await act_until_done(client, rows[2].id, "regenerate")
     assert [(m["role"], m["content"]) for m in fake_upstream.requests[-1]["json"]["messages"]] \
         == [("user", "q1"), ("user", "zebra edited")]

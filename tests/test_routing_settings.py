@@ -5,7 +5,15 @@ import pytest
 
 from hyperchat.store.schema import Conversation, Message, Mode, Role, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import CsrfClient, act, csrf, finished, new_id, send, soup, start_reply
+from tests.helpers import (
+    CsrfClient,
+    act_until_done,
+    csrf,
+    finished,
+    send,
+    soup,
+    start_reply,
+)
 
 # The model catalog on: the fake upstream's models.json is what ids are checked against.
 pytestmark = pytest.mark.catalog
@@ -45,8 +53,7 @@ async def test_retry_asks_the_model_the_message_was_sent_to(client, fake_upstrea
     failed = await finished(await start_reply(client, fake_upstream, Tokens([], usage=False),
                                               content="q", model="openai/gpt-4"))
     assert failed.status == Status.ERROR
-    (retried,) = new_id(await (await act(client, failed.id, "retry")).get_data(as_text=True))
-    await finished(retried)
+    (retried,) = await act_until_done(client, failed.id, "retry")
     assert [r["json"]["model"] for r in await chat_requests(fake_upstream)] == [
         "openai/gpt-4", "openai/gpt-4"]
 

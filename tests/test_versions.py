@@ -5,7 +5,7 @@ import asyncio
 
 from hyperchat.store.schema import Message, MessageEdit, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import act, exchange, finished, new_id, sent, shown, soup, vote
+from tests.helpers import act, act_until_done, exchange, finished, new_id, sent, shown, soup, vote
 
 
 async def two_exchanges(client, fake_upstream):
@@ -95,8 +95,7 @@ async def test_ratings_belong_to_each_version(client, fake_upstream):
 
     await vote(client, a2, 1)
     fake_upstream.enqueue(Tokens(["other"]))
-    (new,) = new_id(await (await act(client, a2, "regenerate")).get_data(as_text=True))
-    await finished(new)
+    (new,) = await act_until_done(client, a2, "regenerate")
     assert (await Message.get(id=a2)).rating == 1
     assert (await Message.get(id=new)).rating == 0
 
@@ -136,8 +135,7 @@ async def test_deleting_a_reply_alone_keeps_the_question(client, fake_upstream):
 async def test_deleting_a_version_shows_its_sibling(client, fake_upstream):
     cid, q1, a1, q2, a2 = await two_exchanges(client, fake_upstream)
     fake_upstream.enqueue(Tokens(["a2 v2"]))
-    (v2,) = new_id(await (await act(client, a2, "regenerate")).get_data(as_text=True))
-    await finished(v2)
+    (v2,) = await act_until_done(client, a2, "regenerate")
     response = await act(client, v2, "delete")
     assert new_id(await response.get_data(as_text=True)) == [a2]
     assert await shown(client, cid) == [("user", "q1"), ("assistant", "a1"), ("user", "q2"),

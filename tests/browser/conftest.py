@@ -235,6 +235,18 @@ RECORD_STREAM_JS = """
 """
 
 
+def numbered(n: int) -> list[str]:
+    """n tokens that say where they are: "t00 ", "t01 "..."""
+    return [f"t{i:02d} " for i in range(n)]
+
+
+def is_growing_prefix_chain(states: list[str], full: str) -> bool:
+    """Every state a prefix of `full`, each longer than the one before: nothing repeated or
+    skipped while streaming."""
+    return all(full.startswith(s) for s in states) and all(
+        len(a) < len(b) for a, b in zip(states, states[1:], strict=False))
+
+
 class Chat:
     """Drives the chat page the way a person does."""
 
@@ -259,6 +271,32 @@ class Chat:
         self.input.press("Enter")
         expect(self.replies).to_have_count(before + 1)
         return self.replies.nth(before)
+
+    def press_until_focused(self, target, key: str = "Tab", most: int = 80) -> None:
+        """Press `key` (Tab, Shift+Tab, ArrowDown...) until `target` has the focus, as a
+        person would: `target` is a locator, or a CSS selector that any element may match.
+        Nothing is pressed when it has the focus already."""
+        def focused() -> bool:
+            if isinstance(target, str):
+                return self.page.evaluate("s => !!document.activeElement?.matches(s)", target)
+            return target.evaluate("el => el === document.activeElement")
+
+        for _ in range(most):
+            if focused():
+                return
+            self.page.keyboard.press(key)
+        if not focused():
+            raise AssertionError(f"{most} x {key} never reached {target}")
+
+    def send_counting(self, fake, n: int, until: str) -> tuple[object, str]:
+        """Send "Count for me" with the fake counting `numbered(n)` 0.05 s apart, every
+        streaming state recorded; return (the reply, its whole text) once `until` shows."""
+        tokens = numbered(n)
+        fake.enqueue(Tokens(tokens, interval=0.05))
+        self.record_streams()
+        reply = self.send("Count for me")
+        expect(reply.locator(".message-content")).to_contain_text(until)
+        return reply, "".join(tokens)
 
     def wait_status(self, article, status: str):
         expect(article.locator(".message-body")).to_have_attribute("data-status", status)

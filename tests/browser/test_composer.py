@@ -34,15 +34,6 @@ def test_too_long_message_shows_the_error_and_keeps_the_text(chat, fake, page):
     expect(error).to_have_text("")
 
 
-def focus_by_tab(page, selector: str, key: str = "Tab", limit: int = 30) -> None:
-    """Press Tab (or Shift+Tab) until the element matching `selector` has the focus."""
-    for _ in range(limit):
-        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
-            return
-        page.keyboard.press(key)
-    raise AssertionError(f"{selector} is not reachable with {key}")
-
-
 def assert_visible_focus(page, selector: str) -> None:
     focused = page.locator(f"{selector}:focus-visible")
     expect(focused).to_have_count(1)
@@ -62,20 +53,20 @@ def test_send_stop_copy_and_vote_with_the_keyboard_alone(chat, fake, page):
     expect(reply.locator(".message-content")).to_contain_text("w03")
 
     # The Stop button sits just before the composer in the tab order.
-    focus_by_tab(page, ".stop-btn", key="Shift+Tab")
+    chat.press_until_focused(".stop-btn", key="Shift+Tab")
     assert_visible_focus(page, ".stop-btn")
     page.keyboard.press("Enter")
     chat.wait_status(reply, "stopped")
 
     # Every action button of the reply is reachable with Tab, with a visible focus ring.
     for selector in (".downvote-btn", ".upvote-btn", ".share-btn", ".copy-btn"):
-        focus_by_tab(page, f"article.message.assistant {selector}", key="Shift+Tab")
+        chat.press_until_focused(f"article.message.assistant {selector}", key="Shift+Tab")
         assert_visible_focus(page, f"article.message.assistant {selector}")
     page.keyboard.press("Enter")  # on the copy button
     expect(reply.locator(".copy-btn")).to_have_attribute("data-feedback", "Copied!")
     assert chat.clipboard() == chat.source(reply)
 
-    focus_by_tab(page, "article.message.assistant .upvote-btn")
+    chat.press_until_focused("article.message.assistant .upvote-btn")
     page.keyboard.press("Space")
     expect(reply.locator(".upvote-btn")).to_have_attribute("aria-pressed", "true")
 

@@ -38,16 +38,6 @@ def link(page, conversation_id: str):
     return page.locator(f"#conv-{conversation_id} .conversation-link")
 
 
-def tab_to(page, locator, most: int = 8) -> None:
-    """Press Tab until `locator` has the focus (the header's buttons between may change)."""
-    for _ in range(most):
-        page.keyboard.press("Tab")
-        if locator.evaluate("el => el === document.activeElement"):
-            expect_focus(page, locator)
-            return
-    raise AssertionError(f"{most} Tabs never reached {locator}")
-
-
 def new_chat(page) -> None:
     """Ctrl+Shift+O, then wait until the new pane has replaced the old one."""
     pane = page.locator("#main").element_handle()
@@ -132,7 +122,8 @@ def test_whole_flow_by_keyboard_alone(page, chat, fake):
     expect_focus(page, page.locator("#conversation-actions .rename-btn"))
 
     # Archive from the header (Tab to the button, Enter); Ctrl+Z undoes it.
-    tab_to(page, page.locator("#conversation-actions .archive-btn"))
+    chat.press_until_focused(page.locator("#conversation-actions .archive-btn"))
+    expect_focus(page, page.locator("#conversation-actions .archive-btn"))
     keys.press("Enter")
     expect(page.locator(f"#conv-{first}")).to_have_count(0)
     expect(toast).to_contain_text("Archived.")

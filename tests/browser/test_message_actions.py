@@ -13,15 +13,6 @@ from tests.fake_upstream import Tokens
 pytestmark = pytest.mark.browser
 
 
-def tab_to(page, selector: str, limit: int = 80) -> None:
-    """Press Tab until the focused element matches `selector` (as a person would)."""
-    for _ in range(limit):
-        if page.evaluate("s => !!document.activeElement?.matches(s)", selector):
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"Tab never reached {selector}")
-
-
 def user_texts(chat):
     return [t.strip() for t in chat.thread.locator(
         "article.message.user .message-content").all_inner_texts()]
@@ -58,7 +49,7 @@ def test_edit_versions_regenerate_delete_undo_and_feedback_by_keyboard(page, cha
         {"role": "user", "content": "edited question"}]
 
     # The arrows switch branches: version 1 brings back its own reply.
-    tab_to(page, "article.message.user .version-prev")
+    chat.press_until_focused("article.message.user .version-prev")
     page.keyboard.press("Enter")
     expect(chat.thread.locator("article.message.user .version-count")).to_have_text("1/2")
     assert user_texts(chat) == ["first question"]
@@ -69,7 +60,7 @@ def test_edit_versions_regenerate_delete_undo_and_feedback_by_keyboard(page, cha
 
     # Regenerate the reply: a second version streams in its place.
     fake.enqueue(Tokens(["another ", "answer"], ttft=0.3, interval=0.1))
-    tab_to(page, "article.message.assistant .regenerate-btn")
+    chat.press_until_focused("article.message.assistant .regenerate-btn")
     page.keyboard.press("Enter")
     reply = chat.replies.last
     chat.wait_status(reply, "streaming")
@@ -78,14 +69,14 @@ def test_edit_versions_regenerate_delete_undo_and_feedback_by_keyboard(page, cha
     expect(chat.replies.last.locator(".version-count")).to_have_text("2/2")
 
     # Downvote, then say why: a reason chip and a few words.
-    tab_to(page, "article.message.assistant .downvote-btn")
+    chat.press_until_focused("article.message.assistant .downvote-btn")
     page.keyboard.press("Enter")
     first_chip = chat.thread.locator(".message-feedback.editing input[name=reasons]").first
     expect(first_chip).to_be_focused()
     page.keyboard.press("Space")
-    tab_to(page, ".message-feedback.editing textarea")
+    chat.press_until_focused(".message-feedback.editing textarea")
     page.keyboard.type("Made things up.")
-    tab_to(page, ".message-feedback.editing .feedback-save-btn")
+    chat.press_until_focused(".message-feedback.editing .feedback-save-btn")
     page.keyboard.press("Enter")
     summary = chat.thread.locator(".message-feedback .feedback-summary")
     expect(summary).to_contain_text("Not factually correct")
@@ -93,7 +84,7 @@ def test_edit_versions_regenerate_delete_undo_and_feedback_by_keyboard(page, cha
 
     # Delete the question (and its replies): its other version takes its place. Then Ctrl+Z
     # while the notice shows.
-    tab_to(page, "article.message.user .delete-btn")
+    chat.press_until_focused("article.message.user .delete-btn")
     page.keyboard.press("Enter")
     expect(page.locator("#toast .undo-btn")).to_be_visible()
     expect(chat.thread.locator("article.message.user .message-content")).to_have_text(
@@ -120,14 +111,14 @@ def test_another_tab_updates_live(new_context, fake):
 
     # A regeneration in the first tab, by keyboard, streams into the second.
     fake.enqueue(Tokens(["two ", "streams"], ttft=0.2, interval=0.1))
-    tab_to(first, "article.message.assistant .regenerate-btn")
+    chat.press_until_focused("article.message.assistant .regenerate-btn")
     first.keyboard.press("Enter")
     expect(other.replies.last.locator(".version-count")).to_have_text("2/2")
     expect(other.replies.last.locator(".message-content")).to_have_text("two streams")
     expect(other.replies).to_have_count(1)
 
     # A delete in the first tab removes the messages in the second.
-    tab_to(first, "article.message.user .delete-btn")
+    chat.press_until_focused("article.message.user .delete-btn")
     first.keyboard.press("Enter")
     expect(other.thread.locator("article.message")).to_have_count(0)
     # Undo brings them back in both.
@@ -137,6 +128,6 @@ def test_another_tab_updates_live(new_context, fake):
 
     # And the other way round: a vote in the second tab shows in the first, whose channel
     # started when its first message created the conversation.
-    tab_to(second, "article.message.assistant .downvote-btn")
+    other.press_until_focused("article.message.assistant .downvote-btn")
     second.keyboard.press("Enter")
     expect(chat.replies.last.locator(".downvote-btn")).to_have_class(re.compile(r"\bvoted\b"))

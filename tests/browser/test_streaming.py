@@ -5,18 +5,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import is_growing_prefix_chain, numbered
 from tests.fake_upstream import Tokens
 
 pytestmark = pytest.mark.browser
-
-
-def numbered(n: int) -> list[str]:
-    return [f"t{i:02d} " for i in range(n)]
-
-
-def is_growing_prefix_chain(states: list[str], full: str) -> bool:
-    return all(full.startswith(s) for s in states) and all(
-        len(a) < len(b) for a, b in zip(states, states[1:], strict=False))
 
 
 def test_enter_sends_and_reply_streams_in_token_by_token(chat, fake):
@@ -91,12 +83,7 @@ def test_metadata_fills_in_without_moving_the_bubble(chat, fake):
 
 
 def test_reload_mid_stream_resumes_without_duplicates_or_gaps(chat, fake, page):
-    tokens = numbered(60)
-    full = "".join(tokens)
-    fake.enqueue(Tokens(tokens, interval=0.05))
-    chat.record_streams()
-    reply = chat.send("Count for me")
-    expect(reply.locator(".message-content")).to_contain_text("t15")
+    reply, full = chat.send_counting(fake, 60, until="t15")
     page.reload()
 
     reply = chat.replies.first

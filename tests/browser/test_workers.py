@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS, Chat, PageProblems
-from tests.browser.test_streaming import is_growing_prefix_chain, numbered
-from tests.fake_upstream import Tokens
+from tests.browser.conftest import TIMEOUT_MS, Chat, PageProblems, is_growing_prefix_chain
 from tests.helpers import stop_process
 from tests.redis_server import free_port
 
@@ -75,12 +73,7 @@ def test_a_reply_sent_on_one_worker_is_followed_and_stopped_on_another(browser, 
         page.goto("/")
         page.wait_for_function("() => window.htmx !== undefined")
         chat = Chat(page)
-        tokens = numbered(200)
-        full = "".join(tokens)
-        fake.enqueue(Tokens(tokens, interval=0.05))
-        chat.record_streams()
-        reply = chat.send("Count for me")
-        expect(reply.locator(".message-content")).to_contain_text("t10")
+        reply, full = chat.send_counting(fake, 200, until="t10")
 
         # The same conversation, mid-stream, from the other worker.
         page.goto(b + page.url.removeprefix(a))
