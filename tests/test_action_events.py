@@ -191,11 +191,22 @@ async def test_another_tab_receives_the_action_as_fragments(client, fake_upstrea
         await tab_a.disconnect()
 
 
+async def until_quiet(follower, quiet: float = 0.5) -> list:
+    """The events `follower` yields until none comes for `quiet` seconds; then close it."""
+    events = []
+    try:
+        while True:
+            events.append(await asyncio.wait_for(anext(follower), quiet))
+    except TimeoutError:
+        return events
+    finally:
+        await follower.aclose()
+
+
 async def test_every_action_publishes_its_seed_event_type(app, client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
     cid = (await Message.get(id=q)).conversation_id
     bus = app.app.extensions["events"]
-    seen = []
     follower = bus.follow(cid, await bus.position(cid), 5)
 
     fake_upstream.enqueue(Tokens(["b"]), Tokens(["c"]))
@@ -205,13 +216,7 @@ async def test_every_action_publishes_its_seed_event_type(app, client, fake_upst
     await act(client, reply, "restore")
     await act(client, reply, "feedback", feedback_type="upvote", reasons="accurate")
     await vote(client, reply, -1)
-    while True:
-        try:
-            event = await asyncio.wait_for(anext(follower), 0.5)
-        except TimeoutError:
-            break
-        seen.append(event.type)
-    await follower.aclose()
+    seen = [event.type for event in await until_quiet(follower)]
     assert [t for t in seen if t != tab_events.REGENERATION_PROGRESS] == [
         tab_events.MESSAGE_REGENERATING, tab_events.MESSAGE_REGENERATED,
         tab_events.MESSAGE_EDITED, tab_events.MESSAGE_REGENERATED,
@@ -235,15 +240,9 @@ async def test_a_regeneration_reports_its_progress_to_every_tab(app, client, fak
     follower = bus.follow(cid, await bus.position(cid), 5)
     fake_upstream.enqueue(Tokens([f"word{i} " for i in range(30)], interval=0.05))
     (new,) = await act_until_done(client, a, "regenerate")
-    progress = []
-    while True:
-        try:
-            event = await asyncio.wait_for(anext(follower), 0.5)
-        except TimeoutError:
-            break
-        if event.type == tab_events.REGENERATION_PROGRESS:
-            progress.append(soup(event.html).select_one(f"#msg-{new}-progress"))
-    await follower.aclose()
+    progress = [soup(event.html).select_one(f"#msg-{new}-progress")
+                for event in await until_quiet(follower)
+                if event.type == tab_events.REGENERATION_PROGRESS]
     # About two a second over ~1.5 s, each replacing the bubble's progress line; for every
     # tab (no origin), the acting one included.
     assert len(progress) >= 2
