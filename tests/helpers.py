@@ -196,6 +196,12 @@ class Clock:
         return self.now
 
 
+def token_text(events: list[dict]) -> str:
+    """A reply stream's text: every unnamed frame before the final fragment frame."""
+    frames = [e for e in events if e["id"] and e["event"] is None]
+    return "".join(e["data"] for e in frames[:-1])
+
+
 def final_frame(events: list[dict]) -> str:
     """The data of a reply's final frame: the one before "done". A reply saved a moment
     before its live buffer closes may still replay its last text first, so never events[0]."""

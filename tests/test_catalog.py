@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from hyperchat import create_app
 from hyperchat.metering.catalog import Catalog, parse_models
 from hyperchat.upstream.client import Upstream
 from tests.fake_upstream import STREAMS_DIR, HttpError
@@ -110,24 +109,14 @@ async def test_offline_catalog_holds_only_the_demo_model_and_fetches_nothing(fak
 
 
 @pytest.fixture
-def catalog_config(app_config):
-    return {**app_config, "CATALOG_REFRESH": 3600}
+def models_list_down(fake_upstream):
+    """The provider's model list fails from the start, before the app first loads it."""
+    fake_upstream.models_reply = HttpError(502, {"error": {"code": 502, "message": "bad"}})
 
 
-async def started(config):
-    app = create_app(config)
-    test_app = app.test_app()
-    await test_app.__aenter__()
-    await app.extensions["catalog"].wait_loaded()
-    return test_app
-
-
-async def test_ai_models_returns_the_catalog_grouped_by_provider(catalog_config):
-    test_app = await started(catalog_config)
-    try:
-        body = await (await test_app.test_client().get("/ai/models")).get_json()
-    finally:
-        await test_app.__aexit__(None, None, None)
+@pytest.mark.catalog
+async def test_ai_models_returns_the_catalog_grouped_by_provider(client):
+    body = await (await client.get("/ai/models")).get_json()
     assert body["default_model"] == "openai/gpt-4o-mini" and body["stale"] is False
     groups = {g["provider"]: [m["id"] for m in g["models"]] for g in body["providers"]}
     assert groups == {"anthropic": ["anthropic/claude-sonnet-4.5"],
@@ -142,49 +131,41 @@ async def test_ai_models_returns_the_catalog_grouped_by_provider(catalog_config)
     assert mini["median_ttft_ms"] is None  # nothing measured yet
 
 
-async def test_pages_render_and_the_picker_falls_back_when_the_upstream_is_down(
-        catalog_config, fake_upstream):
-    fake_upstream.models_reply = HttpError(502, {"error": {"code": 502, "message": "bad"}})
-    test_app = await started(catalog_config)
-    try:
-        client = test_app.test_client()
-        response = await client.get("/")
-        assert response.status_code == 200
-        page = soup(await response.get_data(as_text=True))
-        assert "could not be loaded" in page.select_one(".model-picker-hint").get_text()
-        # The list loads when the picker opens.
-        assert page.select_one("#model-list")["hx-get"] == "/models/picker"
-        listed = soup(await (await client.get("/models/picker")).get_data(as_text=True))
-        options = [o["data-model-id"] for o in listed.select("#model-list [role=option]")]
-        # "" is the conversation default; then what is known without the provider's list.
-        assert options == ["", "hyperchat/demo", "openai/gpt-4o-mini"]
-        body = await (await client.get("/ai/models")).get_json()
-        assert body["stale"] is True
-        # Sending still works with DEFAULT_MODEL.
-        token = await csrf(client)
-        sent = await client.post("/messages", form={"content": "hi", "csrf_token": token})
-        assert sent.status_code == 303
-        # An id the provider would know, but this server cannot check, is refused clearly.
-        refused = await client.post("/messages", form={"content": "hi", "csrf_token": token,
-                                                       "model": "openai/gpt-4"})
-        assert refused.status_code == 400
-        assert "only the default model" in await refused.get_data(as_text=True)
-    finally:
-        await test_app.__aexit__(None, None, None)
+@pytest.mark.catalog
+@pytest.mark.usefixtures("models_list_down")
+async def test_pages_render_and_the_picker_falls_back_when_the_upstream_is_down(client):
+    response = await client.get("/")
+    assert response.status_code == 200
+    page = soup(await response.get_data(as_text=True))
+    assert "could not be loaded" in page.select_one(".model-picker-hint").get_text()
+    # The list loads when the picker opens.
+    assert page.select_one("#model-list")["hx-get"] == "/models/picker"
+    listed = soup(await (await client.get("/models/picker")).get_data(as_text=True))
+    options = [o["data-model-id"] for o in listed.select("#model-list [role=option]")]
+    # "" is the conversation default; then what is known without the provider's list.
+    assert options == ["", "hyperchat/demo", "openai/gpt-4o-mini"]
+    body = await (await client.get("/ai/models")).get_json()
+    assert body["stale"] is True
+    # Sending still works with DEFAULT_MODEL.
+    token = await csrf(client)
+    sent = await client.post("/messages", form={"content": "hi", "csrf_token": token})
+    assert sent.status_code == 303
+    # An id the provider would know, but this server cannot check, is refused clearly.
+    refused = await client.post("/messages", form={"content": "hi", "csrf_token": token,
+                                                   "model": "openai/gpt-4"})
+    assert refused.status_code == 400
+    assert "only the default model" in await refused.get_data(as_text=True)
 
 
-async def test_picker_list_filters_by_every_word(catalog_config):
-    test_app = await started(catalog_config)
-    try:
-        client = test_app.test_client()
-        html = await (await client.get("/models/picker?q=openai mini")).get_data(as_text=True)
-        page = soup(html)
-        assert [o["data-model-id"] for o in page.select("[role=option]")] == [
-            "openai/gpt-4o-mini"]
-        facts = page.select_one(".model-facts").get_text(" ", strip=True)
-        assert "128,000 tokens context" in facts and "$0.15 in / $0.6 out per 1M" in facts
-        empty = soup(await (await client.get("/models/picker?q=zzz")).get_data(as_text=True))
-        assert empty.select("[role=option]") == []
-        assert "No model matches" in empty.get_text()
-    finally:
-        await test_app.__aexit__(None, None, None)
+@pytest.mark.catalog
+async def test_picker_list_filters_by_every_word(client):
+    html = await (await client.get("/models/picker?q=openai mini")).get_data(as_text=True)
+    page = soup(html)
+    assert [o["data-model-id"] for o in page.select("[role=option]")] == [
+        "openai/gpt-4o-mini"]
+    facts = page.select_one(".model-facts").get_text(" ", strip=True)
+    assert "128,000 tokens context" in facts and "$0.15 in / $0.6 out per 1M" in facts
+    empty = soup(await (await client.get("/models/picker?q=zzz")).get_data(as_text=True))
+    assert empty.select("[role=option]") == []
+    assert "No model matches" in empty.get_text()
+

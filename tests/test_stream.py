@@ -18,14 +18,9 @@ from tests.helpers import (
     send,
     soup,
     start_reply,
+    token_text,
     wait_until,
 )
-
-
-def token_text(events) -> str:
-    """The streamed text: every unnamed frame before the final fragment frame."""
-    frames = [e for e in events if e["id"] and e["event"] is None]
-    return "".join(e["data"] for e in frames[:-1])
 
 
 def test_frame_prefixes_every_line_and_keeps_a_leading_space():

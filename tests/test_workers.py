@@ -27,11 +27,13 @@ from tests.helpers import (
     page_csrf,
     parse_sse,
     soup,
+    start_reply,
     stop_process,
+    token_text,
+    vote,
     wait_until,
 )
 from tests.redis_server import free_port, redis_server
-from tests.test_stream import start_reply, token_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,16 +110,14 @@ async def read_sse(http, url: str, headers: dict, frames: int | None = None) -> 
     return parse_sse(raw)
 
 
-async def test_redis_url_selects_the_redis_seams_and_its_absence_the_memory_ones(
-        app_config):
-    # One app at a time: Tortoise's global context allows one per process (which is why
-    # worker B is a process of its own).
-    for redis_url, hub, bus in [(app_config["REDIS_URL"], RedisStreamHub, RedisEventBus),
-                                (None, MemoryStreamHub, MemoryEventBus)]:
-        app = create_app({**app_config, "REDIS_URL": redis_url})
-        async with app.test_app():
-            assert type(app.extensions["generations"].hub) is hub
-            assert type(app.extensions["events"]) is bus
+@pytest.mark.parametrize(("hub", "bus"), [
+    pytest.param(RedisStreamHub, RedisEventBus, id="redis"),
+    pytest.param(MemoryStreamHub, MemoryEventBus, id="memory",
+                 marks=pytest.mark.config(REDIS_URL=None)),
+])
+async def test_redis_url_selects_the_redis_seams_and_its_absence_the_memory_ones(app, hub, bus):
+    assert type(app.app.extensions["generations"].hub) is hub
+    assert type(app.app.extensions["events"]) is bus
 
 
 def saved_text(events: list[dict]) -> str:
@@ -185,8 +185,7 @@ async def test_an_action_event_published_on_one_worker_reaches_a_tab_on_another(
     url = f"/c/{reply.conversation_id}/events?after={position}"
     tab_b = asyncio.create_task(read_sse(worker_b, url, cookie, frames=1))
     await asyncio.sleep(0.5)  # B's tab is connected
-    response = await client.post(f"/rate_message/{reply_id}", json={"rating": 1},
-                                 headers={"X-CSRF-Token": token})
+    response = await vote(client, reply_id, 1)
     assert response.status_code == 200
     (frame,) = [e for e in await asyncio.wait_for(tab_b, 10) if e["id"]]
     assert frame["id"] == await bus.position(reply.conversation_id) != position
