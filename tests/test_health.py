@@ -73,13 +73,12 @@ async def test_health_is_503_when_the_database_query_fails(client, monkeypatch, 
     assert body["version"] == "0.1.0" and body["upstream"]["configured"] is True
 
 
-async def test_health_is_503_when_the_database_does_not_answer_in_time(app, client,
-                                                                       monkeypatch):
+@pytest.mark.config(HEALTH_DATABASE_TIMEOUT=0.05)
+async def test_health_is_503_when_the_database_does_not_answer_in_time(client, monkeypatch):
     async def hang(*args, **kwargs):
         await asyncio.sleep(30)
 
     monkeypatch.setattr(connections.get("default"), "execute_query", hang)
-    app.app.config["HEALTH_DATABASE_TIMEOUT"] = 0.05
     response, body = await asyncio.wait_for(health(client), 5)
     assert response.status_code == 503
     assert body["database"] == {"ok": False,

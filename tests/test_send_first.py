@@ -64,7 +64,9 @@ async def test_start_waits_no_longer_than_its_safety_net(monkeypatch):
     loop = asyncio.get_running_loop()
     began = loop.time()
     await gens.start(Message(3), "m", [])
-    assert 0.04 <= loop.time() - began < 1
+    # At least the safety net; far less than the hour the upstream takes (wide, for a busy
+    # machine).
+    assert 0.04 <= loop.time() - began < 5
     gens._stop(3)
     await asyncio.gather(*gens._tasks.values(), return_exceptions=True)
 
