@@ -1,6 +1,6 @@
 """Shared fixtures: a fresh database per test (SQLite file, and PostgreSQL when available),
 the app with its lifespan entered (its config overridden by `@pytest.mark.config(KEY=value)`),
-a client that sends the CSRF token, and a fake upstream on loopback."""
+and a fake upstream on loopback. Helpers shared by the tests are in tests/helpers.py."""
 
 import os
 import subprocess
@@ -157,11 +157,3 @@ async def app(request, app_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def csrf_client(client):
-    """`client` (the same person) sending its CSRF token with every unsafe request."""
-    from tests.helpers import CsrfClient
-
-    return CsrfClient(client)
