@@ -106,8 +106,11 @@ async def test_first_reasoning_token_is_the_first_token_and_the_api_returns_it(c
 
 @THOUGHTS_OFF
 async def test_thought_process_off_streams_and_stores_no_reasoning(client, fake_upstream):
+    # The reply stays live for two seconds after its text, so that the stream below is read
+    # while it streams even on a busy machine (a finished reply sends its final frame only).
     reply_id = await start_reply(client, fake_upstream,
-                                 Tokens(["Four."], reasoning=["Secret ", "musing"], ttft=0.3))
+                                 Stall(reasoning=["Secret ", "musing"], after_tokens=["Four."],
+                                       seconds=2))
     # The bubble as sent has no thought block, not even an empty one.
     page = soup(await (await client.get("/")).get_data(as_text=True))
     assert page.select(".thought") == []
