@@ -131,6 +131,16 @@ async def vote(client, message_id: int, rating: int, **kwargs):
                                          **kwargs)
 
 
+async def follow_tab_events(app, message_id: int):
+    """Follow the tab events of `message_id`'s conversation from now on, as another open tab
+    of it does (an async iterator of events; close it when done)."""
+    from hyperchat.store.schema import Message
+
+    conversation_id = (await Message.get(id=message_id)).conversation_id
+    bus = app.app.extensions["events"]
+    return bus.follow(conversation_id, await bus.position(conversation_id), 5)
+
+
 async def shown(client, conversation_id: int) -> list[tuple[str, str]]:
     """The conversation page's messages: (role, text) in order."""
     page = soup(await (await client.get(f"/c/{conversation_id}")).get_data(as_text=True))

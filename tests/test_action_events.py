@@ -16,6 +16,7 @@ from tests.helpers import (
     csrf,
     exchange,
     finished,
+    follow_tab_events,
     new_id,
     parse_sse,
     soup,
@@ -205,9 +206,7 @@ async def until_quiet(follower, quiet: float = 0.5) -> list:
 
 async def test_every_action_publishes_its_seed_event_type(app, client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
-    cid = (await Message.get(id=q)).conversation_id
-    bus = app.app.extensions["events"]
-    follower = bus.follow(cid, await bus.position(cid), 5)
+    follower = await follow_tab_events(app, q)
 
     fake_upstream.enqueue(Tokens(["b"]), Tokens(["c"]))
     (new,) = await act_until_done(client, a, "regenerate")
@@ -235,9 +234,7 @@ async def test_the_events_channel_is_the_owners_only(app, client, fake_upstream)
 
 async def test_a_regeneration_reports_its_progress_to_every_tab(app, client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
-    cid = (await Message.get(id=q)).conversation_id
-    bus = app.app.extensions["events"]
-    follower = bus.follow(cid, await bus.position(cid), 5)
+    follower = await follow_tab_events(app, q)
     fake_upstream.enqueue(Tokens([f"word{i} " for i in range(30)], interval=0.05))
     (new,) = await act_until_done(client, a, "regenerate")
     progress = [soup(event.html).select_one(f"#msg-{new}-progress")

@@ -8,7 +8,7 @@ import pytest
 
 from hyperchat.live import tab_events
 from hyperchat.store.schema import Message, MessageFeedback
-from tests.helpers import act, exchange, owner_of, soup, vote
+from tests.helpers import CsrfClient, act, exchange, follow_tab_events, owner_of, soup, vote
 
 
 async def test_vote_then_reasons_and_text_make_one_record(client, fake_upstream):
@@ -90,8 +90,7 @@ async def test_a_vote_from_the_page_answers_with_the_fragment_other_tabs_get(app
                                                                               fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
     cid = (await Message.get(id=a)).conversation_id
-    bus = app.app.extensions["events"]
-    follower = bus.follow(cid, await bus.position(cid), 5)
+    follower = await follow_tab_events(app, a)
     # The page's buttons: an htmx POST, the rating rendered in (the active vote's clears it).
     page = soup(await (await client.get(f"/c/{cid}")).get_data(as_text=True))
     up = page.select_one(f"#msg-{a}-upvote")
@@ -132,9 +131,7 @@ async def test_a_vote_from_the_page_answers_with_the_fragment_other_tabs_get(app
 
 async def test_other_tabs_see_the_feedback_summary_with_its_reasons(app, client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
-    cid = (await Message.get(id=a)).conversation_id
-    bus = app.app.extensions["events"]
-    follower = bus.follow(cid, await bus.position(cid), 5)
+    follower = await follow_tab_events(app, a)
     await act(client, a, "feedback", feedback_type="downvote", reasons="too_long",
               comment="Rambles.")
     summary = soup((await asyncio.wait_for(anext(follower), 2)).html).select_one(
@@ -146,9 +143,7 @@ async def test_other_tabs_see_the_feedback_summary_with_its_reasons(app, client,
 
 async def test_a_vote_answers_json_clients_like_the_rating_api(client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
-    token = await csrf(client)
-    response = await client.post(f"/messages/{a}/vote", json={"rating": -1},
-                                 headers={"X-CSRF-Token": token})
+    response = await CsrfClient(client).post(f"/messages/{a}/vote", json={"rating": -1})
     assert response.status_code == 200
     assert await response.get_json() == {"ok": True, "message_id": a, "rating": -1}
     assert (await MessageFeedback.get(message_id=a)).feedback_type == "downvote"
@@ -166,8 +161,7 @@ async def test_a_vote_refuses_what_is_not_1_minus_1_or_0(client, fake_upstream, 
 
 async def test_a_vote_refuses_json_true_for_1(client, fake_upstream):
     q, a = await exchange(client, fake_upstream, "q", "a")
-    response = await client.post(f"/messages/{a}/vote", json={"rating": True},
-                                 headers={"X-CSRF-Token": await csrf(client)})
+    response = await CsrfClient(client).post(f"/messages/{a}/vote", json={"rating": True})
     assert response.status_code == 400
 
 

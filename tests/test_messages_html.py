@@ -8,6 +8,7 @@ from hyperchat.store.schema import Conversation, Message, Status
 from tests.fake_upstream import Tokens
 from tests.helpers import (
     CsrfClient,
+    csrf,
     exchange,
     finished,
     parse_sse,

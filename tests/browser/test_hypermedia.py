@@ -15,14 +15,6 @@ from tests.fake_upstream import Tokens
 pytestmark = pytest.mark.browser
 
 
-def press_until_focused(page, key: str, selector: str, most: int = 60) -> None:
-    for _ in range(most):
-        if page.evaluate("s => !!document.activeElement?.matches(s)", selector):
-            return
-        page.keyboard.press(key)
-    raise AssertionError(f"{most} × {key} never reached {selector}")
-
-
 def test_a_vote_is_an_htmx_post_and_both_tabs_show_it(new_context, fake):
     chat, other = two_windows(new_context, fake, "a question", "an answer")
     first = chat.page
@@ -33,7 +25,7 @@ def test_a_vote_is_an_htmx_post_and_both_tabs_show_it(new_context, fake):
 
     # By keyboard: Enter on the upvote button.
     first.locator("#composer-input").focus()
-    press_until_focused(first, "Shift+Tab", "article.message.assistant .upvote-btn")
+    chat.press_until_focused("article.message.assistant .upvote-btn", "Shift+Tab")
     with first.expect_request(f"**/messages/{reply_id}/vote") as voted:
         first.keyboard.press("Enter")
     request = voted.value
@@ -58,12 +50,12 @@ def test_a_vote_is_an_htmx_post_and_both_tabs_show_it(new_context, fake):
 
     # A reason, saved in the first tab, shows in the second's summary.
     first.keyboard.press("Space")
-    press_until_focused(first, "Tab", ".message-feedback.editing .feedback-save-btn")
+    chat.press_until_focused(".message-feedback.editing .feedback-save-btn")
     first.keyboard.press("Enter")
     expect(other.replies.last.locator(".feedback-summary .chip.chosen")).to_have_text("Accurate")
 
     # Pressing the active vote clears it, in both; focus stays on the button pressed.
-    press_until_focused(first, "Shift+Tab", "article.message.assistant .upvote-btn")
+    chat.press_until_focused("article.message.assistant .upvote-btn", "Shift+Tab")
     first.keyboard.press("Enter")
     expect(up).to_have_attribute("aria-pressed", "false")
     expect(up).to_be_focused()
@@ -99,7 +91,7 @@ def test_rename_is_click_to_edit_by_keyboard_alone(page, chat, fake):
 
     # The header's Rename button, reached with Tab, asks for the form in the heading's place.
     page.keyboard.press("Control+K")
-    press_until_focused(page, "Tab", "#conversation-actions .rename-btn")
+    chat.press_until_focused("#conversation-actions .rename-btn")
     page.keyboard.press("Enter")
     expect(field).to_be_focused()
     expect(heading.locator("h1")).to_have_count(0)
@@ -123,7 +115,7 @@ def test_rename_is_click_to_edit_by_keyboard_alone(page, chat, fake):
 
     # Open it again and change your mind: Esc puts the heading back, and nothing is saved.
     posts_before = renames.count("POST")
-    press_until_focused(page, "Tab", "#conversation-actions .rename-btn")
+    chat.press_until_focused("#conversation-actions .rename-btn")
     page.keyboard.press("Enter")
     expect(field).to_be_focused()
     expect(field).to_have_value("Renamed by keys")
