@@ -125,6 +125,10 @@ def app_config(database_url, fake_upstream, tmp_path):
         # No background GET /models, so the fake upstream's request log holds only chats;
         # test_catalog*.py turn it on.
         "CATALOG_REFRESH": 0,
+        # The smallest Argon2id work: the tests sign up and in often, on a shared machine.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
     }
 
 

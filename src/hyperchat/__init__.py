@@ -37,6 +37,7 @@ from quart import Quart
 
 from hyperchat import config as configuration
 from hyperchat import lifecycle
+from hyperchat.accounts.users import POLICIES
 from hyperchat.upstream import demo
 from hyperchat.views import (
     actions,
@@ -74,6 +75,9 @@ def create_app(config: dict | None = None) -> Quart:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = configuration.persistent_secret_key()
     app.config["DEMO_MODE"] = app.config["DEFAULT_MODEL"] == demo.MODEL_ID
+    if app.config["SIGNUP_POLICY"] not in POLICIES:
+        raise configuration.ConfigError(
+            f"SIGNUP_POLICY={app.config['SIGNUP_POLICY']!r}: use one of {', '.join(POLICIES)}.")
 
     errors.init_app(app)
     security.init_app(app)

@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 
 
 # The settings that are yes/no, whichever layer sets them.
-YES_NO = ("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS",)
+YES_NO = ("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", "GUEST_MODE")
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -81,6 +81,15 @@ def from_environment() -> dict:
         # A reasoning model's thought process: streamed live, saved, shown folded above the
         # reply. Off: a new reply's is neither streamed nor stored, an earlier one not shown.
         "CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS": flag("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", True),
+        # Accounts (hyperchat/accounts/). Guest mode on: a new browser chats at once as a
+        # guest; off: every page but sign-in, sign-up, share pages and /health asks to sign in.
+        "GUEST_MODE": flag("GUEST_MODE", True),
+        # open: anyone signs up; approval: new accounts wait until an admin approves them;
+        # closed: only admins (admin page or the CLI) create accounts.
+        "SIGNUP_POLICY": (env.get("SIGNUP_POLICY") or "open").strip().lower(),
+        # How long a sign-in lasts: "Remember me" (days), else (hours).
+        "REMEMBER_ME_DAYS": float(env.get("REMEMBER_ME_DAYS") or 30),
+        "SESSION_HOURS": float(env.get("SESSION_HOURS") or 24),
     }
 
 
@@ -115,4 +124,16 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 365,
+    "PASSWORD_MIN_LENGTH": 10,
+    # Argon2id: argon2-cffi's defaults (RFC 9106's low-memory choice: 3 passes, 64 MiB, 4
+    # lanes). Raising them makes each account's hash be redone at its next sign-in.
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST": 65536,
+    "ARGON2_PARALLELISM": 4,
+    # Failed sign-ins (accounts/throttle.py): free per name (x4 per address), then locks of
+    # growing length from the first to the longest; a name quiet this long starts over.
+    "SIGN_IN_FREE_FAILURES": 5,
+    "SIGN_IN_LOCK_SECONDS": 2.0,
+    "SIGN_IN_MAX_LOCK_SECONDS": 900.0,
+    "SIGN_IN_FORGET_SECONDS": 3600.0,
 }

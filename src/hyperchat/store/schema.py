@@ -240,3 +240,93 @@ class Budget(Model):
 
     class Meta:
         table = "budget"
+
+
+class AccountRole(StrEnum):
+    ADMIN = "admin"
+    USER = "user"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    # Signed up under the "approval" policy: cannot sign in until an admin approves.
+    PENDING = "pending"
+    # Stopped by an admin: its sessions and API keys stop working at once.
+    DISABLED = "disabled"
+
+
+class User(Model):
+    """An account. Its conversations and everything else it owns carry the owner string
+    `accounts.owner_of(user)` ("u:<id>"), in the same columns a guest's random id fills."""
+
+    id = fields.IntField(primary_key=True)
+    # As typed at sign-up, shown on pages.
+    username = fields.CharField(max_length=64)
+    # NFKC + casefold of the username: "Alice", "alice" and "ａｌｉｃｅ" are one name.
+    username_key = fields.CharField(max_length=64, unique=True)
+    email = fields.CharField(max_length=254, null=True)
+    # Argon2id, in the PHC string format (parameters inside, so a change shows on sign-in).
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharEnumField(AccountRole, max_length=16, default=AccountRole.USER)
+    status = fields.CharEnumField(AccountStatus, max_length=16, default=AccountStatus.ACTIVE)
+    # A one-time password-reset link an admin made (sha256 of its token) and its expiry.
+    reset_token_hash = fields.CharField(max_length=64, null=True, unique=True)
+    reset_expires_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_sign_in_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "account"
+
+
+class UserSession(Model):
+    """A signed-in browser. The cookie holds a random token; only its sha256 is stored, and
+    deleting the row signs that browser out on every worker at its next request."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    remember = fields.BooleanField(default=False)
+    client_ip = fields.CharField(max_length=64, null=True)
+    user_agent = fields.CharField(max_length=500, null=True)
+
+    class Meta:
+        table = "account_session"
+        indexes = [Index(fields=["user_id", "created_at"], name="idx_account_session_user")]
+
+
+class ApiKey(Model):
+    """A named key for programs (`Authorization: Bearer <key>`). Shown once; stored as the
+    sha256 of the key (it is random and long, so a slow hash adds nothing) with a visible
+    prefix to tell keys apart."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="api_keys", on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=100)
+    prefix = fields.CharField(max_length=16)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_key"
+        indexes = [Index(fields=["user_id", "created_at"], name="idx_api_key_user")]
+
+
+class SignInThrottle(Model):
+    """Failed sign-ins per account name and per address (see accounts.throttle), in the
+    database so that every worker counts the same attempts."""
+
+    key = fields.CharField(max_length=200, primary_key=True)
+    failures = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "sign_in_throttle"

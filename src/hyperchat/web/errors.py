@@ -21,6 +21,10 @@ class BadRequest(HTTPError):
     status = 400
 
 
+class Unauthorized(HTTPError):
+    status = 401
+
+
 class Forbidden(HTTPError):
     status = 403
 

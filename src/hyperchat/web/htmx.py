@@ -11,6 +11,7 @@ HX_PUSH_URL = "HX-Push-Url"
 HX_RETARGET = "HX-Retarget"
 HX_RESWAP = "HX-Reswap"
 HX_TRIGGER = "HX-Trigger"
+HX_REDIRECT = "HX-Redirect"
 
 
 def is_request() -> bool:

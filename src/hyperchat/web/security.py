@@ -1,17 +1,37 @@
-"""Session identity, CSRF protection and the response security headers."""
+"""Identity, CSRF protection and the response security headers.
+
+Identity is decided here once per request (`identify`), and `current_user()` returns the
+owner string every owner column holds: an account's "u:<id>" (accounts/__init__.py) or a
+guest's random id. Three ways in, in this order:
+
+- `Authorization: Bearer <API key>`: the key's account; no CSRF token (a browser never adds
+  this header by itself), and no cookie is read or set.
+- the signed session cookie's sign-in token: the account of that server-side session (one
+  query, the session and its account together, once per request: a stream resolves it when it
+  opens, never per frame).
+- otherwise, with GUEST_MODE on, the random guest id the cookie holds (made on first visit).
+"""
 
 import hmac
 import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from quart import Quart, request, session
+from quart import Quart, current_app, g, redirect, request, session, url_for
 
-from hyperchat.web.errors import Forbidden
+from hyperchat.accounts import api_keys, merge, owner_of, sessions
+from hyperchat.store.schema import AccountRole, User
+from hyperchat.web import htmx
+from hyperchat.web.errors import Forbidden, Unauthorized, wants_json
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_HEADER = "X-CSRF-Token"
 # Names the browser tab a request comes from, so that a conversation's channel does not send
 # a tab the change its own response already made (web/view_helpers.py).
 TAB_HEADER = "X-Tab-Id"
+# What a browser with no identity may still open when guest mode is off.
+PUBLIC_BLUEPRINTS = {"auth", "health", "assets"}
+PUBLIC_ENDPOINTS = {"static", "shares.show", "account.reset_password"}
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -27,9 +47,44 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
+@dataclass(frozen=True)
+class Identity:
+    owner: str
+    user: User | None = None
+    # The account_session row (cookie) or the api_key row (Bearer) that let this request in.
+    session_id: int | None = None
+    api_key_id: int | None = None
+
+
+def identity() -> Identity | None:
+    return g.get("identity")
+
+
 def current_user() -> str:
-    """The random identifier that owns this browser's conversations."""
-    return session["user_identifier"]
+    """The owner string of whoever makes this request (an account's, or a guest's)."""
+    found = g.get("identity")
+    if found is None:
+        raise Unauthorized("Sign in first.")
+    return found.owner
+
+
+def current_account() -> User | None:
+    found = g.get("identity")
+    return found.user if found else None
+
+
+def require_account() -> User:
+    user = current_account()
+    if user is None:
+        raise Unauthorized("Sign in first.")
+    return user
+
+
+def require_admin() -> User:
+    user = require_account()
+    if user.role != AccountRole.ADMIN:
+        raise Forbidden("Only an admin can do that.")
+    return user
 
 
 def csrf_token() -> str:
@@ -43,9 +98,82 @@ def htmx_headers() -> dict[str, str]:
     return {CSRF_HEADER: csrf_token(), TAB_HEADER: ""}
 
 
+def client_address() -> str:
+    # The socket's peer; X-Forwarded-For is not believed (any client can write it).
+    return request.remote_addr or "unknown"
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Follow `?next=` only to a path on this site: "/c/1" yes; "//evil", "https://evil",
+    "/\\evil" and anything with a scheme or host, no."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(c in target for c in "\r\n\t\\"):
+        return default
+    return target
+
+
+def _new_browser_session(permanent: bool) -> None:
+    session.clear()
+    session["csrf"] = secrets.token_urlsafe(32)
+    session.permanent = permanent
+
+
+async def sign_in(user: User, remember: bool) -> dict[str, int]:
+    """Start a new server-side session for `user` in this browser (a new token: no
+    fixation), after moving a guest's data into the account. Return what moved."""
+    current = identity()
+    moved = {}
+    if current is not None and current.user is None:
+        moved = await merge.merge_guest(current.owner, owner_of(user))
+    old = session.get("account")
+    if old:
+        await sessions.end(old)
+    token = await sessions.start(current_app.config, user, remember, client_address(),
+                                 request.headers.get("User-Agent"))
+    # A fresh cookie: new CSRF token, no guest id (signing out later starts a new guest).
+    _new_browser_session(permanent=remember)
+    session["account"] = token
+    return moved
+
+
+async def sign_out() -> None:
+    token = session.get("account")
+    if token:
+        await sessions.end(token)
+    _new_browser_session(permanent=True)
+
+
+def _public() -> bool:
+    return (request.blueprint in PUBLIC_BLUEPRINTS or request.endpoint in PUBLIC_ENDPOINTS
+            or request.endpoint is None)
+
+
+def _sign_in_required(message: str):
+    """A page asks to sign in by redirecting there (and back after); htmx is sent to the
+    sign-in page; anything else is a 401."""
+    target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
+    if request.method == "GET" and not wants_json() and not htmx.is_request():
+        session["notice"] = message
+        return redirect(target, 303)
+    headers = {htmx.HX_REDIRECT: target} if htmx.is_request() else {}
+    raise Unauthorized(message, headers=headers)
+
+
 def init_app(app: Quart) -> None:
     @app.before_request
-    async def check_csrf_then_identify():
+    async def identify():
+        g.identity = None
+        header = request.headers.get("Authorization", "")
+        if header[:7].lower() == "bearer ":
+            key = await api_keys.authenticate(header[7:].strip())
+            if key is None:
+                raise Unauthorized("That API key is not valid: it was revoked, or its account "
+                                   "is disabled or gone.",
+                                   headers={"WWW-Authenticate": 'Bearer realm="hyperchat"'})
+            g.identity = Identity(owner_of(key.user), key.user, api_key_id=key.id)
+            return None
         if request.method in UNSAFE_METHODS:
             expected = session.get("csrf")
             sent = request.headers.get(CSRF_HEADER)
@@ -55,10 +183,32 @@ def init_app(app: Quart) -> None:
             # A session without a token rejects everything: "" must never equal "".
             if not expected or not sent or not hmac.compare_digest(expected, sent):
                 raise Forbidden("Missing or invalid CSRF token. Reload the page and try again.")
-        if "user_identifier" not in session:
-            session["user_identifier"] = secrets.token_urlsafe(16)
-            session["csrf"] = secrets.token_urlsafe(32)
-            session.permanent = True
+        if "csrf" not in session:
+            _new_browser_session(permanent=True)
+        ended = False
+        token = session.get("account")
+        if token:
+            found = await sessions.lookup(token)
+            if found is not None:
+                g.identity = Identity(owner_of(found.user), found.user, session_id=found.id)
+                return None
+            # Ended from another browser, expired, or the account was disabled: this browser
+            # is signed out, and starts over as a new guest (never the one merged before).
+            csrf = session["csrf"]
+            _new_browser_session(permanent=True)
+            session["csrf"] = csrf
+            ended = True
+        if app.config["GUEST_MODE"]:
+            if "user_identifier" not in session:
+                session["user_identifier"] = secrets.token_urlsafe(16)
+            g.identity = Identity(session["user_identifier"])
+        if _public():
+            return None
+        if ended:
+            return _sign_in_required("Your session has ended. Sign in again.")
+        if g.identity is None:
+            return _sign_in_required("Sign in to chat.")
+        return None
 
     @app.after_request
     async def security_headers(response):
@@ -66,4 +216,3 @@ def init_app(app: Quart) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
-

@@ -12,7 +12,7 @@ from quart import Quart
 from hyperchat.metering import model_choice, quotas, usage
 from hyperchat.store.schema import Conversation
 from hyperchat.web.rendering import render_markdown, shorten_model_name
-from hyperchat.web.security import csrf_token, current_user, htmx_headers
+from hyperchat.web.security import csrf_token, current_account, current_user, htmx_headers
 
 
 def init_app(app: Quart) -> None:
@@ -26,6 +26,9 @@ def init_app(app: Quart) -> None:
     env.globals["csrf_token"] = csrf_token
     env.globals["htmx_headers"] = htmx_headers
     env.globals["model_picker"] = model_choice.picker_context
+    # Who is signed in (None: a guest), decided once per request by web/security.py.
+    env.globals["current_account"] = current_account
+    env.globals["guest_mode"] = lambda: app.config["GUEST_MODE"]
     # Queries (async, awaited by the templates that call them):
     # where a conversation's live events stand when a page is rendered (its tabs follow on),
     env.globals["events_position"] = (
