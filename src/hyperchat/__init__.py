@@ -40,9 +40,12 @@ from hyperchat import lifecycle
 from hyperchat.accounts.users import POLICIES
 from hyperchat.upstream import demo
 from hyperchat.views import (
+    account,
     actions,
+    admin,
     analytics,
     assets,
+    auth,
     catalog,
     conversations,
     exports,
@@ -58,7 +61,7 @@ from hyperchat.web import errors, security, templating
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
-              health, analytics, catalog, settings, usage)
+              health, analytics, catalog, settings, usage, auth, account, admin)
 
 
 def create_app(config: dict | None = None) -> Quart:

@@ -6,12 +6,16 @@ messages; usage records, feedback, edits, audit entries; the budget. Nothing is 
 nothing can be duplicated; a failure anywhere rolls every table back.
 """
 
-from tortoise import Tortoise
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from hyperchat.store import schema
 
-def owned_models() -> list:
-    models = Tortoise.apps.get("models", {}).values()
+
+def owned_models() -> list[type[Model]]:
+    """Every table with an `owner` column, in table-name order."""
+    models = {m for m in vars(schema).values()
+              if isinstance(m, type) and issubclass(m, Model) and m is not Model}
     return sorted((m for m in models if "owner" in m._meta.fields_map),
                   key=lambda m: m._meta.db_table)
 
@@ -24,9 +28,14 @@ async def merge_guest(guest: str, owner: str) -> dict[str, int]:
         return moved
     async with in_transaction():
         for model in owned_models():
-            if model._meta.pk_attr == "owner":
-                if await model.exists(owner=owner):
-                    await model.filter(owner=guest).delete()
-                    continue
-            moved[model._meta.db_table] = await model.filter(owner=guest).update(owner=owner)
+            table = model._meta.db_table
+            if model._meta.pk_attr != "owner":
+                moved[table] = await model.filter(owner=guest).update(owner=owner)
+                continue
+            # Keyed by owner (the budget): a key cannot be updated, so the row is re-made.
+            rows = await model.filter(owner=guest).values()
+            if rows and not await model.exists(owner=owner):
+                await model.create(**{**rows[0], "owner": owner})
+                moved[table] = 1
+            await model.filter(owner=guest).delete()
     return moved

@@ -202,3 +202,10 @@ async def change_role_or_status(user: User, *, role: AccountRole | None = None,
         if status is not None:
             user.status = status
         await user.save(update_fields=["role", "status"])
+
+
+def describe(user: User) -> dict:
+    """An account as the JSON API shows it."""
+    return {"id": user.id, "username": user.username, "email": user.email,
+            "role": str(user.role), "status": str(user.status),
+            "created_at": user.created_at.isoformat() if user.created_at else None}

@@ -17,6 +17,13 @@ class HTTPError(Exception):
         self.headers = headers or {}
 
 
+    @staticmethod
+    def with_status(status: int, message: str, headers: dict[str, str] | None = None):
+        error = HTTPError(message, headers=headers)
+        error.status = status
+        return error
+
+
 class BadRequest(HTTPError):
     status = 400
 

@@ -31,7 +31,8 @@ CSRF_HEADER = "X-CSRF-Token"
 TAB_HEADER = "X-Tab-Id"
 # What a browser with no identity may still open when guest mode is off.
 PUBLIC_BLUEPRINTS = {"auth", "health", "assets"}
-PUBLIC_ENDPOINTS = {"static", "shares.show", "account.reset_password"}
+PUBLIC_ENDPOINTS = {"static", "shares.show", "account.reset_password",
+                    "account.reset_password_form"}
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -153,7 +154,7 @@ def _public() -> bool:
 def _sign_in_required(message: str):
     """A page asks to sign in by redirecting there (and back after); htmx is sent to the
     sign-in page; anything else is a 401."""
-    target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
+    target = url_for("auth.sign_in_page", next=request.full_path.rstrip("?"))
     if request.method == "GET" and not wants_json() and not htmx.is_request():
         session["notice"] = message
         return redirect(target, 303)
