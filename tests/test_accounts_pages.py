@@ -227,3 +227,16 @@ async def test_a_merge_failing_midway_leaves_both_sides_as_they_were(client, fak
     # The sign-up is undone with it: trying again later finds the name free.
     assert await User.all().count() == 0
     assert (await me(client))["authenticated"] is False
+
+
+async def test_usage_analytics_and_the_audit_log_name_the_account(client, fake_upstream):
+    conversation = await guest_with_everything(client, fake_upstream)
+    page = soup(await (await client.get("/usage")).get_data(as_text=True))
+    assert page.select_one("#whose").text.startswith("Guest")
+    await register(client, "alice")
+    for path in ("/usage", "/analytics", f"/c/{conversation.id}/activity"):
+        page = soup(await (await client.get(path)).get_data(as_text=True))
+        assert page.select_one("#whose strong").text == "alice", path
+    page = soup(await (await client.get(f"/c/{conversation.id}/activity")).get_data(
+        as_text=True))
+    assert {td.text for td in page.select("td.activity-by")} == {"alice"}

@@ -6,6 +6,8 @@ two cannot collide; every existing query and index keeps working unchanged; and 
 guest's data into an account is one UPDATE per table (merge.py).
 """
 
+from hyperchat.store.schema import User
+
 OWNER_PREFIX = "u:"
 
 
@@ -16,3 +18,13 @@ def owner_of(user) -> str:
 
 def is_account_owner(owner: str) -> bool:
     return owner.startswith(OWNER_PREFIX)
+
+
+async def account_names(owners) -> dict[str, str]:
+    """The usernames behind a set of owner strings, in one query; guests are left out."""
+    ids = [int(o.removeprefix(OWNER_PREFIX)) for o in owners
+           if is_account_owner(o) and o.removeprefix(OWNER_PREFIX).isdigit()]
+    if not ids:
+        return {}
+    return {f"{OWNER_PREFIX}{row['id']}": row["username"]
+            for row in await User.filter(id__in=ids).values("id", "username")}

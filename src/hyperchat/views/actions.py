@@ -14,6 +14,7 @@ from quart import (
     url_for,
 )
 
+from hyperchat.accounts import account_names
 from hyperchat.chat import audit, feedback, message_actions, sending, versions
 from hyperchat.live import tab_events
 from hyperchat.metering import model_choice
@@ -260,5 +261,7 @@ async def channel(conversation_id: int):
 async def activity(conversation_id: int):
     """Show a conversation's audit log: every action on its messages."""
     conversation = await get_conversation(conversation_id, current_user())
+    entries = await audit.entries(conversation.id)
     return await render_template("actions/activity.html", conversation=conversation,
-                                 entries=await audit.entries(conversation.id))
+                                 entries=entries,
+                                 names=await account_names({e.owner for e in entries}))
