@@ -84,3 +84,18 @@ async def test_sign_in_redoes_the_hash_when_the_parameters_change(app, client):
     after = (await User.get(username="alice")).password_hash
     assert "t=2," in after and after != before
     assert (await login(app.test_client(), "alice")).status_code == 200
+
+
+async def test_the_hourly_purge_drops_expired_sessions_and_quiet_counts(app, client):
+    from hyperchat.accounts import sessions, throttle
+    from hyperchat.store.schema import UserSession
+
+    await register(client, "alice")
+    for n in range(2):
+        await login(app.test_client(), f"nobody{n}", "guess guess 1")
+    past = datetime.now(UTC) - timedelta(days=2)
+    await SignInThrottle.filter(key="name:nobody0").update(updated_at=past)
+    await UserSession.all().update(expires_at=past)
+    assert await sessions.purge_expired() == 1
+    assert await throttle.forget_quiet() == 1
+    assert await SignInThrottle.exists(key="name:nobody1")

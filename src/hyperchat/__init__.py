@@ -15,6 +15,10 @@ Module map (ARCHITECTURE.md follows a request through it):
     conversations.py    rename, archive, trash, stats
     feedback.py audit.py search.py sidebar.py
     exports.py          export to Markdown/JSON/zip and import back
+  accounts/     users.py passwords.py sessions.py api_keys.py throttle.py merge.py
+                records.py: accounts, sign-in, keys, the guest's data carried over
+  cli.py        the `hyperchat` command: serve, migrate, create-user, reset-password,
+                list-users
   live/         what is in flight, shared with readers (memory, or Redis for workers)
     reply_buffer.py     a streaming reply's numbered chunks, replayed and followed
     tab_events.py       a conversation's changes, pushed to its other open tabs

@@ -7,6 +7,7 @@ import logging
 
 from quart import Quart
 
+from hyperchat.accounts import sessions, throttle
 from hyperchat.chat import conversations, message_actions
 from hyperchat.chat.generation import Generations
 from hyperchat.live.redis_backed import RedisEventBus, RedisStreamHub
@@ -118,12 +119,15 @@ async def end_orphaned_replies(hub) -> None:
 
 
 async def purge_trash_periodically(retention_days: int, every: float = 3600) -> None:
-    """Delete conversations kept in the trash longer than the retention, now and hourly."""
+    """Delete conversations kept in the trash longer than the retention, expired sign-in
+    sessions and sign-in counts quiet for a day, now and hourly."""
     while True:
         try:
             purged = await conversations.purge_trash(retention_days)
             if purged:
                 log.info("purged %d conversations from the trash", purged)
+            await sessions.purge_expired()
+            await throttle.forget_quiet()
         except Exception:
             log.exception("trash purge failed")
         await asyncio.sleep(every)

@@ -10,7 +10,7 @@ Names are counted whether or not the account exists, so a lock reveals nothing.
 import math
 from datetime import UTC, datetime, timedelta
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 
 from hyperchat.store.schema import SignInThrottle
 
@@ -56,3 +56,11 @@ async def succeeded(username_key: str) -> None:
     """A right password clears its name's count (not the address's: one good account must
     not let an address go on guessing others)."""
     await SignInThrottle.filter(key=f"name:{username_key}").delete()
+
+
+async def forget_quiet(after: timedelta = timedelta(days=1)) -> int:
+    """Drop counts with no failure for a day and no lock left (the hourly purge)."""
+    now = datetime.now(UTC)
+    return await SignInThrottle.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+        updated_at__lt=now - after).delete()
