@@ -29,7 +29,7 @@ bp = Blueprint("auth", __name__)
 
 
 def _next() -> str:
-    return safe_next(request.args.get("next"), url_for("conversations.index"))
+    return safe_next(request.args.get("next"), url_for("conversations.new"))
 
 
 async def _form() -> dict:

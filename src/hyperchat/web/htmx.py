@@ -12,6 +12,8 @@ HX_RETARGET = "HX-Retarget"
 HX_RESWAP = "HX-Reswap"
 HX_TRIGGER = "HX-Trigger"
 HX_REDIRECT = "HX-Redirect"
+# The page's URL, sent with every htmx request.
+HX_CURRENT_URL = "HX-Current-URL"
 
 
 def is_request() -> bool:

@@ -154,9 +154,15 @@ def _public() -> bool:
 def _sign_in_required(message: str):
     """A page asks to sign in by redirecting there (and back after); htmx is sent to the
     sign-in page; anything else is a 401."""
-    target = url_for("auth.sign_in_page", next=request.full_path.rstrip("?"))
-    if request.method == "GET" and not wants_json() and not htmx.is_request():
+    back = request.full_path.rstrip("?")
+    if request.method != "GET":
+        # Come back to the page the request was made from, not to a POST endpoint.
+        page = urlsplit(request.headers.get(htmx.HX_CURRENT_URL, ""))
+        back = safe_next(page.path + (f"?{page.query}" if page.query else ""), "/")
+    target = url_for("auth.sign_in_page", next=back)
+    if not wants_json():
         session["notice"] = message
+    if request.method == "GET" and not wants_json() and not htmx.is_request():
         return redirect(target, 303)
     headers = {htmx.HX_REDIRECT: target} if htmx.is_request() else {}
     raise Unauthorized(message, headers=headers)
