@@ -175,3 +175,18 @@ async def test_the_last_admin_cannot_delete_their_account(alice):
 
 async def test_a_guest_has_no_account_page(app):
     assert (await app.test_client().get("/account")).status_code == 401
+
+
+@pytest.mark.parametrize(("agent", "label"), [
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
+     "Safari/537.36", "Chrome on Linux"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/120.0 Safari/537.36 Edg/120.0", "Edge on Windows"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+     "Gecko) Version/17.0 Mobile/15E148 Safari/604.1", "Safari on iPhone"),
+    ("curl/8.5.0", "curl"), ("", "Unknown browser"), (None, "Unknown browser"),
+])
+def test_sessions_name_their_browser(agent, label):
+    from hyperchat.accounts.sessions import browser_label
+
+    assert browser_label(agent) == label

@@ -57,3 +57,21 @@ async def end_all(user: User, keep_id: int | None = None) -> int:
 
 async def purge_expired() -> int:
     return await UserSession.filter(expires_at__lte=datetime.now(UTC)).delete()
+
+
+# Most specific first: Edge and Opera say "Chrome" too, Chrome says "Safari".
+BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+            ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"),
+            ("curl/", "curl"), ("python-", "Python"))
+SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+           ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def browser_label(user_agent: str | None) -> str:
+    """A session's browser as a person names it ("Firefox on Linux"), for the account page."""
+    agent = user_agent or ""
+    browser = next((name for mark, name in BROWSERS if mark in agent), None)
+    system = next((name for mark, name in SYSTEMS if mark in agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or (agent[:40] if agent else "Unknown browser")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from markupsafe import Markup
 from quart import Quart
 
+from hyperchat.accounts import sessions
 from hyperchat.metering import model_choice, quotas, usage
 from hyperchat.store.schema import Conversation
 from hyperchat.web.rendering import render_markdown, shorten_model_name
@@ -23,6 +24,7 @@ def init_app(app: Quart) -> None:
     env.filters["price"] = model_choice.format_price
     env.filters["usd"] = usage.format_usd
     env.filters["chart_value"] = chart_value
+    env.filters["browser"] = sessions.browser_label
     env.globals["csrf_token"] = csrf_token
     env.globals["htmx_headers"] = htmx_headers
     env.globals["model_picker"] = model_choice.picker_context
