@@ -19,6 +19,7 @@ way (it is non-zero only when the benchmark itself cannot run).
     .venv/bin/python bench/run.py            # the full run, about 2 minutes on 2 cores
     .venv/bin/python bench/run.py --quick    # a smoke run of the same code paths
     .venv/bin/python bench/run.py --workers 2 --levels 200   # WORKERS=2: Redis + PostgreSQL
+    .venv/bin/python bench/run.py --signed-in --levels       # a signed-in account vs a guest
 
 --workers N serves with WORKERS=N, REDIS_URL pointing at a redis-server this starts on
 loopback, and (for N > 1, or with --postgres) PostgreSQL from scripts/postgres.sh, in a fresh
@@ -68,6 +69,7 @@ TARGET_P99_1 = 25.0  # ms, p99 at 1 stream
 TARGET_P99_200 = 100.0  # ms, p99 at 200 streams
 TARGET_RELAYED_200 = 95.0  # %, relayed text at 200 streams
 TARGET_FIRST_LOAD_KB = 250.0
+TARGET_SIGNED_IN_EXTRA = 1.0  # ms, signed-in minus guest app-added TTFT p50 at 1 stream
 
 STARTUP_TIMEOUT = 30.0
 SAMPLE_TIMEOUT = 60.0  # one user's POST + whole stream; far above the 1.8 s a reply takes
@@ -446,6 +448,18 @@ class User:
         if not self.csrf:
             raise RuntimeError("no <meta name=csrf-token> on /")
 
+    async def sign_up(self, username: str) -> None:
+        """Become a signed-in account (the sign-up signs in), then load / again for the
+        new session's CSRF token."""
+        body = json.dumps({"username": username, "password": "bench password 123"}).encode()
+        response = await self.fetch("POST", "/api/v1/auth/register",
+                                    {"Content-Type": "application/json",
+                                     "X-CSRF-Token": self.csrf}, body)
+        await response.read()
+        response.release()
+        response.raise_for_status()
+        await self.load_page()
+
     async def send(self, n: int, load: Load) -> Sample:
         """Send a message as htmx does and follow its reply to `event: done`."""
         sample = Sample()
@@ -727,9 +741,21 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
         # sample stops at its first token: with nothing else running, the tail of a stream
         # cannot change the next sample's TTFT.
         level = Level(1)
+        # --signed-in: a signed-in account's samples alternate with the guest's, against the
+        # same direct samples, so both see the same noise (identity costs one query).
+        member = None
+        if args.signed_in:
+            member = (await make_users(app_url, 1))[0]
+            users.append(member)
+            await member.sign_up(f"bench{os.getpid()}")
+            for _ in range(2):
+                await member.send(next(counter), Load())
+            report["signed_in"] = Level(1)
         cpu0, client0, wall0 = cpu_seconds(app.pids), time.process_time(), time.perf_counter()
         for _ in range(args.samples):
             level.app.append(await solo.send(next(counter), Load()))
+            if member is not None:
+                report["signed_in"].app.append(await member.send(next(counter), Load()))
             level.direct.append(await direct_sample(*fake_at, Load(), first_token_only=True))
         wall = time.perf_counter() - wall0
         # The direct samples' time is in `wall` too; that is fine for CPU per reply.
@@ -739,6 +765,12 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
         level.max_open = 1
         report["levels"].append(level)
         print_level(level, expected)
+        if member is not None:
+            signed = report["signed_in"]
+            signed.direct = level.direct
+            print(f"  signed in, 1 stream: app-added TTFT p50 {fmt(signed.added(50))} ms "
+                  f"p99 {fmt(signed.added(99))} ms (guest p50 {fmt(level.added(50))} ms)",
+                  flush=True)
 
         for n in args.levels:
             app.check_alive()
@@ -966,6 +998,10 @@ def targets(report: dict) -> list[tuple[str, float | None, float, str, str]]:
                   "<=", "ms"),
                  ("relayed at 200 streams", top.relayed(report["expected"]), TARGET_RELAYED_200,
                   ">=", "%")]
+    signed = report.get("signed_in")
+    if one and signed and signed.added(50) is not None and one.added(50) is not None:
+        rows.append(("signed-in minus guest app-added TTFT p50 at 1 stream",
+                     signed.added(50) - one.added(50), TARGET_SIGNED_IN_EXTRA, "<=", "ms"))
     home = report["weight"].get("home")
     if home:
         rows.append(("first load of /", home["total"] / 1000, TARGET_FIRST_LOAD_KB, "<=", "KB"))
@@ -989,6 +1025,8 @@ def main() -> int:
     parser.add_argument("--database-url", default="sqlite://{tmp}/bench.sqlite3",
                         help="the app's DATABASE_URL; {tmp} is the run's temporary directory")
     parser.add_argument("--no-browser", action="store_true", help="skip the page-weight part")
+    parser.add_argument("--signed-in", action="store_true",
+                        help="at 1 stream, also a signed-in account, alternating with the guest")
     parser.add_argument("--profile", metavar="PATH",
                         help="run the app under cProfile and write its stats to PATH")
     parser.add_argument("--workers", type=int, metavar="N",

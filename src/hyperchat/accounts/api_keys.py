@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from hyperchat.accounts.lookup import with_account
 from hyperchat.store.schema import AccountStatus, ApiKey, User
 
 NAME_MAX = 100
@@ -33,8 +34,9 @@ async def authenticate(key: str) -> ApiKey | None:
     """The live key row (its account loaded) for a Bearer key, or None."""
     if not key.startswith(SCHEME) or len(key) > 200:
         return None
-    found = await ApiKey.get_or_none(key_hash=_hash(key), revoked_at=None).select_related("user")
-    if found is None or found.user.status != AccountStatus.ACTIVE:
+    found = await with_account(ApiKey, "key_hash", _hash(key))
+    if found is None or found.revoked_at is not None \
+            or found.user.status != AccountStatus.ACTIVE:
         return None
     now = datetime.now(UTC)
     if found.last_used_at is None or now - found.last_used_at > USED_EVERY:

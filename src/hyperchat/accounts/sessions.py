@@ -8,6 +8,7 @@ account together (`lookup`); `last_seen_at` is written at most once a minute.
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from hyperchat.accounts.lookup import with_account
 from hyperchat.accounts.users import token_hash
 from hyperchat.store.schema import AccountStatus, User, UserSession
 
@@ -33,7 +34,7 @@ async def start(config, user: User, remember: bool, client_ip: str | None,
 async def lookup(token: str) -> UserSession | None:
     """The live session for a cookie's token, its account loaded; None when it was ended,
     has expired, or its account is no longer active."""
-    found = await UserSession.get_or_none(token_hash=token_hash(token)).select_related("user")
+    found = await with_account(UserSession, "token_hash", token_hash(token))
     now = datetime.now(UTC)
     if found is None or found.expires_at <= now or found.user.status != AccountStatus.ACTIVE:
         return None
