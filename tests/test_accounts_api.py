@@ -2,7 +2,7 @@
 
 import pytest
 
-from hyperchat.store.schema import AccountRole, AccountStatus, User, UserSession
+from hyperchat.store.schema import AccountRole, AccountStatus, Conversation, User, UserSession
 from tests.accounts_helpers import PASSWORD, login, me, register, token_of
 
 
@@ -140,3 +140,24 @@ async def test_login_without_csrf_token_is_forbidden(app, client):
                                 json={"username": "alice", "password": PASSWORD})
     assert response.status_code == 403
     assert (await me(other))["authenticated"] is False
+
+
+@pytest.mark.parametrize(("username", "password"), [("a" * 500, PASSWORD), ("alice", "x" * 5000)])
+async def test_over_long_sign_in_fields_are_refused_without_hashing(app, client, username,
+                                                                     password):
+    await register(client, "alice")
+    response = await login(app.test_client(), username, password)
+    assert response.status_code == 401
+    assert (await response.get_json())["error"] == "Wrong username or password."
+
+
+async def test_signing_in_as_another_account_moves_nothing(app, client):
+    await register(client, "alice")
+    await client.post("/api/chat/sessions/", json={"title": "Alice's"},
+                      headers={"X-CSRF-Token": await token_of(client)})
+    await register(app.test_client(), "bob")
+    assert (await login(client, "bob")).status_code == 200
+    assert (await me(client))["user"]["username"] == "bob"
+    assert (await (await client.get("/api/chat/sessions/")).get_json())["sessions"] == []
+    alice = await User.get(username="alice")
+    assert (await Conversation.get(title="Alice's")).owner == f"u:{alice.id}"

@@ -240,3 +240,14 @@ async def test_usage_analytics_and_the_audit_log_name_the_account(client, fake_u
     page = soup(await (await client.get(f"/c/{conversation.id}/activity")).get_data(
         as_text=True))
     assert {td.text for td in page.select("td.activity-by")} == {"alice"}
+
+
+async def test_a_guests_shared_chat_stays_shared_after_sign_up(client, fake_upstream):
+    conversation = await guest_with_everything(client, fake_upstream)
+    token = await csrf(client)
+    assert (await client.post(f"/c/{conversation.id}/share", form={"csrf_token": token},
+                              headers={"HX-Request": "true"})).status_code == 200
+    share_id = (await Conversation.get(id=conversation.id)).share_id
+    await register(client, "alice")
+    assert (await client.get(f"/share/{share_id}")).status_code == 200
+    assert (await client.get(f"/c/{conversation.id}/share")).status_code == 200
