@@ -251,3 +251,26 @@ async def test_a_guests_shared_chat_stays_shared_after_sign_up(client, fake_upst
     await register(client, "alice")
     assert (await client.get(f"/share/{share_id}")).status_code == 200
     assert (await client.get(f"/c/{conversation.id}/share")).status_code == 200
+
+
+@pytest.mark.parametrize("remember", [True, False])
+async def test_remember_me_sets_how_long_the_sign_in_lasts(app, client, remember):
+    await register(client, "alice")
+    await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": await token_of(client)})
+    data = {"username": "alice", "password": PASSWORD}
+    if remember:
+        data["remember"] = "1"
+    response = await form_post(client, "/sign-in", data)
+    cookie = response.headers["Set-Cookie"]
+    assert ("Expires=" in cookie) is remember  # else a cookie that ends with the browser
+    row = await UserSession.all().order_by("-id").first()
+    days = (row.expires_at - row.created_at).total_seconds() / 86400
+    assert round(days, 2) == (30 if remember else 1)
+
+
+async def test_an_expired_session_is_signed_out(client):
+    from datetime import UTC, datetime, timedelta
+
+    await register(client, "alice")
+    await UserSession.all().update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert (await me(client))["authenticated"] is False
