@@ -274,3 +274,20 @@ async def test_an_expired_session_is_signed_out(client):
     await register(client, "alice")
     await UserSession.all().update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     assert (await me(client))["authenticated"] is False
+
+
+async def test_the_sign_up_form_under_approval_and_closed(app, client):
+    app.app.config["SIGNUP_POLICY"] = "approval"
+    await register(client, "root")
+    other = app.test_client()
+    response = await form_post(other, "/sign-up", {"username": "pat", "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["Location"].startswith("/sign-in")
+    page = soup(await (await other.get(response.headers["Location"])).get_data(as_text=True))
+    assert "waits for an admin's approval" in page.select_one(".notice").text
+    assert (await me(other))["authenticated"] is False
+    app.app.config["SIGNUP_POLICY"] = "closed"
+    page = soup(await (await other.get("/sign-up")).get_data(as_text=True))
+    assert page.select_one("#closed") and not page.select_one("form.auth-form")
+    response = await form_post(other, "/sign-up", {"username": "eve", "password": PASSWORD})
+    assert response.status_code == 403
+    assert "closed" in soup(await response.get_data(as_text=True)).select_one("#form-error").text

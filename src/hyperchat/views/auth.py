@@ -39,9 +39,12 @@ async def _form() -> dict:
 
 async def _page(template: str, status: int = 200, *, error: str | None = None,
                 field: str | None = None, values: dict | None = None, headers=None):
+    policy = current_app.config["SIGNUP_POLICY"]
+    # Closed: only the very first account may still sign up (to become the admin).
+    closed = policy == "closed" and await User.exists()
     body = await render_template(template, error=error, field=field, values=values or {},
                                  next=_next(), notice=session.pop("notice", None),
-                                 policy=current_app.config["SIGNUP_POLICY"])
+                                 policy=policy, closed=closed)
     return body, status, headers or {}
 
 
