@@ -161,3 +161,26 @@ async def test_signing_in_as_another_account_moves_nothing(app, client):
     assert (await (await client.get("/api/chat/sessions/")).get_json())["sessions"] == []
     alice = await User.get(username="alice")
     assert (await Conversation.get(title="Alice's")).owner == f"u:{alice.id}"
+
+
+@pytest.mark.parametrize(("variable", "value", "expected"), [
+    ("GUEST_MODE", "false", False), ("GUEST_MODE", "yes", True),
+    ("HYPERCHAT_GUEST_MODE", "0", False), ("SIGNUP_POLICY", "Approval", "approval"),
+    ("REMEMBER_ME_DAYS", "7", 7.0)])
+def test_account_settings_come_from_the_environment(monkeypatch, variable, value, expected):
+    from hyperchat import create_app
+
+    monkeypatch.setenv(variable, value)
+    name = variable.removeprefix("HYPERCHAT_")
+    assert create_app({"SECRET_KEY": "x"}).config[name] == expected
+
+
+@pytest.mark.parametrize(("variable", "value"), [("GUEST_MODE", "maybe"),
+                                                 ("SIGNUP_POLICY", "sometimes")])
+def test_a_bad_account_setting_stops_the_app(monkeypatch, variable, value):
+    from hyperchat import create_app
+    from hyperchat.config import ConfigError
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=variable):
+        create_app({"SECRET_KEY": "x"})
