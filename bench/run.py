@@ -247,7 +247,8 @@ def fresh_postgres_database(name: str = "hyperchat_bench") -> str:
 
 
 class _Finder(HTMLParser):
-    """The CSRF token from the page's meta tag and the reply's stream URL from its shell."""
+    """The CSRF token from the page's htmx headers (on <body>) and the reply's stream URL
+    from its shell."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -256,8 +257,8 @@ class _Finder(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "meta" and a.get("name") == "csrf-token":
-            self.csrf = a.get("content")
+        if tag == "body" and a.get("hx-headers:inherited"):
+            self.csrf = json.loads(a["hx-headers:inherited"]).get("X-CSRF-Token")
         if "stream-source" in (a.get("class") or "").split() and self.stream_url is None:
             self.stream_url = a.get("hx-get")
 
@@ -446,7 +447,7 @@ class User:
         response.raise_for_status()
         self.csrf = find(text).csrf or ""
         if not self.csrf:
-            raise RuntimeError("no <meta name=csrf-token> on /")
+            raise RuntimeError("no CSRF token in <body hx-headers:inherited> on /")
 
     async def sign_up(self, username: str) -> None:
         """Become a signed-in account (the sign-up signs in), then load / again for the
@@ -897,7 +898,8 @@ async def first_load(app_url: str) -> dict:
             # A conversation with one finished reply, made in this browser's session.
             page = await context.new_page()
             await page.goto(app_url + "/")
-            csrf = await page.get_attribute('meta[name="csrf-token"]', "content")
+            csrf = json.loads(await page.get_attribute("body", "hx-headers:inherited")
+                              )["X-CSRF-Token"]
             await page.close()
             created = await context.request.post(
                 app_url + "/messages", form={"content": "Page weight", "csrf_token": csrf},
