@@ -1,7 +1,5 @@
 """Helpers for the accounts tests: sign up, sign in and read who a client is."""
 
-from tests.helpers import csrf
-
 PASSWORD = "correct horse battery"
 
 
@@ -25,8 +23,3 @@ async def login(client, username: str, password: str = PASSWORD, **extra):
 async def me(client) -> dict:
     return await (await client.get("/api/v1/auth/me")).get_json()
 
-
-async def guest_id(client) -> str:
-    await csrf(client)
-    async with client.session_transaction() as session:
-        return session["user_identifier"]

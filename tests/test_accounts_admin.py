@@ -45,8 +45,8 @@ async def test_only_admins_open_the_admin_page(app, admin):
     assert (await guest.get("/admin")).status_code == 401
 
 
+@pytest.mark.config(SIGNUP_POLICY="approval")
 async def test_approve_lets_a_pending_account_sign_in(app, admin):
-    app.app.config["SIGNUP_POLICY"] = "approval"
     await register(app.test_client(), "pat")
     pat = await User.get(username="pat")
     assert pat.status == AccountStatus.PENDING
@@ -124,8 +124,8 @@ async def test_the_reset_link_works_without_guest_mode(app, admin):
     assert (await app.test_client().get("/" + link.split("/", 3)[3])).status_code == 200
 
 
+@pytest.mark.config(SIGNUP_POLICY="closed")
 async def test_admins_create_accounts_when_sign_up_is_closed(app, admin):
-    app.app.config["SIGNUP_POLICY"] = "closed"
     assert (await register(app.test_client(), "eve")).status_code == 403
     response = await post(admin, "/admin/users",
                           {"username": "Eve", "password": PASSWORD, "admin": "1"})

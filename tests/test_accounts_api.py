@@ -111,8 +111,8 @@ async def test_a_new_session_id_at_every_sign_in(app, client):
     assert await UserSession.all().count() == 2  # the first client's and the new one
 
 
+@pytest.mark.config(SIGNUP_POLICY="approval")
 async def test_pending_and_disabled_accounts_cannot_sign_in(app, client):
-    app.app.config["SIGNUP_POLICY"] = "approval"
     await register(client, "admin")
     response = await register(app.test_client(), "pat")
     body = await response.get_json()
@@ -124,8 +124,8 @@ async def test_pending_and_disabled_accounts_cannot_sign_in(app, client):
     assert response.status_code == 403 and "disabled" in (await response.get_json())["error"]
 
 
+@pytest.mark.config(SIGNUP_POLICY="closed")
 async def test_closed_sign_up_refuses_all_but_the_first(app, client):
-    app.app.config["SIGNUP_POLICY"] = "closed"
     assert (await register(client, "root")).status_code == 201
     response = await register(app.test_client(), "eve")
     assert response.status_code == 403 and "closed" in (await response.get_json())["error"]

@@ -13,8 +13,8 @@ from hyperchat.store.schema import (
     User,
     UserSession,
 )
-from tests.accounts_helpers import PASSWORD, guest_id, login, me, register, token_of
-from tests.helpers import csrf, finished, send, soup
+from tests.accounts_helpers import PASSWORD, login, me, register, token_of
+from tests.helpers import csrf, finished, owner_of, send, soup
 
 
 async def form_post(client, path, data, token=None):
@@ -125,16 +125,16 @@ async def test_an_ended_session_gets_401_from_the_json_api(client):
 
 
 @pytest.mark.parametrize("path", ["/", "/usage", "/analytics", "/account", "/c/1"])
+@pytest.mark.config(GUEST_MODE=False)
 async def test_without_guest_mode_pages_lead_to_sign_in(app, path):
-    app.app.config["GUEST_MODE"] = False
     client = app.test_client()
     response = await client.get(path)
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/sign-in?next=")
 
 
+@pytest.mark.config(GUEST_MODE=False)
 async def test_without_guest_mode_sign_in_health_and_shares_stay_open(app):
-    app.app.config["GUEST_MODE"] = False
     client = app.test_client()
     assert (await client.get("/sign-in")).status_code == 200
     assert (await client.get("/sign-up")).status_code == 200
@@ -170,7 +170,7 @@ async def counts(owner):
 
 async def test_sign_up_carries_the_guests_chats_and_records(client, fake_upstream):
     await guest_with_everything(client, fake_upstream)
-    guest = await guest_id(client)
+    guest = await owner_of(client)
     before = await counts(guest)
     assert before["Conversation"] == 1 and before["UsageRecord"] == 1
     assert before["MessageFeedback"] == 1 and before["ActionLog"] >= 1 and before["Budget"] == 1
@@ -189,7 +189,7 @@ async def test_sign_in_adds_the_guests_chats_to_the_accounts_own(app, client, fa
     await guest_with_everything(client, fake_upstream, "as a guest")
     user = await User.get(username="alice")
     owner = f"u:{user.id}"
-    account_before, guest_before = await counts(owner), await counts(await guest_id(client))
+    account_before, guest_before = await counts(owner), await counts(await owner_of(client))
     total = await Conversation.all().count()
     await login(client, "alice")
     after = await counts(owner)
@@ -203,7 +203,7 @@ async def test_sign_in_adds_the_guests_chats_to_the_accounts_own(app, client, fa
 async def test_a_merge_failing_midway_leaves_both_sides_as_they_were(client, fake_upstream,
                                                                      monkeypatch):
     await guest_with_everything(client, fake_upstream)
-    guest = await guest_id(client)
+    guest = await owner_of(client)
     before = await counts(guest)
     original = merge.owned_models
 
@@ -276,8 +276,8 @@ async def test_an_expired_session_is_signed_out(client):
     assert (await me(client))["authenticated"] is False
 
 
+@pytest.mark.config(SIGNUP_POLICY="approval")
 async def test_the_sign_up_form_under_approval_and_closed(app, client):
-    app.app.config["SIGNUP_POLICY"] = "approval"
     await register(client, "root")
     other = app.test_client()
     response = await form_post(other, "/sign-up", {"username": "pat", "password": PASSWORD})
