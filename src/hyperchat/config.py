@@ -94,7 +94,17 @@ def from_environment() -> dict:
 
 
 DEFAULTS = {
+    # What a person sends (MAX_MESSAGE_CHARS), and what a reply's text and thought process may
+    # hold (from the upstream, which is ended there with the text kept, or in an import).
+    # Rendering costs about 10 microseconds per character: these bound each message's render.
     "MAX_MESSAGE_CHARS": 10_000,
+    "MAX_REPLY_CHARS": 100_000,
+    "MAX_REASONING_CHARS": 200_000,
+    # A live reply looks alive while its worker refreshes it (Redis: every quarter of this,
+    # in seconds); the reaper of any worker ends the replies no worker writes, checking every
+    # REPLY_REAPER_INTERVAL seconds (a reply is ended at its second check).
+    "REPLY_LIVE_TTL": 30.0,
+    "REPLY_REAPER_INTERVAL": 15.0,
     # The model catalog (metering/catalog.py): how often the upstream's /models is read again
     # (0: never, only DEFAULT_MODEL is offered), and how soon after a failure.
     "CATALOG_REFRESH": 3600.0,

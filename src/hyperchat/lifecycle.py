@@ -9,7 +9,7 @@ from quart import Quart
 
 from hyperchat.accounts import sessions, throttle
 from hyperchat.chat import conversations, message_actions
-from hyperchat.chat.generation import Generations
+from hyperchat.chat.generation import Generations, end_unfinished
 from hyperchat.live.redis_backed import RedisEventBus, RedisStreamHub
 from hyperchat.live.reply_buffer import MemoryStreamHub
 from hyperchat.live.tab_events import MemoryEventBus
@@ -44,7 +44,8 @@ async def start_services(app: Quart) -> None:
     # database connection is open.
     redis_url = config.get("REDIS_URL")
     if redis_url:
-        hub, bus = RedisStreamHub(redis_url), RedisEventBus(redis_url)
+        hub = RedisStreamHub(redis_url, live_ttl=config["REPLY_LIVE_TTL"])
+        bus = RedisEventBus(redis_url)
         try:
             await hub.start()
             await bus.start()
@@ -73,7 +74,9 @@ async def start_services(app: Quart) -> None:
         hub, upstream,
         partial_save_interval=config["PARTIAL_SAVE_INTERVAL"],
         title_model=config.get("TITLE_MODEL"),
-        thought_process=config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"])
+        thought_process=config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"],
+        max_reply_chars=config["MAX_REPLY_CHARS"],
+        max_reasoning_chars=config["MAX_REASONING_CHARS"])
     # 4. Metering: the model catalog (refreshed in the background: no page waits on the
     # provider's model list), a usage record after every reply, the quota counters.
     catalog = ext["catalog"] = Catalog(
@@ -89,6 +92,8 @@ async def start_services(app: Quart) -> None:
         asyncio.create_task(purge_trash_periodically(config["TRASH_RETENTION_DAYS"]),
                             name="trash-purge"),
         asyncio.create_task(clean_up_actions_periodically(app), name="actions-cleanup"),
+        asyncio.create_task(reap_orphaned_replies_periodically(
+            hub, config["REPLY_REAPER_INTERVAL"]), name="orphan-reaper"),
     ]
 
 
@@ -106,16 +111,40 @@ async def stop_services(app: Quart) -> None:
     await database.disconnect()
 
 
-async def end_orphaned_replies(hub) -> None:
-    """Replies that were streaming when their process died cannot resume: say so, keeping
-    whatever text was saved. With Redis, a reply whose stream is still open is another
-    worker's, alive; a dead worker's stays "streaming" until its stream expires (LIVE_TTL)
-    and a later start sweeps it."""
+RESTARTED = "The server restarted before this reply finished."
+WORKER_LOST = "The worker writing this reply stopped before it finished; the text so far is kept."
+
+
+async def orphaned_replies(hub) -> set[int]:
+    """Replies "streaming" in the database that no worker is writing: not live in the hub
+    (this process's memory, or Redis, where a worker's heartbeat keeps its own live)."""
     streaming = await Message.filter(status=Status.STREAMING).values_list("id", flat=True)
-    orphans = set(streaming) - await hub.live(list(streaming))
-    if orphans:
-        await Message.filter(id__in=orphans, status=Status.STREAMING).update(
-            status=Status.ERROR, error="The server restarted before this reply finished.")
+    return set(streaming) - await hub.live(list(streaming))
+
+
+async def end_orphaned_replies(hub) -> None:
+    """At start: replies that were streaming when their process died cannot resume: say so,
+    keeping whatever text was saved. With Redis, a reply whose stream is still open is
+    another worker's, alive; a dead worker's is left to the reaper."""
+    await end_unfinished(list(await orphaned_replies(hub)), Status.ERROR, RESTARTED)
+
+
+async def reap_orphaned_replies_periodically(hub, every: float) -> None:
+    """Every REPLY_REAPER_INTERVAL: end the replies no worker writes any more (a worker
+    killed outright, a save the database refused), in any worker, without waiting for a
+    restart. A reply must look orphaned at two ticks in a row: a reply is saved as
+    "streaming" a moment before its task registers it live, and must not be reaped then."""
+    suspects: set[int] = set()
+    while True:
+        await asyncio.sleep(every)
+        try:
+            orphans = await orphaned_replies(hub)
+            ended = await end_unfinished(list(orphans & suspects), Status.ERROR, WORKER_LOST)
+            if ended:
+                log.warning("ended %d replies no worker was writing", ended)
+            suspects = orphans - suspects
+        except Exception:
+            log.exception("orphaned replies: reaper failed")
 
 
 async def purge_trash_periodically(retention_days: int, every: float = 3600) -> None:

@@ -31,6 +31,8 @@ from hyperchat.web.rendering import estimate_tokens, format_wait
 
 log = logging.getLogger(__name__)
 
+# The outcome of a reply whose save failed (the text so far is kept when it can be).
+SAVE_FAILED = "The reply could not be saved in full; the text so far is kept."
 TOOL_CALL_ONLY = ("The model asked to call a tool, which hyperchat does not support yet; "
                   "no text was returned.")
 
@@ -41,6 +43,15 @@ def upstream_error_text(exc: UpstreamError) -> str:
         return exc.message
     when = "now" if exc.retry_after == 0 else f"in {format_wait(exc.retry_after)}"
     return f"{exc.message.rstrip('.')}; try again {when}."
+
+
+def too_long_text(what: str, limit: int) -> str:
+    return (f"The {what} reached the {limit:,}-character limit and was ended there; the text "
+            "so far is kept.")
+
+
+class TooLong(Exception):
+    """The upstream sent more text (or reasoning) than a reply may hold."""
 
 
 def empty_reply_text(finish_reason: str | None, tool_calls: bool) -> str:
@@ -89,6 +100,8 @@ class Reply:
     # What the reply shows so far: its text, and (thought process on) its reasoning.
     chunks: list[str] = field(init=False)
     thoughts: list[str] = field(init=False)
+    # Their lengths by kind, against MAX_REPLY_CHARS and MAX_REASONING_CHARS.
+    held: dict = field(default_factory=dict)
     # Reasoning the model sent, shown or not: billed like text, so counted when estimating.
     reasoning: list[str] = field(default_factory=list)
     model_used: str | None = None
@@ -196,8 +209,11 @@ class Generations:
     """Starts, stops and tracks this process's reply tasks."""
 
     def __init__(self, hub: StreamHub, upstream: Upstream, *, partial_save_interval: float,
-                 title_model: str | None = None, thought_process: bool = True):
+                 title_model: str | None = None, thought_process: bool = True,
+                 max_reply_chars: int = 100_000, max_reasoning_chars: int = 200_000):
         self.hub = hub
+        # MAX_REPLY_CHARS, MAX_REASONING_CHARS: a reply is ended at these (text kept).
+        self.limits = {Kind.TEXT: max_reply_chars, Kind.REASONING: max_reasoning_chars}
         self.upstream = upstream
         self.partial_save_interval = partial_save_interval
         self.title_model = title_model
@@ -298,6 +314,8 @@ class Generations:
                 reply.error = empty_reply_text(reply.finish_reason, reply.tool_calls)
         except UpstreamError as exc:
             reply.status, reply.error = Status.ERROR, upstream_error_text(exc)
+        except TooLong as exc:
+            reply.status, reply.error = Status.ERROR, str(exc)
         except asyncio.CancelledError:
             if message.id in self._stop_requested:
                 reply.status = Status.STOPPED
@@ -325,8 +343,16 @@ class Generations:
         """Take one piece of text or shown reasoning: into the reply and its buffer, then a
         progress event and a partial save when either is due."""
         reply.token()  # shown as it streams: the person's first token
-        (reply.chunks if kind == Kind.TEXT else reply.thoughts).append(piece)
-        await self.hub.append(reply.message.id, piece, kind)
+        shown = reply.chunks if kind == Kind.TEXT else reply.thoughts
+        # Cut where the text (or reasoning) would pass its limit; the reply ends there.
+        held = reply.held.setdefault(kind, sum(map(len, shown)))
+        kept = piece[:max(0, self.limits[kind] - held)]
+        reply.held[kind] = held + len(kept)
+        shown.append(kept)
+        await self.hub.append(reply.message.id, kept, kind)
+        if len(kept) < len(piece):
+            raise TooLong(too_long_text("reply" if kind == Kind.TEXT else "thought process",
+                                        self.limits[kind]))
         if reply.progress_due():
             await reply.progress()
         if reply.save_due(self.partial_save_interval):
@@ -391,3 +417,29 @@ class Generations:
             await asyncio.shield(Message.filter(id=reply.message.id).update(**fields))
         except Exception:
             log.exception("could not save reply %s", reply.message.id)
+            await save_failed(reply.message.id, reply.text)
+
+
+async def save_failed(message_id: int, text: str) -> None:
+    """End a reply whose outcome could not be saved as `error`, so that it never stays
+    "streaming" (holding one of its owner's concurrent replies, and beyond stop or retry):
+    with its text if that can be stored, else with the text of its last partial save. When
+    the database refuses even that, the reaper (lifecycle.py) ends it later."""
+    ended = {"status": Status.ERROR, "error": SAVE_FAILED, "finished_at": datetime.now(UTC)}
+    for fields in ({**ended, "content": text}, ended):
+        try:
+            await asyncio.shield(Message.filter(id=message_id).update(**fields))
+            return
+        except Exception:
+            log.exception("could not end reply %s as an error", message_id)
+
+
+async def end_unfinished(message_ids: list[int], status: Status,
+                         error: str | None = None) -> int:
+    """End replies still "streaming" that no task writes any more (its process died, or
+    its save failed), keeping the text they have; return how many were ended. Only rows
+    still streaming change, so a reply that finished meanwhile keeps its outcome."""
+    if not message_ids:
+        return 0
+    return await Message.filter(id__in=message_ids, status=Status.STREAMING).update(
+        status=status, error=error, finished_at=datetime.now(UTC))

@@ -9,9 +9,10 @@ numbers, so a position (the SSE id) maps to an id without a lookup:
 Replay after position p is XRANGE from `<p>-1` (the close marker after p and chunk p+1 both
 sort after it); following is XREAD BLOCK after the last id seen. The worker that opened a reply is
 the only writer, so it numbers the chunks itself: one XADD per chunk, one round trip. The key
-expires LIVE_TTL after open unless refreshed (each worker refreshes its own live replies
-every LIVE_TTL / 4, in one round trip, never per chunk) and CLOSED_TTL after close: a dead
-worker's replies stop looking live within LIVE_TTL, and nothing leaks.
+expires `live_ttl` (REPLY_LIVE_TTL) after open unless refreshed (each worker refreshes its own
+live replies every `live_ttl` / 4, in one round trip, never per chunk: the worker's heartbeat)
+and CLOSED_TTL after close: a dead worker's replies stop looking live within `live_ttl`, and
+the reaper of any worker (lifecycle.py) ends them; nothing leaks.
 
 Stop requests go over one pub/sub channel: each worker's subscriber task calls the `on_stop`
 of the replies it opened.
@@ -30,7 +31,7 @@ from hyperchat.live.tab_events import RESYNC, Event
 
 log = logging.getLogger(__name__)
 
-LIVE_TTL = 120  # seconds a live reply's key lives without a refresh
+LIVE_TTL = 30  # seconds a live reply's key lives without a refresh (default)
 CLOSED_TTL = 60  # seconds a closed reply's key stays (readers finish from the database)
 STOP_CHANNEL = "hyperchat:stop"
 
@@ -82,8 +83,10 @@ def _batch(entries, after: int) -> tuple[Batch | None, bool]:
 class RedisStreamHub:
     """Live replies shared by every worker through Redis. See the module's docstring."""
 
-    def __init__(self, url: str, prefix: str = "hyperchat:reply:") -> None:
+    def __init__(self, url: str, prefix: str = "hyperchat:reply:",
+                 live_ttl: float = LIVE_TTL) -> None:
         self.url = url
+        self.live_ttl = max(1, round(live_ttl))
         self.redis = connect(url)
         self.prefix = prefix
         # The replies this worker opened: [their stop callback, their chunk count (None once
@@ -111,17 +114,17 @@ class RedisStreamHub:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.redis.aclose()
 
-    async def _refresh(self, every: float = LIVE_TTL / 4) -> None:
+    async def _refresh(self, every: float | None = None) -> None:
         """Keep this worker's live replies from expiring while it is alive."""
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(every or self.live_ttl / 4)
             live = [message_id for message_id, own in self._own.items() if own[1] is not None]
             if not live:
                 continue
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for message_id in live:
-                        pipe.expire(self._key(message_id), LIVE_TTL, xx=True)
+                        pipe.expire(self._key(message_id), self.live_ttl, xx=True)
                     await pipe.execute()
             except RedisError:
                 log.exception("live replies: TTL refresh failed")
@@ -148,7 +151,7 @@ class RedisStreamHub:
         try:
             # A continued reply reopens its id: the old (closed) stream goes first.
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(key).xadd(key, {"o": "1"}, id="0-1").expire(key, LIVE_TTL)
+                pipe.delete(key).xadd(key, {"o": "1"}, id="0-1").expire(key, self.live_ttl)
                 await pipe.execute()
         except RedisError:
             log.exception("reply %s: Redis unavailable, it is saved but not streamed", message_id)

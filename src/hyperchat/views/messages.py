@@ -16,7 +16,7 @@ from quart import (
     url_for,
 )
 
-from hyperchat.chat import audit, message_actions, sending, versions
+from hyperchat.chat import audit, generation, message_actions, sending, versions
 from hyperchat.live import tab_events
 from hyperchat.metering import model_choice, quotas
 from hyperchat.store.schema import Conversation, Message, Role, Status
@@ -27,6 +27,7 @@ from hyperchat.web.security import current_user
 from hyperchat.web.view_helpers import (
     answer,
     check_limits,
+    finish_publisher,
     generations,
     publish,
     render_change,
@@ -151,6 +152,13 @@ async def stop(message_id: int):
         raise BadRequest("Only a reply can be stopped, not a message you sent.")
     if await generations().stop(message.id):
         await audit.record(audit.STOP, message.conversation_id, current_user(), message.id)
+    elif message.status == Status.STREAMING and await generation.end_unfinished(
+            [message.id], Status.STOPPED):
+        # No worker writes it (its process died, or its save failed): stopping it here is
+        # all that is left to do, with the text it has; its tabs are shown the outcome.
+        await audit.record(audit.STOP, message.conversation_id, current_user(), message.id)
+        await finish_publisher(current_app._get_current_object(), message.conversation_id,
+                               None)(message)
     return "", 204
 
 
