@@ -41,10 +41,11 @@ Command line (DATABASE_URL from the environment, as for the app)::
 
 import argparse
 import asyncio
-import io
 import json
 import sys
 import zipfile
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -52,6 +53,7 @@ from tortoise.transactions import in_transaction
 
 from hyperchat.chat import versions
 from hyperchat.chat.conversations import clean_title
+from hyperchat.config import DEFAULTS
 from hyperchat.store.schema import Conversation, Message, Role, Status
 from hyperchat.web.errors import BadRequest
 
@@ -62,6 +64,26 @@ HEADINGS = {Role.USER: "User", Role.ASSISTANT: "Assistant", Role.SYSTEM: "System
 STILL_STREAMING = "This reply was still being written when the conversation was exported."
 
 TOP_KEYS = {"format", "id", "exportedAt", "title", "createdAt", "archived", "messages"}
+# Conversations whose messages one query of the zip export loads.
+ZIP_BATCH = 20
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """The longest text an import may store, as everywhere else: what a person may write
+    (sent or edited), what a reply and its thought process may hold."""
+
+    written: int
+    reply: int
+    reasoning: int
+
+    @classmethod
+    def of(cls, config: Mapping) -> "TextLimits":
+        return cls(written=max(config["MAX_MESSAGE_CHARS"],
+                               config.get("CHAT_ACTIONS_MAX_CONTENT_LENGTH", 0)),
+                   reply=config["MAX_REPLY_CHARS"], reasoning=config["MAX_REASONING_CHARS"])
+
+
 MESSAGE_KEYS = {"role", "content", "reasoning", "createdAt", "finishedAt", "status", "rating",
                 "modelIdUsed", "promptTokens", "completionTokens", "tokensEstimated", "error"}
 
@@ -143,25 +165,58 @@ def quoted(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
 
 
-async def to_zip(owner: str) -> bytes:
+class _Chunks:
+    """A write-only file for zipfile that keeps what is written until it is taken: the zip
+    goes out as it is made, never whole in memory (zipfile writes data descriptors when it
+    cannot seek back)."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return data
+
+
+def _zip_entry(archive: zipfile.ZipFile, name: str, moment: datetime, text: str) -> None:
+    info = zipfile.ZipInfo(name, date_time=moment.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with archive.open(info, "w") as entry:
+        entry.write(text.encode())
+
+
+async def to_zip(owner: str) -> AsyncIterator[bytes]:
     """Every conversation of `owner` but those in the trash (archived ones included), one
-    `conversation-<id>.json` each: two queries whatever the number of conversations."""
-    conversations = await Conversation.filter(owner=owner, deleted_at__isnull=True).order_by("id")
-    by_conversation: dict[int, list[Message]] = {c.id: [] for c in conversations}
-    for message in await Message.filter(conversation__owner=owner,
-                                        conversation__deleted_at__isnull=True,
-                                        on_path=True, deleted_at=None).order_by("id"):
-        by_conversation.setdefault(message.conversation_id, []).append(message)
+    `conversation-<id>.json` each, as the pieces of a zip: the messages of ZIP_BATCH
+    conversations per query, each file serialized and compressed in a thread, so that a large
+    account neither fills memory nor holds the event loop."""
+    ids = await Conversation.filter(owner=owner, deleted_at__isnull=True).order_by("id") \
+        .values_list("id", flat=True)
     now = datetime.now(UTC)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    sink = _Chunks()
+    archive = zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED)
+    for start in range(0, len(ids), ZIP_BATCH):
+        batch = ids[start:start + ZIP_BATCH]
+        conversations = await Conversation.filter(id__in=batch, owner=owner,
+                                                  deleted_at__isnull=True).order_by("id")
+        by_conversation: dict[int, list[Message]] = {c.id: [] for c in conversations}
+        for message in await Message.filter(conversation_id__in=batch, on_path=True,
+                                            deleted_at=None).order_by("id"):
+            by_conversation[message.conversation_id].append(message)
         for conversation in conversations:
-            info = zipfile.ZipInfo(f"conversation-{conversation.id}.json",
-                                   date_time=now.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
             document = conversation_dict(conversation, by_conversation[conversation.id], now)
-            archive.writestr(info, dumps(document))
-    return buffer.getvalue()
+            await asyncio.to_thread(_zip_entry, archive, f"conversation-{conversation.id}.json",
+                                    now, dumps(document))
+            yield sink.take()
+    archive.close()
+    yield sink.take()
 
 
 # ----------------------------------------------------------------------------- import
@@ -217,7 +272,7 @@ def _check_keys(document: dict, allowed: set[str], where: str) -> None:
         _fail(where, f"has unknown keys: {', '.join(unknown)}")
 
 
-def _message(item: object, index: int, default_time: datetime) -> dict:
+def _message(item: object, index: int, default_time: datetime, limits: TextLimits) -> dict:
     where = f"messages[{index}]"
     if not isinstance(item, dict):
         _fail(where, "must be an object")
@@ -241,7 +296,8 @@ def _message(item: object, index: int, default_time: datetime) -> dict:
         _fail(f"{where}.rating", "must be 1, 0 or -1")
     if rating and role != Role.ASSISTANT:
         _fail(f"{where}.rating", "must be 0: only a reply can be rated")
-    reasoning = _text(item.get("reasoning"), f"{where}.reasoning", nullable=True)
+    reasoning = _text(item.get("reasoning"), f"{where}.reasoning", nullable=True,
+                      max_length=limits.reasoning)
     if reasoning and role != Role.ASSISTANT:
         _fail(f"{where}.reasoning", "must be null: only a reply has a thought process")
     created_at = (_moment(item["createdAt"], f"{where}.createdAt") if "createdAt" in item
@@ -250,7 +306,8 @@ def _message(item: object, index: int, default_time: datetime) -> dict:
                    if "finishedAt" in item else created_at)
     return {
         "role": role,
-        "content": _text(item["content"], f"{where}.content"),
+        "content": _text(item["content"], f"{where}.content", max_length=limits.reply
+                         if role == Role.ASSISTANT else limits.written),
         "reasoning": reasoning,
         "created_at": created_at,
         "finished_at": finished_at,
@@ -266,9 +323,9 @@ def _message(item: object, index: int, default_time: datetime) -> dict:
     }
 
 
-def parse(document: object) -> tuple[dict, list[dict]]:
+def parse(document: object, limits: TextLimits) -> tuple[dict, list[dict]]:
     """Validate an export; return the conversation's fields and its messages' fields.
-    Raise BadRequest naming the first problem found."""
+    Raise BadRequest naming the first problem found (a text longer than `limits` too)."""
     if not isinstance(document, dict):
         raise BadRequest(f"Send a {FORMAT} JSON object (as written by export.json).")
     if document.get("format") != FORMAT:
@@ -289,20 +346,29 @@ def parse(document: object) -> tuple[dict, list[dict]]:
         _fail('"messages"', "must be a list")
     if len(messages) > MAX_MESSAGES:
         _fail('"messages"', f"must hold at most {MAX_MESSAGES:,} messages")
-    parsed = [_message(item, i, created_at) for i, item in enumerate(messages)]
+    parsed = [_message(item, i, created_at, limits) for i, item in enumerate(messages)]
     last_activity = max([created_at] + [m["created_at"] for m in parsed])
     conversation = {"title": title, "created_at": created_at, "archived": archived,
                     "last_activity_at": last_activity}
     return conversation, parsed
 
 
-async def import_conversation(document: object, owner: str) -> Conversation:
-    """Create `owner`'s copy of an exported conversation (see the module docstring)."""
-    fields, messages = parse(document)
+def _rows(messages: list[dict]) -> list[Message]:
+    return [Message(**m) for m in messages]
+
+
+async def import_conversation(document: object, owner: str,
+                              limits: TextLimits | None = None) -> Conversation:
+    """Create `owner`'s copy of an exported conversation (see the module docstring).
+    Checking the document and building its rows run in a thread: for 10,000 messages that
+    is seconds of work the event loop (every other request) must not wait for."""
+    fields, messages = await asyncio.to_thread(parse, document, limits or TextLimits.of(DEFAULTS))
+    rows = await asyncio.to_thread(_rows, messages)
     async with in_transaction():
         conversation = await Conversation.create(owner=owner, **fields)
-        await Message.bulk_create(
-            [Message(conversation_id=conversation.id, **m) for m in messages], batch_size=500)
+        for row in rows:
+            row.conversation_id = conversation.id
+        await Message.bulk_create(rows, batch_size=500)
         # An export is one branch in order: each message follows the one before it.
         await versions.link_linear(conversation.id)
     return conversation

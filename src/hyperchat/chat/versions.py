@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from tortoise import connections
 from tortoise.expressions import Q
 
 from hyperchat.store.schema import FINISHED, Conversation, Message, Role, UsageRecord
@@ -139,11 +140,13 @@ async def append(conversation_id: int, parent_id: int | None, **fields) -> Messa
 
 async def link_linear(conversation_id: int) -> None:
     """Give every message of a conversation built in order (an import) its parent: the
-    message before it."""
-    ids = await Message.filter(conversation_id=conversation_id).order_by("id") \
-        .values_list("id", flat=True)
-    for parent_id, id_ in zip(ids, ids[1:], strict=False):
-        await Message.filter(id=id_).update(parent_id=parent_id)
+    message before it. One statement, whatever the number of messages (one per message
+    held SQLite's only connection for seconds on a large import)."""
+    conversation_id = int(conversation_id)  # inlined: the placeholders differ by dialect
+    await connections.get("default").execute_query(
+        f"UPDATE message SET parent_id = (SELECT MAX(earlier.id) FROM message AS earlier "
+        f"WHERE earlier.conversation_id = {conversation_id} AND earlier.id < message.id) "
+        f"WHERE conversation_id = {conversation_id}")
 
 
 async def context(conversation_id: int, upto: int | None) -> list[ChatMessage]:

@@ -12,7 +12,7 @@ from hyperchat.web.security import current_user
 bp = Blueprint("exports", __name__)
 
 
-def attachment(body: str | bytes, mimetype: str, filename: str) -> Response:
+def attachment(body, mimetype: str, filename: str) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     # Private data: no shared cache, and no browser copy left behind.
@@ -40,5 +40,8 @@ async def json(conversation_id: int):
 async def archive():
     """Download every conversation not in the trash, one JSON file each, in a zip."""
     day = datetime.now(UTC).strftime("%Y-%m-%d")
-    return attachment(await exports.to_zip(current_user()), "application/zip",
-                      f"hyperchat-export-{day}.zip")
+    # Streamed as it is made: a large account is never whole in memory.
+    response = attachment(exports.to_zip(current_user()), "application/zip",
+                          f"hyperchat-export-{day}.zip")
+    response.timeout = None  # Quart's 60 s RESPONSE_TIMEOUT would cut a large one short
+    return response

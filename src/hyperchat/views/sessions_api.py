@@ -5,6 +5,9 @@ input, 403 for a missing CSRF token and 404 for a conversation that is unknown *
 yours* (unlike the HTML pages' 403, the API does not confirm that an id exists).
 """
 
+import asyncio
+import json
+
 from quart import Blueprint, current_app, g, jsonify, request, url_for
 from tortoise.functions import Count
 
@@ -197,8 +200,13 @@ async def stats():
 @json_api
 async def import_():
     """Create a session from a `hyperchat.conversation.v1` export (see exports.py)."""
-    payload = await request.get_json(force=True, silent=True)
-    conversation = await exports.import_conversation(payload, current_user())
+    # Decoded in a thread: a document of several megabytes takes the loop tens of ms.
+    try:
+        payload = await asyncio.to_thread(json.loads, await request.get_data())
+    except (ValueError, RecursionError):
+        payload = None  # import_conversation says what it wants
+    conversation = await exports.import_conversation(
+        payload, current_user(), exports.TextLimits.of(current_app.config))
     return await created(conversation)
 
 
