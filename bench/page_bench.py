@@ -28,7 +28,6 @@ from pathlib import Path
 
 from hyperchat import create_app
 from hyperchat.store.schema import Conversation, Message, Role, Status
-from hyperchat.web.rendering import render_markdown
 
 MESSAGES = 1_000
 SAMPLES = 60
@@ -86,7 +85,7 @@ async def _timed_get(client, path: str, samples: int, cold: bool = False) -> dic
     timings = []
     for _ in range(samples):
         if cold:
-            render_markdown.cache_clear()
+            client.app.extensions["renderer"].forget()
         began = time.perf_counter()
         response = await client.get(path)
         await response.get_data()

@@ -147,3 +147,51 @@ async def test_metadata_block_shows_only_what_is_known(tmp_path, fields, shown):
     if tokens is not None:
         estimated = "≈" in shown
         assert (tokens.get("title") == "Estimated: the provider reported no usage") == estimated
+
+
+# ------------------------------------------------------------------ markdown off the event loop
+
+
+async def test_long_markdown_renders_in_a_pool_process_like_on_the_loop():
+    from hyperchat.web.rendering import Renderer
+
+    renderer = Renderer(workers=1, timeout=5)
+    text = "# Title\n\n" + "Some *emphasis* and `code`. " * 40 + "\n\n```python\nx = 1\n```"
+    try:
+        assert await renderer.render(text) == render_markdown(text)
+        assert renderer._pool is not None  # it went to the pool, not the loop
+        # A short text stays on the loop: no trip to another process for a few milliseconds.
+        assert await renderer.render("**hi**") == "<p><strong>hi</strong></p>\n"
+    finally:
+        await renderer.aclose()
+
+
+async def test_markdown_too_slow_to_render_is_shown_escaped_and_cached():
+    from hyperchat.web.rendering import Renderer
+
+    renderer = Renderer(workers=1, timeout=0.1)
+    hostile = "<b>x</b>" + "![" * 20_000  # about 0.4 s to render
+    try:
+        html = await renderer.render(hostile)
+        page = soup(html)
+        assert page.select_one("pre.unrendered").get_text() == hostile
+        assert page.find("b") is None
+        assert renderer.cache.get(hostile) == html  # not tried again on the next page
+        # The process was interrupted, not left busy: the next text renders at once.
+        assert await renderer.render("fine " * 100) == render_markdown("fine " * 100)
+    finally:
+        await renderer.aclose()
+
+
+def test_the_render_cache_is_bounded_by_characters():
+    from hyperchat.web.rendering import _SizedCache
+
+    cache = _SizedCache(max_chars=100)
+    cache.put("a" * 30, "b" * 10)
+    cache.put("c" * 30, "d" * 10)
+    cache.get("a" * 30)  # used: the other goes first
+    cache.put("e" * 30, "f" * 10)
+    assert cache.get("c" * 30) is None and cache.get("a" * 30) == "b" * 10
+    assert cache.chars <= 100
+    cache.put("g" * 200, "h")  # larger than the whole cache: not kept
+    assert cache.get("g" * 200) is None

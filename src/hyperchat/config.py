@@ -104,6 +104,12 @@ DEFAULTS = {
     # in seconds); the reaper of any worker ends the replies no worker writes, checking every
     # REPLY_REAPER_INTERVAL seconds (a reply is ended at its second check).
     "REPLY_LIVE_TTL": 30.0,
+    # Markdown is rendered in RENDER_WORKERS processes (started on first need), at most
+    # RENDER_TIMEOUT seconds per text (past it, the text is shown unrendered), and cached up
+    # to RENDER_CACHE_CHARS characters (texts and their HTML).
+    "RENDER_WORKERS": 1,
+    "RENDER_TIMEOUT": 2.0,
+    "RENDER_CACHE_CHARS": 16_000_000,
     "REPLY_REAPER_INTERVAL": 15.0,
     # The model catalog (metering/catalog.py): how often the upstream's /models is read again
     # (0: never, only DEFAULT_MODEL is offered), and how soon after a failure.

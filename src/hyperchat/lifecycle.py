@@ -19,6 +19,7 @@ from hyperchat.store import database
 from hyperchat.store.schema import Message, Status
 from hyperchat.upstream import demo
 from hyperchat.upstream.client import Upstream
+from hyperchat.web.rendering import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,11 @@ async def start_services(app: Quart) -> None:
     generations.after_reply = functools.partial(usage.record_reply, catalog=catalog)
     ext["quota_store"] = quotas.store_for(redis_url)
     ext["quota_starting"] = quotas.Starting()
-    # 5. Background jobs.
+    # 5. Markdown for pages, rendered off the event loop (its processes start on first need).
+    ext["renderer"] = Renderer(workers=config["RENDER_WORKERS"],
+                               timeout=config["RENDER_TIMEOUT"],
+                               cache_chars=config["RENDER_CACHE_CHARS"])
+    # 6. Background jobs.
     ext["background"] = [
         asyncio.create_task(catalog.run(), name="catalog-refresh"),
         asyncio.create_task(purge_trash_periodically(config["TRASH_RETENTION_DAYS"]),
@@ -108,6 +113,7 @@ async def stop_services(app: Quart) -> None:
     for seam in (generations.hub, ext["events"]):
         if hasattr(seam, "aclose"):
             await seam.aclose()
+    await ext["renderer"].aclose()
     await database.disconnect()
 
 

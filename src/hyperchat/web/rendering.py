@@ -1,10 +1,24 @@
-"""Text to HTML on the server: markdown for replies, model names for people, token estimates."""
+"""Text to HTML on the server: markdown for replies, model names for people, token estimates.
 
+Markdown costs about 10 microseconds per character, and far more on hostile input (a
+reply of `![` repeated): rendered on the event loop, one long reply would hold every other
+request and stream. So `Renderer` renders anything but a short text in a pool of processes,
+with a time limit per text past which the text is shown unrendered, and caches the result.
+"""
+
+import asyncio
+import logging
+import multiprocessing
 import re
+import signal
+from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markupsafe import escape
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -43,12 +57,9 @@ _md = MarkdownIt("commonmark", {"html": False, "highlight": _highlight}).enable(
 )
 
 
-# A finished message's text never changes, and parsing, highlighting and sanitizing cost about
-# a millisecond per reply: a page of 50 replies would spend most of its time here on every
-# load. Keyed on the text itself, so an edit is simply a new entry; bounded, so memory is too.
-@lru_cache(maxsize=2048)
 def render_markdown(text: str) -> str:
-    """Return sanitized HTML for a model's markdown reply."""
+    """Return sanitized HTML for a model's markdown reply (at the caller's cost: see
+    Renderer for the way pages render)."""
     return nh3.clean(
         _md.render(text),
         tags=ALLOWED_TAGS,
@@ -56,6 +67,133 @@ def render_markdown(text: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+log = logging.getLogger(__name__)
+
+# Texts this short render on the event loop: a few milliseconds at worst, less than the trip
+# to a worker process and back.
+INLINE_CHARS = 256
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def _on_alarm(_signum, _frame):
+    raise _TooSlow
+
+
+def render_bounded(text: str, seconds: float) -> str | None:
+    """In a pool process: the HTML, or None when rendering takes longer than `seconds`
+    (interrupted by a timer signal, so the process is free again)."""
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return render_markdown(text)
+    except _TooSlow:
+        return None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def unrendered(text: str) -> str:
+    """What a text too slow to render shows: itself, escaped, as preformatted text. (One
+    element, not a template: the markdown filter returns HTML, and this is its fallback.)"""
+    return f'<pre class="unrendered">{escape(text)}</pre>'
+
+
+class _SizedCache:
+    """Least recently used entries, bounded by the characters they hold (texts and HTML):
+    a count alone would let a few long replies take gigabytes."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self.chars = 0
+        self._entries: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, key: str) -> str | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: str) -> None:
+        size = len(key) + len(value)
+        if size > self.max_chars or key in self._entries:
+            return
+        self._entries[key] = value
+        self.chars += size
+        while self.chars > self.max_chars:
+            old_key, old_value = self._entries.popitem(last=False)
+            self.chars -= len(old_key) + len(old_value)
+
+
+class Renderer:
+    """Markdown for pages, off the event loop: RENDER_WORKERS processes (started on first
+    need), RENDER_TIMEOUT seconds per text, results cached (RENDER_CACHE_CHARS). A finished
+    message's text never changes, so the cache is keyed on the text itself: an edit is simply
+    a new entry."""
+
+    def __init__(self, workers: int = 1, timeout: float = 2.0,
+                 cache_chars: int = 16_000_000) -> None:
+        self.workers = workers
+        self.timeout = timeout
+        self.cache = _SizedCache(cache_chars)
+        self._pool: ProcessPoolExecutor | None = None
+        self._starting = asyncio.Lock()
+
+    def forget(self) -> None:
+        """Empty the cache (benchmarks time cold pages)."""
+        self.cache = _SizedCache(self.cache.max_chars)
+
+    async def render(self, text: str) -> str:
+        html = self.cache.get(text)
+        if html is not None:
+            return html
+        if len(text) <= INLINE_CHARS:
+            html = render_markdown(text)
+        else:
+            html = await self._off_loop(text)
+            if html is None:
+                log.warning("markdown of %d characters took over %g s: shown unrendered",
+                            len(text), self.timeout)
+                html = unrendered(text)
+        self.cache.put(text, html)
+        return html
+
+    async def _off_loop(self, text: str) -> str | None:
+        pool = await self._started()
+        try:
+            # Submitted from a thread: the pool may start a process then, which is not the
+            # event loop's work.
+            future = await asyncio.to_thread(pool.submit, render_bounded, text, self.timeout)
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            # A process died (killed, out of memory): start afresh on the next text.
+            log.exception("markdown: a render process died")
+            if self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+            return None
+
+    async def _started(self) -> ProcessPoolExecutor:
+        async with self._starting:
+            if self._pool is None:
+                self._pool = await asyncio.to_thread(self._new_pool)
+            return self._pool
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # forkserver: a fresh process forks the workers, not this one with its threads and
+        # connections; it imports this module once for all of them.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+
+    async def aclose(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
 
 @lru_cache(maxsize=1)

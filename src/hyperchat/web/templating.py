@@ -7,19 +7,18 @@ them. Everything else a template shows comes from its view's context.
 from decimal import Decimal
 
 from markupsafe import Markup
-from quart import Quart
+from quart import Quart, current_app
 
 from hyperchat.accounts import sessions
 from hyperchat.metering import model_choice, quotas, usage
 from hyperchat.store.schema import Conversation
-from hyperchat.web.rendering import render_markdown, shorten_model_name
+from hyperchat.web.rendering import shorten_model_name
 from hyperchat.web.security import csrf_token, current_account, current_user, htmx_headers
 
 
 def init_app(app: Quart) -> None:
     env = app.jinja_env
-    # Sanitized by render_markdown, so it is safe to mark as HTML.
-    env.filters["markdown"] = lambda text: Markup(render_markdown(text))
+    env.filters["markdown"] = markdown
     env.filters["short_model"] = shorten_model_name
     env.filters["price"] = model_choice.format_price
     env.filters["usd"] = usage.format_usd
@@ -38,6 +37,12 @@ def init_app(app: Quart) -> None:
     # a conversation's running usage total, and what is left before the next send.
     env.globals["conversation_usage"] = conversation_usage
     env.globals["composer_quota"] = composer_quota
+
+
+async def markdown(text: str) -> Markup:
+    """A reply's markdown as HTML, rendered off the event loop (web/rendering.py). Async:
+    the templates' environment awaits it. Sanitized, so it is safe to mark as HTML."""
+    return Markup(await current_app.extensions["renderer"].render(text))
 
 
 def chart_value(value: float, kind: str) -> str:
