@@ -26,7 +26,9 @@
 
   // A conversation page opens at its latest message, unless the URL names one (#m-<id>),
   // which the browser scrolls to itself. Earlier messages then load as the reader scrolls up.
-  if (document.getElementById("composer") && !window.location.hash.startsWith("#m-")) scrollThread();
+  // A shared conversation too: it is windowed the same way.
+  const opensAtEnd = document.getElementById("composer") || document.querySelector(".thread.shared");
+  if (opensAtEnd && !window.location.hash.startsWith("#m-")) scrollThread();
 
   // Earlier messages arrive above what the reader is looking at: keep that where it was, so
   // the page does not jump (nor reveal the next sentinel and load everything at once).

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import zipfile
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -352,13 +353,48 @@ async def test_import_refuses_more_messages_than_the_limit(client, monkeypatch):
 
 
 async def test_import_writes_nothing_when_saving_the_messages_fails(app, monkeypatch):
-    async def broken(*args, **kwargs):
-        raise RuntimeError("disk full")
+    # Messages go in by chunks: the second one fails, after the first was saved.
+    from hyperchat.store.database import Insert
 
-    monkeypatch.setattr(Message, "bulk_create", broken)
+    saved = Insert.run
+    chunks = []
+
+    async def second_fails(self, start=0, stop=None):
+        chunks.append(start)
+        if len(chunks) == 2:
+            raise RuntimeError("disk full")
+        await saved(self, start, stop)
+
+    monkeypatch.setattr(exports, "IMPORT_CHUNK", 1)
+    monkeypatch.setattr(Insert, "run", second_fails)
+    assert len(valid_document()["messages"]) > 1
     with pytest.raises(RuntimeError):
         await exports.import_conversation(valid_document(), "someone")
     assert await Conversation.all().count() == 0
+    assert await Message.all().count() == 0
+
+
+async def test_an_import_is_seen_by_nobody_until_it_is_complete(client, monkeypatch):
+    transaction = exports.in_transaction
+    seen = []
+
+    @asynccontextmanager
+    async def watched():
+        async with transaction():
+            yield
+        # Between two chunks: the person's list does not show it, nor anybody's trash.
+        listed = await (await client.get("/api/chat/sessions/")).get_json()
+        trash = await Conversation.filter(deleted_at__isnull=False).values_list("owner",
+                                                                                flat=True)
+        seen.append((listed["total"], trash))
+
+    monkeypatch.setattr(exports, "IMPORT_CHUNK", 1)
+    monkeypatch.setattr(exports, "in_transaction", watched)
+    response = await import_document(client, valid_document())
+    assert response.status_code == 201
+    assert len(seen) == len(valid_document()["messages"])
+    assert all(total == 0 and owners == [""] for total, owners in seen)
+    assert (await (await client.get("/api/chat/sessions/")).get_json())["total"] == 1
 
 
 # ----------------------------------------------------------------------------- command line

@@ -42,6 +42,7 @@ Command line (DATABASE_URL from the environment, as for the app)::
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import zipfile
 from collections.abc import AsyncIterator, Mapping
@@ -54,8 +55,11 @@ from tortoise.transactions import in_transaction
 from hyperchat.chat import versions
 from hyperchat.chat.conversations import clean_title
 from hyperchat.config import DEFAULTS
+from hyperchat.store import database
 from hyperchat.store.schema import Conversation, Message, Role, Status
 from hyperchat.web.errors import BadRequest
+
+log = logging.getLogger(__name__)
 
 FORMAT = "hyperchat.conversation.v1"
 MAX_MESSAGES = 10_000
@@ -66,6 +70,11 @@ STILL_STREAMING = "This reply was still being written when the conversation was 
 TOP_KEYS = {"format", "id", "exportedAt", "title", "createdAt", "archived", "messages"}
 # Conversations whose messages one query of the zip export loads.
 ZIP_BATCH = 20
+# Messages an import inserts per transaction.
+IMPORT_CHUNK = 500
+# The owner of an import not finished yet, kept in the trash meanwhile: nobody sees it, and
+# one that a crash interrupted goes with the trash purge.
+UNFINISHED = ""
 
 
 @dataclass(frozen=True)
@@ -354,24 +363,44 @@ def parse(document: object, limits: TextLimits) -> tuple[dict, list[dict]]:
 
 
 def _rows(messages: list[dict]) -> list[Message]:
-    return [Message(**m) for m in messages]
+    # conversation_id: a placeholder until the conversation exists (Insert.set).
+    return [Message(conversation_id=0, **m) for m in messages]
 
 
 async def import_conversation(document: object, owner: str,
                               limits: TextLimits | None = None) -> Conversation:
     """Create `owner`'s copy of an exported conversation (see the module docstring).
-    Checking the document and building its rows run in a thread: for 10,000 messages that
-    is seconds of work the event loop (every other request) must not wait for."""
+    Checking the document and preparing its rows run in threads, before the transaction:
+    for 10,000 messages that is seconds of work that neither the event loop (every other
+    request) nor, on SQLite, the database's only connection must wait for."""
     fields, messages = await asyncio.to_thread(parse, document, limits or TextLimits.of(DEFAULTS))
-    rows = await asyncio.to_thread(_rows, messages)
-    async with in_transaction():
-        conversation = await Conversation.create(owner=owner, **fields)
-        for row in rows:
-            row.conversation_id = conversation.id
-        await Message.bulk_create(rows, batch_size=500)
-        # An export is one branch in order: each message follows the one before it.
-        await versions.link_linear(conversation.id)
+    insert = await database.Insert.prepare(await asyncio.to_thread(_rows, messages))
+    conversation = await Conversation.create(owner=UNFINISHED, deleted_at=datetime.now(UTC),
+                                             **fields)
+    insert.set("conversation_id", conversation.id)
+    try:
+        # In chunks, a transaction each: on SQLite a transaction holds the only connection,
+        # and 10,000 messages (with their search index) would take it for a second or more.
+        for start in range(0, len(insert), IMPORT_CHUNK):
+            async with in_transaction():
+                await insert.run(start, start + IMPORT_CHUNK)
+                # An export is one branch in order: each message follows the one before it.
+                await versions.link_linear(conversation.id)
+        await Conversation.filter(id=conversation.id).update(owner=owner, deleted_at=None)
+    except BaseException:
+        await asyncio.shield(_discard(conversation.id))
+        raise
+    conversation.owner, conversation.deleted_at = owner, None
     return conversation
+
+
+async def _discard(conversation_id: int) -> None:
+    try:
+        async with in_transaction():
+            await Message.filter(conversation_id=conversation_id).delete()
+            await Conversation.filter(id=conversation_id).delete()
+    except Exception:
+        log.exception("unfinished import %s not deleted (the trash purge will)", conversation_id)
 
 
 # ----------------------------------------------------------------------------- command line

@@ -139,14 +139,14 @@ async def append(conversation_id: int, parent_id: int | None, **fields) -> Messa
 
 
 async def link_linear(conversation_id: int) -> None:
-    """Give every message of a conversation built in order (an import) its parent: the
-    message before it. One statement, whatever the number of messages (one per message
-    held SQLite's only connection for seconds on a large import)."""
+    """Give the messages of a conversation built in order (an import) that have no parent yet
+    theirs: the message before it. One statement, whatever the number of messages (one per
+    message held SQLite's only connection for seconds on a large import)."""
     conversation_id = int(conversation_id)  # inlined: the placeholders differ by dialect
     await connections.get("default").execute_query(
         f"UPDATE message SET parent_id = (SELECT MAX(earlier.id) FROM message AS earlier "
         f"WHERE earlier.conversation_id = {conversation_id} AND earlier.id < message.id) "
-        f"WHERE conversation_id = {conversation_id}")
+        f"WHERE conversation_id = {conversation_id} AND parent_id IS NULL")
 
 
 async def context(conversation_id: int, upto: int | None) -> list[ChatMessage]:
