@@ -44,6 +44,7 @@ import asyncio
 import json
 import logging
 import sys
+import textwrap
 import zipfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -68,10 +69,11 @@ HEADINGS = {Role.USER: "User", Role.ASSISTANT: "Assistant", Role.SYSTEM: "System
 STILL_STREAMING = "This reply was still being written when the conversation was exported."
 
 TOP_KEYS = {"format", "id", "exportedAt", "title", "createdAt", "archived", "messages"}
-# Conversations whose messages one query of the zip export loads.
-ZIP_BATCH = 20
+# Conversations one query of the zip export loads, and messages per query.
+ZIP_BATCH = 50
+EXPORT_PAGE = 200
 # Messages an import inserts per transaction.
-IMPORT_CHUNK = 500
+IMPORT_CHUNK = 200
 # The owner of an import not finished yet, kept in the trash meanwhile: nobody sees it, and
 # one that a crash interrupted goes with the trash purge.
 UNFINISHED = ""
@@ -194,36 +196,73 @@ class _Chunks:
         return data
 
 
-def _zip_entry(archive: zipfile.ZipFile, name: str, moment: datetime, text: str) -> None:
-    info = zipfile.ZipInfo(name, date_time=moment.timetuple()[:6])
-    info.compress_type = zipfile.ZIP_DEFLATED
-    with archive.open(info, "w") as entry:
-        entry.write(text.encode())
+def _document_ends(conversation: Conversation, moment: datetime) -> tuple[str, str]:
+    """A conversation's document (as `dumps` writes it) before its first message and after
+    its last: its messages go between, written a page at a time."""
+    head, _, tail = dumps(conversation_dict(conversation, [], moment)).rpartition(
+        '"messages": []')
+    return head + '"messages": [', "]" + tail
+
+
+def _messages_text(messages: list[Message], first: bool) -> str:
+    """Messages as they sit in `dumps`'s output of a document (a JSON string holds no raw
+    line break, so indenting every line is exact)."""
+    return "".join(("\n" if first and i == 0 else ",\n")
+                   + textwrap.indent(json.dumps(message_dict(m), ensure_ascii=False, indent=2),
+                                     "    ")
+                   for i, m in enumerate(messages))
+
+
+def _write_messages(entry, messages: list[Message], first: bool) -> None:
+    entry.write(_messages_text(messages, first).encode())
+
+
+async def _pages(conversation_id: int) -> AsyncIterator[list[Message]]:
+    """What the conversation shows (its active branch, no deleted messages), oldest first,
+    EXPORT_PAGE messages per query."""
+    after = 0
+    while True:
+        page = await Message.filter(conversation_id=conversation_id, on_path=True,
+                                    deleted_at=None, id__gt=after) \
+            .order_by("id").limit(EXPORT_PAGE)
+        if page:
+            yield page
+        if len(page) < EXPORT_PAGE:
+            return
+        after = page[-1].id
 
 
 async def to_zip(owner: str) -> AsyncIterator[bytes]:
     """Every conversation of `owner` but those in the trash (archived ones included), one
-    `conversation-<id>.json` each, as the pieces of a zip: the messages of ZIP_BATCH
-    conversations per query, each file serialized and compressed in a thread, so that a large
-    account neither fills memory nor holds the event loop."""
+    `conversation-<id>.json` each, as the pieces of a zip: each document is written a page
+    of messages at a time, serialized and compressed in a thread, and sent on, so that a
+    large account neither fills memory nor holds the event loop (or, on SQLite, the database)
+    for long."""
     ids = await Conversation.filter(owner=owner, deleted_at__isnull=True).order_by("id") \
         .values_list("id", flat=True)
     now = datetime.now(UTC)
     sink = _Chunks()
     archive = zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED)
     for start in range(0, len(ids), ZIP_BATCH):
-        batch = ids[start:start + ZIP_BATCH]
-        conversations = await Conversation.filter(id__in=batch, owner=owner,
-                                                  deleted_at__isnull=True).order_by("id")
-        by_conversation: dict[int, list[Message]] = {c.id: [] for c in conversations}
-        for message in await Message.filter(conversation_id__in=batch, on_path=True,
-                                            deleted_at=None).order_by("id"):
-            by_conversation[message.conversation_id].append(message)
-        for conversation in conversations:
-            document = conversation_dict(conversation, by_conversation[conversation.id], now)
-            await asyncio.to_thread(_zip_entry, archive, f"conversation-{conversation.id}.json",
-                                    now, dumps(document))
-            yield sink.take()
+        for conversation in await Conversation.filter(
+                id__in=ids[start:start + ZIP_BATCH], owner=owner,
+                deleted_at__isnull=True).order_by("id"):
+            info = zipfile.ZipInfo(f"conversation-{conversation.id}.json",
+                                   date_time=now.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            head, tail = _document_ends(conversation, now)
+            entry = archive.open(info, "w")
+            entry.write(head.encode())
+            first = True
+            async for page in _pages(conversation.id):
+                await asyncio.to_thread(_write_messages, entry, page, first)
+                first = False
+                if piece := sink.take():  # empty while the compressor holds it all
+                    yield piece
+            entry.write((tail if first else "\n  " + tail).encode())
+            entry.close()
+            if piece := sink.take():
+                yield piece
     archive.close()
     yield sink.take()
 
