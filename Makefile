@@ -71,11 +71,13 @@ test: deps deps-system
 	exit $$status
 
 # Streams and page weight (app and fake upstream as processes), then search over 100,000
-# messages, then server time for a 1,000-message conversation page. Figures, not a pass/fail.
+# messages, then server time for a 1,000-message conversation page, then the event loop's worst
+# lag while heavy requests run (markdown, import, export, share). Figures, not a pass/fail.
 bench: deps
 	$(PY) bench/run.py
 	@echo; echo "== search"; $(PY) bench/search_bench.py
 	@echo; echo "== page render"; $(PY) bench/page_bench.py
+	@echo; echo "== heavy requests (event loop lag)"; $(PY) bench/stall_bench.py
 
 lint: venv
 	$(VENV)/bin/ruff check src tests $(wildcard bench)
