@@ -30,7 +30,8 @@ Module map (ARCHITECTURE.md follows a request through it):
   store/        database.py (connect, migrate), schema.py (the tables)
   web/          HTTP concerns: errors.py, security.py (identity, CSRF, headers),
                 access.py (get-or-404), htmx.py, payloads.py, event_stream.py (SSE to
-                browsers), rendering.py (markdown), templating.py, view_helpers.py
+                browsers), rendering.py (markdown, off the event loop), templating.py,
+                view_helpers.py
   views/        one blueprint per resource; views import web/ and the domain, never
                 each other
 """
