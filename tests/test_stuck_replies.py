@@ -20,7 +20,7 @@ from hyperchat.chat import generation
 from hyperchat.lifecycle import WORKER_LOST
 from hyperchat.store.schema import ActionLog, Message, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, finished, send, wait_until
+from tests.helpers import csrf, finished, send, soup, wait_until
 from tests.redis_server import free_port
 from tests.test_stream import start_reply
 from tests.test_workers import ROOT, environment, session_of
@@ -126,9 +126,15 @@ async def _orphan(client, fake_upstream, text: str) -> Message:
 
 async def test_stop_on_a_reply_no_task_writes_finalizes_it_as_stopped(client, fake_upstream):
     reply = await _orphan(client, fake_upstream, "half a sent")
+    bus = client.app.extensions["events"]
+    before = await bus.position(reply.conversation_id)
     response = await client.post(f"/messages/{reply.id}/stop",
                                  headers={"X-CSRF-Token": await csrf(client)})
     assert response.status_code == 204
+    # Its tabs (the one that asked included) are sent the finished bubble.
+    event = await anext(aiter(bus.follow(reply.conversation_id, before, 1)))
+    assert event.type == "message_regenerated" and event.origin is None
+    assert soup(event.html).select_one(f"#msg-{reply.id}-body")["data-status"] == "stopped"
     stopped = await Message.get(id=reply.id)
     assert stopped.status == Status.STOPPED and stopped.content == "half a sent"
     assert stopped.finished_at is not None
