@@ -195,3 +195,24 @@ def test_the_render_cache_is_bounded_by_characters():
     assert cache.chars <= 100
     cache.put("g" * 200, "h")  # larger than the whole cache: not kept
     assert cache.get("g" * 200) is None
+
+
+async def test_a_killed_render_process_shows_the_text_unrendered_once_then_recovers(caplog):
+    import os
+    import signal
+
+    from hyperchat.web.rendering import Renderer
+
+    renderer = Renderer(workers=1, timeout=5)
+    text = "some *markdown* " * 40
+    try:
+        assert await renderer.render("first " + text) == render_markdown("first " + text)
+        for process in list(renderer._pool._processes.values()):
+            os.kill(process.pid, signal.SIGKILL)
+        html = await renderer.render(text)
+        assert soup(html).select_one("pre.unrendered").get_text() == text
+        assert "a render process died" in caplog.text
+        # Not kept: the next page renders it, in a new process.
+        assert await renderer.render(text) == render_markdown(text)
+    finally:
+        await renderer.aclose()

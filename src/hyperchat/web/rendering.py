@@ -80,6 +80,10 @@ class _TooSlow(Exception):
     pass
 
 
+class _Failed(Exception):
+    """The render process died or failed: the text is shown unrendered this time."""
+
+
 def _on_alarm(_signum, _frame):
     raise _TooSlow
 
@@ -87,6 +91,8 @@ def _on_alarm(_signum, _frame):
 def render_bounded(text: str, seconds: float) -> str | None:
     """In a pool process: the HTML, or None when rendering takes longer than `seconds`
     (interrupted by a timer signal, so the process is free again)."""
+    if not hasattr(signal, "setitimer"):  # Windows: no timer signal, no time limit
+        return render_markdown(text)
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -154,7 +160,10 @@ class Renderer:
         if len(text) <= INLINE_CHARS:
             html = render_markdown(text)
         else:
-            html = await self._off_loop(text)
+            try:
+                html = await self._off_loop(text)
+            except _Failed:
+                return unrendered(text)  # not cached: the next page tries again
             if html is None:
                 log.warning("markdown of %d characters took over %g s: shown unrendered",
                             len(text), self.timeout)
@@ -175,7 +184,10 @@ class Renderer:
             if self._pool is pool:
                 self._pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
-            return None
+            raise _Failed from None
+        except Exception:
+            log.exception("markdown: rendering failed in its process")
+            raise _Failed from None
 
     async def _started(self) -> ProcessPoolExecutor:
         async with self._starting:
@@ -186,8 +198,11 @@ class Renderer:
     def _new_pool(self) -> ProcessPoolExecutor:
         # forkserver: a fresh process forks the workers, not this one with its threads and
         # connections; it imports this module once for all of them.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+        else:  # Windows, macOS without it
+            context = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
 
     async def aclose(self) -> None:
