@@ -240,3 +240,18 @@ async def finished_within(message_id: int, seconds: float) -> Message:
         return message if message.status != Status.STREAMING else None
 
     return await wait_until(done, timeout=seconds, interval=0.1)
+
+
+async def test_the_reapers_look_for_streaming_replies_reads_an_index(app):
+    # Every worker looks every REPLY_REAPER_INTERVAL: a scan of every message would hold
+    # SQLite's only connection for seconds on a large database.
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "postgres":
+        rows = await connection.execute_query_dict(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_message_status'")
+        assert rows and rows[0]["indexdef"].endswith("(status)")
+    else:
+        sql = Message.filter(status=Status.STREAMING).values_list("id", flat=True).sql()
+        plan = await connection.execute_query_dict("EXPLAIN QUERY PLAN " + sql,
+                                                   [Status.STREAMING.value])
+        assert "idx_message_status" in " ".join(str(r["detail"]) for r in plan), plan

@@ -122,7 +122,10 @@ class Message(Model):
         ordering = ["id"]
         # Every page reads one conversation's messages in order.
         indexes = [Index(fields=["conversation_id", "id"], name="idx_message_conversation"),
-                   Index(fields=["conversation_id", "parent_id"], name="idx_message_parent")]
+                   Index(fields=["conversation_id", "parent_id"], name="idx_message_parent"),
+                   # The replies still streaming: few, looked for by every worker's reaper
+                   # (lifecycle.py) and by the concurrency limit (a scan read every message).
+                   Index(fields=["status"], name="idx_message_status")]
 
     @property
     def is_assistant(self) -> bool:
