@@ -19,7 +19,6 @@ the reply. Anything over 250 ms is a stall every other person of the server feel
 
 import asyncio
 import json
-import re
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fake_upstream import FakeUpstream, Tokens  # noqa: E402
+from tests.helpers import page_csrf, soup  # noqa: E402
 
 from hyperchat import create_app  # noqa: E402
 
@@ -53,7 +53,7 @@ class Client:
 
     async def start(self):
         page = await (await self.http.get("/")).get_data(as_text=True)
-        self.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        self.token = page_csrf(soup(page))
 
     async def post(self, path: str, **kwargs):
         headers = {"X-CSRF-Token": self.token, **kwargs.pop("headers", {})}

@@ -1,6 +1,8 @@
 """The share page of a conversation longer than one window of messages: like the conversation
 page, it opens at the latest message and loads earlier ones as the reader scrolls up."""
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 
@@ -18,7 +20,7 @@ def test_a_long_share_opens_at_its_latest_message_and_loads_earlier_ones_on_scro
     for n in range(PAIRS):
         messages += [("user", f"question {n}"), ("assistant", f"answer {n}\n\nwith a second line")]
     conversation_id = import_conversation(page, "A long one", messages)
-    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    token = json.loads(page.locator("body").get_attribute("hx-headers:inherited"))["X-CSRF-Token"]
     shared = page.request.post(f"/c/{conversation_id}/share", headers={"X-CSRF-Token": token})
     page.goto(f"/share/{shared.json()['share_id']}")
 
