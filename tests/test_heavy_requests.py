@@ -17,8 +17,7 @@ import pytest
 from hyperchat.store.schema import Conversation
 from hyperchat.views import shares
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, soup
-from tests.test_stream import start_reply
+from tests.helpers import csrf, soup, start_reply
 
 MAX_GAP = 0.25  # seconds
 IMPORT = "/api/chat/sessions/import/"

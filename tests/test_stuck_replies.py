@@ -20,9 +20,8 @@ from hyperchat.chat import generation
 from hyperchat.lifecycle import WORKER_LOST
 from hyperchat.store.schema import ActionLog, Message, Status
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, finished, send, soup, wait_until
+from tests.helpers import csrf, finished, send, soup, start_reply, wait_until
 from tests.redis_server import free_port
-from tests.test_stream import start_reply
 from tests.test_workers import ROOT, environment, session_of
 
 
