@@ -14,7 +14,7 @@ SYSTEM_PACKAGES := chromium postgresql redis-server
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: deps venv node deps-system run test bench lint clean migrations
+.PHONY: deps venv node deps-system run test bench lint clean migrations screenshots
 
 deps: venv node
 
@@ -78,6 +78,10 @@ bench: deps
 	@echo; echo "== search"; $(PY) bench/search_bench.py
 	@echo; echo "== page render"; $(PY) bench/page_bench.py
 	@echo; echo "== heavy requests (event loop lag)"; $(PY) bench/stall_bench.py
+
+# PNGs of every page and state at 1280x800 and 390x844, light and dark (needs chromium).
+screenshots: deps deps-system
+	$(PY) scripts/screenshots.py $(OUT)
 
 lint: venv
 	$(VENV)/bin/ruff check src tests $(wildcard bench)

@@ -1,5 +1,5 @@
-// The one notice at the bottom of the page (#toast). The server's (after a delete, archive or
-// trash, with an Undo; swapped in out of band) and the page's own (copy, share, a vote not
+// The one notice of the page (#toast, drawn above everything). The server's (after a delete,
+// archive or trash, with an Undo; swapped in out of band) and the page's own (copy, share, a vote not
 // saved: `hyperchat:toast` events) show and go the same way: for data-timeout ms, a newer
 // notice replacing an older one. Also: the dismiss button of an error alert.
 (() => {

@@ -243,5 +243,11 @@ async def test_a_regeneration_reports_its_progress_to_every_tab(app, client, fak
     # About two a second over ~1.5 s, each replacing the bubble's progress line; for every
     # tab (no origin), the acting one included.
     assert len(progress) >= 2
-    assert all(p["hx-swap-oob"] == "true" and p.get_text().startswith("Writing…")
+    assert all(p["hx-swap-oob"] == "true" and p.get_text().strip().startswith("Writing…")
                for p in progress)
+    # A real progress bar, indeterminate (no value: the reply's length is not known ahead),
+    # named for screen readers; the tokens so far are in the text beside it.
+    bars = [p.select_one("progress") for p in progress]
+    assert all(bar is not None and not bar.has_attr("value") and bar["aria-label"] for bar in bars)
+    counts = [int(p.get_text().split("≈")[1].split()[0]) for p in progress]
+    assert counts == sorted(counts) and counts[-1] > 0

@@ -3,6 +3,8 @@ response times, as server-rendered SVG with the figures in tables too."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from hyperchat.metering import analytics
 from hyperchat.store.schema import Message, MessageFeedback
 from tests.fake_upstream import Tokens
@@ -74,3 +76,10 @@ async def test_votes_fall_on_the_day_they_were_given(client, fake_upstream):
     # Older than the window: not counted.
     await MessageFeedback.filter(message_id=a).update(updated_at=now - timedelta(days=45))
     assert (await analytics.board(owner, now=now)).votes["up"] == 0
+
+
+@pytest.mark.parametrize(("value", "shown"), [(0.0, "0"), (0.25, "0.25"), (0.5, "0.5"),
+                                              (1.0, "1"), (1250.0, "1,250"), (2.5, "2.5")])
+def test_axis_ticks_of_a_small_count_chart_are_distinct(value, shown):
+    from hyperchat.web.templating import chart_value
+    assert chart_value(value, "count") == shown

@@ -126,7 +126,7 @@ async def test_demo_mode_has_no_banner_when_a_provider_is_configured(client):
 
 
 @pytest.mark.parametrize("path", ["/vendor/htmx.min.js", "/vendor/hx-sse.min.js",
-                                  "/vendor/icons/regular/copy.svg", "/assets/pygments.css",
+                                  "/assets/pygments.css",
                                   "/static/keyboard.js", "/static/style.css"])
 async def test_assets_are_served(client, path):
     response = await client.get(path)
@@ -135,8 +135,7 @@ async def test_assets_are_served(client, path):
 
 
 @pytest.mark.parametrize("path", ["/vendor/package.json", "/vendor/../package.json",
-                                  "/vendor/icons/brands/github.svg",
-                                  "/vendor/icons/regular/..%2f..%2fpackage.json"])
+                                  "/vendor/icons/regular/copy.svg"])
 async def test_only_allowlisted_vendor_files_are_served(client, path):
     assert (await client.get(path)).status_code == 404
 

@@ -365,3 +365,39 @@ async def test_app_purges_the_trash_by_its_retention_setting_on_start(app_config
 
         await wait_until(purged)
         assert await Conversation.filter(id=recent.id).exists()
+
+
+@pytest.mark.parametrize("view", ["active", "archived", "trash"])
+async def test_a_filter_opened_as_a_page_draws_the_tabs_and_counts_once(client, view):
+    page = soup(await (await client.get(f"/conversations?view={view}")).get_data(as_text=True))
+    assert len(page.select("#sidebar-stats")) == 1 and len(page.select("#view-tabs")) == 1
+    assert page.select("[hx-swap-oob]") == []
+    assert page.select_one(f'#view-tabs [data-view="{view}"]')["aria-current"] == "page"
+
+
+async def test_a_conversations_own_actions_are_in_its_sidebar_item(client, fake_upstream):
+    """Rename, archive and trash from the list, each named, described by the title."""
+    await send(client, "hello")
+    conversation = await Conversation.get()
+    page = soup(await (await client.get("/")).get_data(as_text=True))
+    actions = page.select_one(f"#conv-{conversation.id} .item-hover-actions")
+    rename, archive, trash = actions.find_all(["a", "button"], recursive=False)
+    assert rename["href"] == f"/c/{conversation.id}?rename=1"
+    assert rename["hx-push-url"] == f"/c/{conversation.id}"
+    assert archive["hx-post"] == f"/c/{conversation.id}/archive"
+    assert trash["hx-post"] == f"/c/{conversation.id}/delete"
+    assert [c.select_one(".visually-hidden").get_text() for c in (rename, archive, trash)] == [
+        "Rename", "Archive", "Move to trash"]
+    assert {c["aria-describedby"] for c in (rename, archive, trash)} == {
+        f"conv-{conversation.id}-title"}
+
+
+async def test_rename_opens_the_conversation_with_its_title_form_open(client, fake_upstream):
+    await send(client, "hello")
+    conversation = await Conversation.get()
+    page = soup(await (await client.get(f"/c/{conversation.id}?rename=1")).get_data(as_text=True))
+    assert page.select_one("#conversation-title").has_attr("hidden")
+    form = page.select_one("#conversation-heading .rename-form")
+    assert not form.has_attr("hidden") and form.select_one("input").has_attr("autofocus")
+    plain = soup(await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True))
+    assert plain.select_one("#conversation-heading .rename-form").has_attr("hidden")

@@ -253,7 +253,7 @@ def button_markup(button) -> dict:
         "title": button["title"],
         **{name: value for name, value in button.attrs.items()
            if name in ("data-message-id", "data-conversation-share-id")},
-        "icon": button.select_one("i")["class"],
+        "icon": [svg["data-icon"] for svg in button.select("svg.icon")],
     }
 
 
@@ -271,7 +271,7 @@ async def test_action_buttons_have_the_seeds_exact_markup(client, fake_upstream,
     user_buttons = page.select(f"#msg-{user.id} > .message-actions > button")
     assert [button_markup(b) for b in user_buttons] == [
         {"class": ["copy-btn"], "title": "Copy text", "data-message-id": str(user.id),
-         "icon": ["fa-regular", "fa-copy"]},
+         "icon": ["regular/copy"]},
     ]
     # The metadata block is for replies only.
     assert page.select(f"#msg-{user.id} .message-metadata") == []
@@ -280,19 +280,22 @@ async def test_action_buttons_have_the_seeds_exact_markup(client, fake_upstream,
     buttons = bubble.select(":scope > .message-actions > button")
     with_vote = {name: [name, "voted"] if name == voted else [name]
                  for name in ("upvote-btn", "downvote-btn")}
+    # The vote given is drawn filled, the other outlined.
+    glyph = {name: "solid" if name == voted else "regular"
+             for name in ("upvote-btn", "downvote-btn")}
     assert [button_markup(b) for b in buttons] == [
         {"class": ["copy-btn"], "title": "Copy text", "data-message-id": str(reply.id),
-         "icon": ["fa-regular", "fa-copy"]},
+         "icon": ["regular/copy"]},
         {"class": ["share-btn"], "title": "Copy share link",
          "data-conversation-share-id": conversation.share_id,
-         "icon": ["fa-solid", "fa-share-nodes"]},
+         "icon": ["solid/share-nodes"]},
         {"class": with_vote["upvote-btn"], "title": "Upvote", "data-message-id": str(reply.id),
-         "icon": ["fa-regular", "fa-thumbs-up"]},
+         "icon": [f"{glyph['upvote-btn']}/thumbs-up"]},
         {"class": with_vote["downvote-btn"], "title": "Downvote",
-         "data-message-id": str(reply.id), "icon": ["fa-regular", "fa-thumbs-down"]},
+         "data-message-id": str(reply.id), "icon": [f"{glyph['downvote-btn']}/thumbs-down"]},
     ]
-    # Exactly one element per button: the icon, with nothing else inside.
-    assert all(len(b.find_all(True)) == 1 for b in buttons)
+    # Nothing but icons inside: the title names the button.
+    assert all({c.name for c in b.find_all(True, recursive=False)} == {"svg"} for b in buttons)
     # The metadata block sits below the actions, inside the same bubble.
     sections = [c for c in bubble.find_all(recursive=False)
                 if {"message-actions", "message-metadata"} & set(c.get("class", []))]

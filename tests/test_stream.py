@@ -367,3 +367,19 @@ async def test_someone_elses_stream_and_stop_are_forbidden(app, client, fake_ups
     response = await CsrfClient(stranger).post(f"/messages/{reply_id}/stop")
     assert response.status_code == 403
     assert (await finished(reply_id)).status == Status.COMPLETE
+
+
+async def test_final_frame_updates_the_sidebar_counts_and_the_running_total(client, fake_upstream):
+    """The sidebar's token count and the header's total change when a reply ends, not on the
+    next page load: the final frame carries both out of band."""
+    reply_id = await start_reply(client, fake_upstream, Tokens(["four", " words"]))
+    reply = await finished(reply_id)
+    assert reply.prompt_tokens and reply.completion_tokens
+    final = soup(final_frame(parse_sse(await (await client.get(
+        f"/messages/{reply_id}/stream")).get_data(as_text=True))))
+    stats = final.select_one("#sidebar-stats")
+    assert stats["hx-swap-oob"] == "true"
+    tokens = reply.prompt_tokens + reply.completion_tokens
+    assert stats.select_one('[data-stat="tokens"]').get_text() == f"{tokens:,}"
+    assert stats.select_one('[data-stat="messages"]').get_text() == "2"
+    assert final.select_one("#conversation-usage") is not None

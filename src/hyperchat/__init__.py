@@ -29,8 +29,9 @@ Module map (ARCHITECTURE.md follows a request through it):
                 parser), demo.py (the offline demo model)
   store/        database.py (connect, migrate), schema.py (the tables)
   web/          HTTP concerns: errors.py, security.py (identity, CSRF, headers),
-                access.py (get-or-404), htmx.py, payloads.py, event_stream.py (SSE to
-                browsers), rendering.py (markdown, off the event loop), templating.py,
+                access.py (get-or-404), htmx.py, icons.py (inline SVG icons), theme.py (the
+                colour scheme cookie), payloads.py, event_stream.py (SSE to browsers),
+                rendering.py (markdown, off the event loop), templating.py,
                 view_helpers.py
   views/        one blueprint per resource; views import web/ and the domain, never
                 each other
@@ -49,6 +50,7 @@ from hyperchat.views import (
     actions,
     admin,
     analytics,
+    appearance,
     assets,
     auth,
     catalog,
@@ -66,7 +68,7 @@ from hyperchat.web import errors, security, templating
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
-              health, analytics, catalog, settings, usage, auth, account, admin)
+              health, analytics, catalog, settings, usage, auth, account, admin, appearance)
 
 
 def create_app(config: dict | None = None) -> Quart:

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from quart import Blueprint, Response, abort, send_from_directory
-from werkzeug.security import safe_join
 
 from hyperchat.web.rendering import pygments_css
 
@@ -15,7 +14,6 @@ VENDOR_FILES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
     "hx-sse.min.js": "htmx.org/dist/ext/hx-sse.min.js",
 }
-ICON_DIR = NODE_MODULES / "@fortawesome/fontawesome-free/svgs"
 MAX_AGE = 7 * 24 * 3600  # versions are pinned; a new pin changes the files, restart clears
 
 
@@ -26,14 +24,6 @@ async def vendor(name: str):
     if relative is None:
         abort(404)
     return _cached(await send_from_directory(NODE_MODULES, relative))
-
-
-@bp.get("/vendor/icons/<style>/<name>.svg")
-async def icon(style: str, name: str):
-    """Serve one Font Awesome Free SVG; CSS masks paint it, so plain <i> markup stays."""
-    if style not in ("regular", "solid") or safe_join(str(ICON_DIR / style), f"{name}.svg") is None:
-        abort(404)
-    return _cached(await send_from_directory(ICON_DIR / style, f"{name}.svg"))
 
 
 @bp.get("/assets/pygments.css")

@@ -42,14 +42,14 @@ async def page_context(conversation: Conversation | None, view: View = View.ACTI
 
 
 async def render_chat(conversation: Conversation | None, *, around: int | None = None,
-                      view: View = View.ACTIVE):
+                      view: View = View.ACTIVE, renaming: bool = False):
     if conversation is not None:
         messages, has_earlier, has_later = await message_window(conversation, around)
     else:
         messages, has_earlier, has_later = [], False, False
     context = {"conversation": conversation, "messages": messages,
                "live": await live_snapshots(messages), "has_earlier": has_earlier,
-               "has_later": has_later}
+               "has_later": has_later, "renaming": renaming}
     if htmx.is_request():
         # Switching conversations swaps only the main pane; the sidebar stays.
         body = await render_template("conversations/_main.html", **context)
@@ -67,9 +67,11 @@ async def new():
 
 @bp.get("/c/<int:conversation_id>")
 async def show(conversation_id: int):
-    """Show one conversation; `?m=<id>` opens it at that message (search results link so)."""
+    """Show one conversation; `?m=<id>` opens it at that message (search results link so),
+    `?rename=1` with its title's rename form open (the sidebar's Rename)."""
     conversation = await get_conversation(conversation_id, current_user())
-    return await render_chat(conversation, around=request.args.get("m", type=int))
+    return await render_chat(conversation, around=request.args.get("m", type=int),
+                             renaming=request.args.get("rename") == "1")
 
 
 @bp.get("/c/<int:conversation_id>/messages")
@@ -107,7 +109,8 @@ async def index():
         "conversations/_list.html", list_page=list_page, view=view,
         previous_group=request.args.get("group"),
         current_id=request.args.get("current", type=int),
-        stats=await conversations.stats(current_user()) if page == 1 else None)))
+        stats=await conversations.stats(current_user()) if page == 1 else None,
+        refresh_counts=page == 1)))
 
 
 async def _item_changed(conversation: Conversation, toast: str | None = None,

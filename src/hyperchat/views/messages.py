@@ -16,7 +16,7 @@ from quart import (
     url_for,
 )
 
-from hyperchat.chat import audit, generation, message_actions, sending, versions
+from hyperchat.chat import audit, generation, message_actions, sending
 from hyperchat.live import tab_events
 from hyperchat.metering import model_choice, quotas
 from hyperchat.store.schema import Conversation, Message, Role, Status
@@ -31,6 +31,7 @@ from hyperchat.web.view_helpers import (
     generations,
     publish,
     render_change,
+    render_final,
     start,
     streaming,
     vote,
@@ -132,9 +133,7 @@ async def stream(message_id: int):
             yield event_stream.comment()
             await asyncio.sleep(config["SSE_KEEPALIVE"])
             finished = await Message.get(id=message.id).select_related("conversation")
-        await versions.annotate([finished])
-        final = await render_template("messages/_final.html", message=finished,
-                                      conversation=finished.conversation)
+        final = await render_final(finished)
         yield event_stream.frame(final, id=seq + 1)
         # Named and non-empty: browsers drop events without data.
         yield event_stream.frame(str(message.id), event="done")

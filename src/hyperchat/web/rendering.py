@@ -66,6 +66,8 @@ def render_markdown(text: str) -> str:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
+        # Code and tables scroll sideways inside the bubble: focusable, so a keyboard can too.
+        set_tag_attribute_values={"pre": {"tabindex": "0"}, "table": {"tabindex": "0"}},
     )
 
 
@@ -211,9 +213,44 @@ class Renderer:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
 
+CODE = ".markdown pre code"
+# Two highlighting themes, one per colour scheme: pale-on-white text is unreadable on a dark page.
+LIGHT_STYLE, DARK_STYLE = "default", "github-dark"
+_RULE = re.compile(r"^\.markdown pre code \.([\w-]+) \{ (.*?) \}")
+
+
+def _token_styles(style: str) -> dict[str, dict[str, str]]:
+    """Token class -> its declarations, only for the token classes: the code box's background
+    and spacing come from the stylesheet's tokens, so both schemes draw the same box."""
+    found = {}
+    for line in HtmlFormatter(nowrap=True, style=style).get_style_defs(CODE).splitlines():
+        if match := _RULE.match(line):
+            found[match[1]] = dict(part.strip().split(": ", 1)
+                                   for part in match[2].split(";") if ": " in part)
+    return found
+
+
 @lru_cache(maxsize=1)
 def pygments_css() -> str:
-    return _FORMATTER.get_style_defs(".markdown pre code")
+    """One rule per token class, its colour a light-dark() pair: the page's colour-scheme
+    (the system's, or the one chosen in data-theme) picks the theme, with no second copy of
+    the rules. Other properties (bold, italic) are the light theme's."""
+    light, dark = _token_styles(LIGHT_STYLE), _token_styles(DARK_STYLE)
+    rules = []
+    for name in sorted(light.keys() | dark.keys()):
+        declarations = dict(light.get(name, {}))
+        light_color = light.get(name, {}).get("color", "currentColor")
+        dark_color = dark.get(name, {}).get("color", "currentColor")
+        if light_color != "currentColor" or dark_color != "currentColor":
+            declarations["color"] = f"light-dark({light_color}, {dark_color})"
+        if any("background-color" in theme.get(name, {}) for theme in (light, dark)):
+            declarations["background-color"] = "light-dark({}, {})".format(
+                light.get(name, {}).get("background-color", "transparent"),
+                dark.get(name, {}).get("background-color", "transparent"))
+        if declarations:
+            body = "; ".join(f"{k}: {v}" for k, v in declarations.items())
+            rules.append(f"{CODE} .{name} {{ {body} }}")
+    return "\n".join(rules)
 
 
 # Bedrock-style dotted provider prefixes, one or more: "anthropic.", "us.anthropic.". The

@@ -12,8 +12,10 @@ from quart import Quart, current_app
 from hyperchat.accounts import sessions
 from hyperchat.metering import model_choice, quotas, usage
 from hyperchat.store.schema import Conversation
+from hyperchat.web.icons import icon
 from hyperchat.web.rendering import shorten_model_name
 from hyperchat.web.security import csrf_token, current_account, current_user, htmx_headers
+from hyperchat.web.theme import current_theme
 
 
 def init_app(app: Quart) -> None:
@@ -26,6 +28,8 @@ def init_app(app: Quart) -> None:
     env.filters["browser"] = sessions.browser_label
     env.globals["csrf_token"] = csrf_token
     env.globals["htmx_headers"] = htmx_headers
+    env.globals["icon"] = icon
+    env.globals["current_theme"] = current_theme
     env.globals["model_picker"] = model_choice.picker_context
     # Who is signed in (None: a guest), decided once per request by web/security.py.
     env.globals["current_account"] = current_account
@@ -48,6 +52,9 @@ async def markdown(text: str) -> Markup:
 def chart_value(value: float, kind: str) -> str:
     if kind == "usd":
         return usage.format_usd(Decimal(str(round(value, 6))))
+    if value != round(value):
+        # A small axis (a top of 1 split in quarters): 0.25, not a second "0".
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{value:,.0f}"
 
 

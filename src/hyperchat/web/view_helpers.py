@@ -12,7 +12,7 @@ from quart import (
     url_for,
 )
 
-from hyperchat.chat import audit, feedback, message_actions, versions
+from hyperchat.chat import audit, conversations, feedback, message_actions, versions
 from hyperchat.chat.generation import Generations
 from hyperchat.live import tab_events
 from hyperchat.live.reply_buffer import Batch
@@ -136,13 +136,20 @@ def progress_publisher(app, conversation_id: int):
 def finish_publisher(app, conversation_id: int, origin: str | None):
     async def on_finish(message: Message) -> None:
         finished = await Message.get(id=message.id).select_related("conversation")
-        await versions.annotate([finished])
         async with app.app_context():
-            html = await render_template("messages/_final.html", message=finished,
-                                         conversation=finished.conversation)
+            html = await render_final(finished)
         await app.extensions["events"].publish(conversation_id, tab_events.MESSAGE_REGENERATED,
                                                html, None)
     return on_finish
+
+
+async def render_final(finished: Message) -> str:
+    """The last frame of a reply: its finished parts, the conversation's running total and the
+    sidebar's counts, all out of band (`finished` has its conversation loaded)."""
+    await versions.annotate([finished])
+    return await render_template("messages/_final.html", message=finished,
+                                 conversation=finished.conversation,
+                                 stats=await conversations.stats(finished.conversation.owner))
 
 
 async def start(started: message_actions.Started, model: str | None = None,
