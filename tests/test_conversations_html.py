@@ -396,8 +396,9 @@ async def test_rename_opens_the_conversation_with_its_title_form_open(client, fa
     await send(client, "hello")
     conversation = await Conversation.get()
     page = soup(await (await client.get(f"/c/{conversation.id}?rename=1")).get_data(as_text=True))
-    assert page.select_one("#conversation-title").has_attr("hidden")
-    form = page.select_one("#conversation-heading .rename-form")
-    assert not form.has_attr("hidden") and form.select_one("input").has_attr("autofocus")
+    assert page.select_one("#conversation-title") is None
+    title = page.select_one("#conversation-heading .rename-form input[name=title]")
+    assert title.has_attr("autofocus") and title["value"] == conversation.title
     plain = soup(await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True))
-    assert plain.select_one("#conversation-heading .rename-form").has_attr("hidden")
+    assert plain.select_one("#conversation-heading .rename-form") is None
+    assert plain.select_one("#conversation-title").get_text() == conversation.title

@@ -325,7 +325,7 @@ def test_a_conversations_actions_show_on_hover_and_on_keyboard_focus(page, fake)
     page.keyboard.press("Tab")
     expect(actions.locator(".item-rename-btn")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.locator("#conversation-heading .rename-form input")).to_be_focused()
+    expect(page.locator("#conversation-heading .rename-form input[name=title]")).to_be_focused()
 
 
 def test_a_scheme_that_could_not_be_saved_says_so(page):
