@@ -29,8 +29,9 @@ Module map (ARCHITECTURE.md follows a request through it):
                 parser), demo.py (the offline demo model)
   store/        database.py (connect, migrate), schema.py (the tables)
   web/          HTTP concerns: errors.py, security.py (identity, CSRF, headers),
-                access.py (get-or-404), htmx.py, icons.py (inline SVG icons), theme.py (the
-                colour scheme cookie), payloads.py, event_stream.py (SSE to browsers),
+                access.py (get-or-404), compression.py (gzip), htmx.py, icons.py (inline
+                SVG icons), theme.py (the colour scheme cookie), payloads.py,
+                event_stream.py (SSE to browsers),
                 rendering.py (markdown, off the event loop), templating.py,
                 view_helpers.py
   views/        one blueprint per resource; views import web/ and the domain, never
@@ -64,7 +65,7 @@ from hyperchat.views import (
     shares,
     usage,
 )
-from hyperchat.web import errors, security, templating
+from hyperchat.web import compression, errors, security, templating
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
@@ -91,6 +92,7 @@ def create_app(config: dict | None = None) -> Quart:
 
     errors.init_app(app)
     security.init_app(app)
+    compression.init_app(app)
     templating.init_app(app)
     for view in BLUEPRINTS:
         app.register_blueprint(view.bp)
