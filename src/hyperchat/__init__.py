@@ -15,6 +15,7 @@ Module map (ARCHITECTURE.md follows a request through it):
     conversations.py    rename, archive, trash, stats
     feedback.py audit.py search.py sidebar.py
     exports.py          export to Markdown/JSON/zip and import back
+    completions.py      OpenAI's chat-completions format for programs (/v1)
   accounts/     users.py passwords.py sessions.py api_keys.py throttle.py merge.py
                 records.py: accounts, sign-in, keys, the guest's data carried over
   cli.py        the `hyperchat` command: serve, migrate, create-user, reset-password,
@@ -59,6 +60,7 @@ from hyperchat.views import (
     exports,
     health,
     messages,
+    openai_api,
     search,
     sessions_api,
     settings,
@@ -69,7 +71,8 @@ from hyperchat.web import compression, errors, security, templating
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
-              health, analytics, catalog, settings, usage, auth, account, admin, appearance)
+              health, analytics, catalog, settings, usage, auth, account, admin, appearance,
+              openai_api)
 
 
 def create_app(config: dict | None = None) -> Quart:

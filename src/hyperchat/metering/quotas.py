@@ -14,6 +14,7 @@ import math
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -267,6 +268,25 @@ def release() -> None:
         counts[person] -= 1
         if not counts[person]:
             del counts[person]
+
+
+def hand_over() -> Callable[[], None]:
+    """For a response that outlives its request (a stream the request only starts): take
+    this request's place among those starting away from the request's teardown, and return
+    the function that gives it back when the response ends. Calling it twice is harmless."""
+    person = g.pop("quota_started", None)
+    counts = _starting()
+    done = False
+
+    def give_back() -> None:
+        nonlocal done
+        if person is None or done:
+            return
+        done = True
+        counts[person] -= 1
+        if not counts[person]:
+            del counts[person]
+    return give_back
 
 
 def _store() -> QuotaStore:

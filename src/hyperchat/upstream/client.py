@@ -5,7 +5,7 @@ usage, finish). Every failure, before or during the stream, is raised as `Upstre
 with a message fit to show a person; what was streamed before it stays with the caller.
 """
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -70,17 +70,22 @@ class Upstream:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return self.base_url, headers
 
-    async def stream(self, messages: Sequence[ChatMessage], model: str, *,
+    async def stream(self, messages: Sequence[ChatMessage | Mapping], model: str, *,
                      temperature: float | None = None,
+                     options: Mapping[str, object] | None = None,
                      on_sent: Callable[[], None] | None = None) -> AsyncIterator[Event]:
         """Yield parsed events of one streamed completion; raise UpstreamError on any failure.
-        `on_sent()` is called (perhaps more than once) as soon as the wait is the network's:
-        the request written to a connection, a new connection being opened, or the answer
-        already here."""
+        Messages are ChatMessages, or OpenAI message objects sent as they are (the /v1 API's
+        tool calls and content parts). `options` are more request fields under OpenAI's
+        names (top_p, stop, tools...), checked by the caller. `on_sent()` is called (perhaps
+        more than once) as soon as the wait is the network's: the request written to a
+        connection, a new connection being opened, or the answer already here."""
         base, headers = self._endpoint(model)
         body = {
+            **(options or {}),
             "model": model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [{"role": m.role, "content": m.content}
+                         if isinstance(m, ChatMessage) else dict(m) for m in messages],
             "stream": True,
             "stream_options": {"include_usage": True},
         }

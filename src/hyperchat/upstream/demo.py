@@ -84,6 +84,14 @@ class _SSEStream(httpx.AsyncByteStream):
         yield b"data: [DONE]\n\n"
 
 
+def _text(content) -> str:
+    """A message's text: a string, or the text parts of a content-part array (the /v1 API)."""
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content
+                       if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return content if isinstance(content, str) else ""
+
+
 class DemoTransport(httpx.AsyncBaseTransport):
     def __init__(self, token_delay: float = 0.02):
         self.token_delay = token_delay
@@ -99,8 +107,8 @@ class DemoTransport(httpx.AsyncBaseTransport):
             return httpx.Response(404, json={"error": {"code": 404, "message": "Not found"}})
         body = json.loads(await request.aread())
         messages = body.get("messages") or []
-        question = next((m.get("content", "") for m in reversed(messages)
+        question = next((_text(m.get("content")) for m in reversed(messages)
                          if m.get("role") == "user"), "")
-        prompt_chars = sum(len(m.get("content") or "") for m in messages)
+        prompt_chars = sum(len(_text(m.get("content"))) for m in messages)
         return httpx.Response(200, headers={"Content-Type": "text/event-stream"},
                               stream=_SSEStream(prompt_chars, question, self.token_delay))

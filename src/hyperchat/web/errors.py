@@ -2,7 +2,7 @@
 
 import functools
 
-from quart import Quart, g, jsonify, render_template, request
+from quart import Quart, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from hyperchat.web import htmx
@@ -60,6 +60,12 @@ def wants_json() -> bool:
 
 async def render_error(status: int, message: str, headers: dict[str, str] | None = None):
     headers = dict(headers or {})
+    # A blueprint that speaks another API's error shape (the /v1 OpenAI API) registers it in
+    # app.extensions["error_shapes"]: its errors, even those raised before its views run
+    # (a bad key, a rate limit), come out in that shape.
+    shape = current_app.extensions.get("error_shapes", {}).get(request.blueprint)
+    if shape is not None:
+        return jsonify(shape(status, message)), status, headers
     if wants_json():
         return jsonify({"ok": False, "error": message}), status, headers
     if htmx.is_request():

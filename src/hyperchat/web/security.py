@@ -31,6 +31,8 @@ CSRF_HEADER = "X-CSRF-Token"
 TAB_HEADER = "X-Tab-Id"
 # What a browser with no identity may still open when guest mode is off.
 PUBLIC_BLUEPRINTS = {"auth", "health", "assets"}
+# APIs for programs that only a Bearer API key opens: no cookie, no CSRF token, no guest.
+BEARER_ONLY_BLUEPRINTS = {"openai_api"}
 PUBLIC_ENDPOINTS = {"static", "shares.show", "account.reset_password",
                     "account.reset_password_form"}
 
@@ -181,6 +183,10 @@ def init_app(app: Quart) -> None:
                                    headers={"WWW-Authenticate": 'Bearer realm="hyperchat"'})
             g.identity = Identity(owner_of(key.user), key.user, api_key_id=key.id)
             return None
+        if request.blueprint in BEARER_ONLY_BLUEPRINTS:
+            raise Unauthorized("Send an API key: `Authorization: Bearer <key>` (make one on "
+                               "your account page).",
+                               headers={"WWW-Authenticate": 'Bearer realm="hyperchat"'})
         if request.method in UNSAFE_METHODS:
             expected = session.get("csrf")
             sent = request.headers.get(CSRF_HEADER)
