@@ -27,6 +27,7 @@ class Served:
     base_url: str
     key: str
     owner: str
+    key_id: int
     # Every SDK client made, closed at the end of the test (an open socket is a warning).
     clients: list = field(default_factory=list)
 
@@ -76,8 +77,8 @@ async def served(request, app_config):
             except httpx.TransportError:
                 await asyncio.sleep(0.05)
     user = await User.create(username="prog", username_key="prog", password_hash="-")
-    _, key = await api_keys.create(user, "tests")
-    found = Served(f"http://127.0.0.1:{port}/v1", key, owner_of(user))
+    row, key = await api_keys.create(user, "tests")
+    found = Served(f"http://127.0.0.1:{port}/v1", key, owner_of(user), row.id)
     yield found
     await found.close()
     stop.set()
@@ -125,6 +126,7 @@ async def test_sync_completion_relays_text_finish_and_usage(served, fake_upstrea
     [record] = await _records(served.owner)
     assert (record.model, record.prompt_tokens, record.completion_tokens) == (MODEL, 11, 3)
     assert record.conversation_id is None and not record.tokens_estimated
+    assert record.api_key_id == served.key_id
     assert record.cost is not None  # the provider's usage.cost
 
 

@@ -251,6 +251,7 @@ class Call:
 
     request: CompletionRequest
     owner: str
+    api_key_id: int | None = None
     id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex}")
     created: int = field(default_factory=lambda: int(time.time()))
     summary: StreamSummary = field(default_factory=StreamSummary)
@@ -337,7 +338,8 @@ class Call:
         if self.first_text_at is not None:
             ttft = round((self.first_text_at - (self.sent_at or self.started)) * 1000)
         return await UsageRecord.create(
-            owner=self.owner, conversation=None, message_id=None, model=self.request.model,
+            owner=self.owner, conversation=None, message_id=None, api_key_id=self.api_key_id,
+            model=self.request.model,
             prompt_tokens=prompt, completion_tokens=completion,
             total_tokens=usage_json.get("total_tokens", 0), cost=cost, cost_source=source,
             tokens_estimated=estimated, ttft_ms=ttft)

@@ -213,6 +213,9 @@ class UsageRecord(Model):
         on_delete=fields.SET_NULL)
     # A plain id: the record outlives the reply.
     message_id = fields.IntField(null=True, unique=True)
+    # The API key of a /v1 call (a plain id: the record outlives a deleted key); null for
+    # replies written in the app.
+    api_key_id = fields.IntField(null=True)
     model = fields.CharField(max_length=200)
     prompt_tokens = fields.IntField(default=0)
     completion_tokens = fields.IntField(default=0)

@@ -90,7 +90,7 @@ async def create_completion():
     """Answer a chat completion, whole or streamed as chunks."""
     call = Call(request=completions.parse_request(await request.get_json(silent=True),
                                                   _catalog()),
-                owner=identity().owner)
+                owner=identity().owner, api_key_id=identity().api_key_id)
     await quotas.check(call.owner)
     if call.request.stream:
         return await _streamed(call)
