@@ -406,3 +406,21 @@ async def test_a_client_that_goes_away_cancels_the_provider_request(served, fake
     await fake_upstream.wait_for_idle_async(timeout=5)
     [record] = await _wait_records(served.owner, 1)
     assert record.completion_tokens > 0 and record.tokens_estimated
+
+
+@pytest.mark.config(GUEST_MODE=False)
+async def test_without_guests_no_key_is_still_a_401_not_a_sign_in_redirect(served):
+    async with httpx.AsyncClient(base_url=served.base_url) as http:
+        response = await http.get("/models")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+async def test_a_body_that_is_not_a_json_object_is_a_400(served, fake_upstream):
+    async with served.http() as http:
+        response = await http.post("/chat/completions", content=b"[1, 2]",
+                                   headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert fake_upstream.requests == []
