@@ -228,7 +228,7 @@ async def test_the_events_channel_is_the_owners_only(app, client, fake_upstream)
     cid = (await Message.get(id=q)).conversation_id
     stranger = app.test_client()
     await csrf(stranger)
-    assert (await stranger.get(f"/c/{cid}/events")).status_code == 403
+    assert (await stranger.get(f"/c/{cid}/events")).status_code == 404
     assert (await client.get("/c/9999/events")).status_code == 404
 
 

@@ -55,4 +55,4 @@ async def test_the_owner_sees_the_activity_page_and_others_do_not(app, client, f
     conversation_page = soup(await (await client.get(f"/c/{cid}")).get_data(as_text=True))
     assert conversation_page.select_one(".activity-link")["href"] == f"/c/{cid}/activity"
     stranger = app.test_client()
-    assert (await stranger.get(f"/c/{cid}/activity")).status_code == 403
+    assert (await stranger.get(f"/c/{cid}/activity")).status_code == 404

@@ -232,11 +232,11 @@ async def test_permanent_delete_removes_messages_and_kills_the_share_link(app, c
 
 @pytest.mark.parametrize("action", ["rename", "archive", "unarchive", "delete", "restore",
                                     "destroy"])
-async def test_actions_on_someone_elses_conversation_are_forbidden(app, client, action):
+async def test_actions_on_someone_elses_conversation_are_not_found(app, client, action):
     made = await make_conversations(client, 1)
     stranger = app.test_client()
     response = await post(stranger, f"/c/{made[0].id}/{action}", form={"title": "x"})
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert await Conversation.filter(id=made[0].id, title="Chat 0", archived=False,
                                      deleted_at__isnull=True).exists()
 

@@ -160,10 +160,10 @@ async def test_export_zip_of_a_new_browser_is_an_empty_archive(client):
 
 
 @pytest.mark.parametrize("extension", ["md", "json"])
-async def test_export_of_someone_elses_conversation_is_forbidden(app, client, extension):
+async def test_export_of_someone_elses_conversation_is_not_found(app, client, extension):
     conversation = await rich_conversation(client)
     response = await app.test_client().get(f"/c/{conversation.id}/export.{extension}")
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert "Decorators" not in await response.get_data(as_text=True)
 
 

@@ -154,12 +154,12 @@ async def test_message_of_exactly_the_limit_is_accepted(client, fake_upstream):
     assert response.status_code == 200
 
 
-async def test_sending_into_someone_elses_conversation_is_forbidden(app, client, fake_upstream):
+async def test_sending_into_someone_elses_conversation_is_not_found(app, client, fake_upstream):
     await send(client, "mine")
     conversation = await Conversation.get()
     stranger = app.test_client()
     response = await send(stranger, "intrusion", conversation_id=conversation.id)
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert await Message.filter(content="intrusion").count() == 0
 
 
@@ -195,11 +195,11 @@ async def test_conversation_page_renders_finished_reply_as_sanitized_markdown(cl
     assert bubble.select_one(".message-metadata span[title]")["title"] == "openai/gpt-4o-mini"
 
 
-async def test_conversation_page_of_someone_else_is_forbidden(app, client, fake_upstream):
+async def test_conversation_page_of_someone_else_is_not_found(app, client, fake_upstream):
     await send(client, "private")
     conversation = await Conversation.get()
     response = await app.test_client().get(f"/c/{conversation.id}")
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 async def test_unknown_conversation_page_is_not_found(client):

@@ -73,7 +73,7 @@ async def test_rate_message_unknown_id_is_not_found(client, reply):
 async def test_rate_message_rejects_foreign_session(app, reply):
     stranger = app.test_client()
     response = await rate(stranger, reply, {"rating": 1})
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert (await Message.get(id=reply)).rating == 0
 
 

@@ -137,12 +137,12 @@ async def test_only_the_owner_may_read_or_change_settings(app, client):
     stranger = app.test_client()
     other_token = await csrf(stranger)
     response = await put(stranger, conversation.id, {"title": "pwned"})
-    assert response.status_code == 403
-    assert (await stranger.get(f"/conversations/{conversation.id}")).status_code == 403
-    assert (await stranger.get(f"/c/{conversation.id}/settings")).status_code == 403
+    assert response.status_code == 404
+    assert (await stranger.get(f"/conversations/{conversation.id}")).status_code == 404
+    assert (await stranger.get(f"/c/{conversation.id}/settings")).status_code == 404
     form = await stranger.post(f"/c/{conversation.id}/settings",
                                form={"title": "pwned", "csrf_token": other_token})
-    assert form.status_code == 403
+    assert form.status_code == 404
     assert (await Conversation.get(id=conversation.id)).title == "mine"
     assert (await put(stranger, 999999, {"title": "x"})).status_code == 404
 
@@ -198,4 +198,4 @@ async def test_picker_names_the_conversation_default_and_checks_the_owner(app, c
     assert page.select_one("#model-picker-button").get_text(strip=True) == "GPT-4"
     stranger = app.test_client()
     response = await stranger.get(f"/models/picker?conversation_id={conversation.id}")
-    assert response.status_code == 403
+    assert response.status_code == 404

@@ -99,8 +99,8 @@ async def test_share_status_fragment_for_htmx(client, fake_upstream):
 async def test_only_the_owner_can_share(app, client, fake_upstream):
     conversation = await finished_conversation(client, fake_upstream)
     stranger = app.test_client()
-    assert (await share(stranger, conversation)).status_code == 403
-    assert (await share(stranger, conversation, delete=True)).status_code == 403
+    assert (await share(stranger, conversation)).status_code == 404
+    assert (await share(stranger, conversation, delete=True)).status_code == 404
     assert (await Conversation.get(id=conversation.id)).shared_at is None
 
 

@@ -360,12 +360,12 @@ async def test_unknown_message_is_not_found(client, path):
     assert response.status_code == 404
 
 
-async def test_someone_elses_stream_and_stop_are_forbidden(app, client, fake_upstream):
+async def test_someone_elses_stream_and_stop_are_not_found(app, client, fake_upstream):
     reply_id = await start_reply(client, fake_upstream, Tokens(["a"] * 50, interval=0.02))
     stranger = app.test_client()
-    assert (await stranger.get(f"/messages/{reply_id}/stream")).status_code == 403
+    assert (await stranger.get(f"/messages/{reply_id}/stream")).status_code == 404
     response = await CsrfClient(stranger).post(f"/messages/{reply_id}/stop")
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert (await finished(reply_id)).status == Status.COMPLETE
 
 

@@ -51,9 +51,13 @@ class Conversation(Model):
     # The session's random identifier today; an account id once accounts exist.
     owner = fields.CharField(max_length=64, db_index=True)
     title = fields.CharField(max_length=200, default="New chat")
-    # Null: private. Otherwise the moment the owner pressed Share; the share page shows
-    # the messages that were finished by then (press again to update the snapshot).
+    # Null: private. Otherwise the moment the owner pressed Share; the share page shows the
+    # copy taken then (SharedMessage), and pressing Share again takes a new one.
     shared_at = fields.DatetimeField(null=True)
+    # Null: the share never expires. Past it, the link answers 404 like an unshared one.
+    share_expires_at = fields.DatetimeField(null=True)
+    # How many times the share page was opened since the current share was made.
+    share_views = fields.IntField(default=0, db_default=0)
     archived = fields.BooleanField(default=False)
     # Null: not in the trash. Otherwise when it was moved there (purged after the retention).
     deleted_at = fields.DatetimeField(null=True)
@@ -116,6 +120,10 @@ class Message(Model):
     server_ms = fields.IntField(null=True)
     ttft_ms = fields.IntField(null=True)
     stream_ms = fields.IntField(null=True)
+    # On a reply: the address that asked for it. Until accounts exist, a person is a cookie,
+    # and a fresh cookie would reset their limits: the concurrent-replies limit also counts
+    # per address (metering/quotas.py).
+    client_address = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "message"
@@ -125,7 +133,9 @@ class Message(Model):
                    Index(fields=["conversation_id", "parent_id"], name="idx_message_parent"),
                    # The replies still streaming: few, looked for by every worker's reaper
                    # (lifecycle.py) and by the concurrency limit (a scan read every message).
-                   Index(fields=["status"], name="idx_message_status")]
+                   Index(fields=["status"], name="idx_message_status"),
+
+                   Index(fields=["client_address", "status"], name="idx_message_address")]
 
     @property
     def is_assistant(self) -> bool:
@@ -178,6 +188,38 @@ class MessageEdit(Model):
         table = "message_edit_history"
 
 
+class SharedMessage(Model):
+    """A copy of one message as its conversation's share page showed it when the owner
+    pressed Share: later edits, version switches and deletes change nothing on that page
+    until the owner shares again (which replaces the whole copy)."""
+
+    id = fields.IntField(primary_key=True)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="shared_messages", on_delete=fields.CASCADE)
+    # The order on the page, from 0.
+    position = fields.IntField()
+    # The message copied (a plain id: the copy outlives the message being purged). The page
+    # uses it for its element ids, as the conversation page does.
+    message_id = fields.IntField()
+    role = fields.CharEnumField(Role, max_length=16)
+    content = fields.TextField(default="")
+    reasoning = fields.TextField(null=True)
+    status = fields.CharEnumField(Status, max_length=16)
+    model_id_used = fields.CharField(max_length=200, null=True)
+    prompt_tokens = fields.IntField(null=True)
+    completion_tokens = fields.IntField(null=True)
+    tokens_estimated = fields.BooleanField(default=False)
+    server_ms = fields.IntField(null=True)
+    ttft_ms = fields.IntField(null=True)
+    stream_ms = fields.IntField(null=True)
+    created_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "shared_message"
+        unique_together = (("conversation", "position"),)
+
+
 class ActionLog(Model):
     """The audit log: every action on a message, who did it, from where, and what changed."""
 
@@ -228,11 +270,15 @@ class UsageRecord(Model):
     tokens_estimated = fields.BooleanField(default=False)
     # Time to first token measured by this server (null: no text arrived).
     ttft_ms = fields.IntField(null=True)
+    # The address that asked for the reply: daily budgets also count per address.
+    client_address = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "usage_record"
         indexes = [Index(fields=["owner", "created_at"], name="idx_usage_owner_created"),
+                   Index(fields=["client_address", "created_at"],
+                         name="idx_usage_address_created"),
                    Index(fields=["model", "created_at"], name="idx_usage_model_created")]
 
 

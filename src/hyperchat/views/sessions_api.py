@@ -16,7 +16,7 @@ from hyperchat.chat.conversations import View
 from hyperchat.chat.exports import iso
 from hyperchat.store.schema import Conversation, Message
 from hyperchat.web.access import get_conversation
-from hyperchat.web.errors import BadRequest, Forbidden, NotFound, json_api
+from hyperchat.web.errors import BadRequest, json_api
 from hyperchat.web.security import current_user
 
 bp = Blueprint("sessions_api", __name__, url_prefix="/api/chat/sessions")
@@ -91,10 +91,7 @@ async def one_session_json(conversation: Conversation) -> dict:
 
 async def load(conversation_id: int) -> Conversation:
     """The caller's conversation, or 404 whether it is unknown or someone else's."""
-    try:
-        return await get_conversation(conversation_id, current_user())
-    except Forbidden:
-        raise NotFound("That conversation does not exist.") from None
+    return await get_conversation(conversation_id, current_user())
 
 
 async def json_body(*, empty_ok: bool = False) -> dict:

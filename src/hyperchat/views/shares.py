@@ -1,16 +1,15 @@
-"""Sharing: private by default; the owner publishes a read-only snapshot and can withdraw it."""
-
-from datetime import UTC, datetime
+"""Sharing: private by default; the owner publishes a read-only snapshot (a copy of what they
+see when they press Share), can refresh it, give it an expiry, and withdraw it."""
 
 from quart import Blueprint, jsonify, render_template, request, url_for
-from tortoise.queryset import QuerySet
 
-from hyperchat.store.schema import FINISHED, Conversation, Message, new_share_id
+from hyperchat.chat import sharing
+from hyperchat.store.schema import Conversation
 from hyperchat.web import htmx
 from hyperchat.web.access import get_conversation, get_shared_conversation
-from hyperchat.web.errors import BadRequest
+from hyperchat.web.errors import BadRequest, wants_json
 from hyperchat.web.security import current_user
-from hyperchat.web.view_helpers import WINDOW
+from hyperchat.web.view_helpers import fields
 
 bp = Blueprint("shares", __name__)
 
@@ -19,21 +18,30 @@ def share_url(conversation: Conversation) -> str:
     return url_for("shares.show", share_id=conversation.share_id, _external=True)
 
 
-async def _status_response(conversation: Conversation):
-    if htmx.is_request():
+async def _status_response(conversation: Conversation, *, html: bool | None = None):
+    """The share status: the header's fragment for htmx (or `html`), else JSON."""
+    shared = sharing.is_live(conversation)
+    count = await sharing.size(conversation) if conversation.shared_at else 0
+    if html if html is not None else htmx.is_request():
         return await render_template("conversations/_share_status.html",
-                                     conversation=conversation)
-    return jsonify({"ok": True, "shared": conversation.shared_at is not None,
-                    "share_id": conversation.share_id,
-                    "url": share_url(conversation) if conversation.shared_at else None})
+                                     conversation=conversation, shared_count=count,
+                                     expiry_choices=sharing.EXPIRY_CHOICES)
+    return jsonify({
+        "ok": True, "shared": shared, "share_id": conversation.share_id,
+        "url": share_url(conversation) if shared else None,
+        "shared_at": conversation.shared_at.isoformat() if conversation.shared_at else None,
+        "expires_at": conversation.share_expires_at.isoformat()
+        if conversation.share_expires_at else None,
+        "messages": count, "views": conversation.share_views})
 
 
 @bp.post("/c/<int:conversation_id>/share")
 async def create(conversation_id: int):
-    """Publish (or refresh) the read-only snapshot of the messages finished by now."""
+    """Publish (or replace) the snapshot of what the owner sees now; `expires_in_days`
+    (empty, 1, 7 or 30) sets its lifetime."""
     conversation = await get_conversation(conversation_id, current_user())
-    conversation.shared_at = datetime.now(UTC)
-    await conversation.save(update_fields=["shared_at"])
+    days = sharing.expiry_days((await fields()).get("expires_in_days"))
+    await sharing.publish(conversation, days)
     return await _status_response(conversation)
 
 
@@ -41,16 +49,8 @@ async def create(conversation_id: int):
 async def destroy(conversation_id: int):
     """Stop sharing: the link 404s from now on, and sharing again issues a new one."""
     conversation = await get_conversation(conversation_id, current_user())
-    conversation.shared_at = None
-    conversation.share_id = new_share_id()
-    await conversation.save(update_fields=["shared_at", "share_id"])
+    await sharing.withdraw(conversation)
     return await _status_response(conversation)
-
-
-def shared_messages(conversation: Conversation) -> QuerySet[Message]:
-    return Message.filter(
-        conversation_id=conversation.id, status__in=FINISHED, on_path=True, deleted_at=None,
-        finished_at__lte=conversation.shared_at)
 
 
 # Anyone with the link may ask: no cookie, no CSRF token, nothing to guess.
@@ -59,25 +59,13 @@ SHARE_HEADERS = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-ref
                  "Cache-Control": "no-cache"}
 
 
-async def earlier_window(query: QuerySet[Message], before: int | None):
-    """The WINDOW messages before `before` (None: the latest), oldest first, and whether
-    there are more before them. Like the conversation page: a long conversation is never
-    rendered whole for one request."""
-    if before is not None:
-        query_before = query.filter(id__lt=before)
-    else:
-        query_before = query
-    rows = list(reversed(await query_before.order_by("-id").limit(WINDOW)))
-    more = bool(rows) and await query.filter(id__lt=rows[0].id).exists()
-    return rows, more
-
-
 @bp.get("/share/<share_id>")
 async def show(share_id: str):
-    """Show a shared conversation, read-only, as it was when last shared: its latest
+    """Show a shared conversation, read-only, exactly as it was when last shared: its latest
     messages, earlier ones loaded on scroll."""
     conversation = await get_shared_conversation(share_id)
-    messages, has_earlier = await earlier_window(shared_messages(conversation), None)
+    await sharing.count_view(conversation)
+    messages, has_earlier = await sharing.window(conversation, None)
     body = await render_template("shares/show.html", conversation=conversation,
                                  messages=messages, has_earlier=has_earlier, live={},
                                  readonly=True)
@@ -91,7 +79,7 @@ async def messages(share_id: str):
     before = request.args.get("before", type=int)
     if before is None:
         raise BadRequest("Say before=<message id>.")
-    rows, more = await earlier_window(shared_messages(conversation), before)
+    rows, more = await sharing.window(conversation, before)
     body = await render_template("shares/_window.html", conversation=conversation,
                                  messages=rows, has_earlier=more, live={}, readonly=True)
     return body, 200, SHARE_HEADERS
@@ -99,6 +87,6 @@ async def messages(share_id: str):
 
 @bp.get("/c/<int:conversation_id>/share")
 async def status(conversation_id: int):
-    """Show whether the conversation is shared (the header's share status)."""
+    """Show what is shared, since when, until when and how often it was opened."""
     conversation = await get_conversation(conversation_id, current_user())
-    return await render_template("conversations/_share_status.html", conversation=conversation)
+    return await _status_response(conversation, html=not wants_json())

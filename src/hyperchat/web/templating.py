@@ -10,6 +10,7 @@ from markupsafe import Markup
 from quart import Quart, current_app
 
 from hyperchat.accounts import sessions
+from hyperchat.chat import sharing
 from hyperchat.metering import model_choice, quotas, usage
 from hyperchat.store.schema import Conversation
 from hyperchat.web.icons import icon
@@ -34,6 +35,8 @@ def init_app(app: Quart) -> None:
     # Who is signed in (None: a guest), decided once per request by web/security.py.
     env.globals["current_account"] = current_account
     env.globals["guest_mode"] = lambda: app.config["GUEST_MODE"]
+    # Whether a conversation's share link answers (shared and not expired); no query.
+    env.globals["share_live"] = sharing.is_live
     # Queries (async, awaited by the templates that call them):
     # where a conversation's live events stand when a page is rendered (its tabs follow on),
     env.globals["events_position"] = (
