@@ -7,13 +7,15 @@ import pytest
 from quart import render_template
 
 from hyperchat import create_app
+from hyperchat.store.schema import Message
 from hyperchat.web.rendering import (
     estimate_tokens,
     format_wait,
     render_markdown,
     shorten_model_name,
 )
-from tests.helpers import soup
+from tests.fake_upstream import Tokens
+from tests.helpers import finished, send, soup
 
 
 @pytest.mark.parametrize(("model_id", "short"), [
@@ -216,3 +218,39 @@ async def test_a_killed_render_process_shows_the_text_unrendered_once_then_recov
         assert await renderer.render(text) == render_markdown(text)
     finally:
         await renderer.aclose()
+
+
+@pytest.mark.parametrize("image", [
+    "![x](/export/all.zip)",
+    "![x](export/all.zip)",
+    "![x](//localhost/export/all.zip)",
+    "![x](http://localhost/export/all.zip)",
+    "![x](https://example.com/pixel.png)",
+    '![x](/c/1/share "title")',
+    "[![x](/export/all.zip)](https://example.com)",
+])
+def test_markdown_images_load_nothing_they_are_links(image):
+    """An <img> would be fetched by every viewer's browser with their own cookies; the CSP
+    lets only this site's URLs load, so an image is a link followed only on a click."""
+    html = soup(render_markdown(f"see {image} here"))
+    assert html.select("img") == []
+    link = html.select_one("a")
+    assert link.get_text() == "x" and "nofollow" in link["rel"]
+
+
+def test_an_image_without_alt_text_is_labelled_with_its_url():
+    link = soup(render_markdown("![](/export/all.zip)")).select_one("a")
+    assert (link["href"], link.get_text()) == ("/export/all.zip", "/export/all.zip")
+
+
+async def test_a_reply_with_a_same_origin_image_renders_no_img_on_the_page(client,
+                                                                         fake_upstream):
+    fake_upstream.enqueue(Tokens(["![export](/export/all.zip)"]))
+    page = soup(await (await send(client, "hi")).get_data(as_text=True))
+    reply = int(page.select("article.message")[-1]["data-message-id"])
+    await finished(reply)
+    conversation_id = (await Message.get(id=reply)).conversation_id
+    page = soup(await (await client.get(f"/c/{conversation_id}")).get_data(as_text=True))
+    content = page.select_one(f"#msg-{reply}-content")
+    assert content.select("img") == []
+    assert content.select_one("a")["href"] == "/export/all.zip"

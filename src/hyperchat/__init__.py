@@ -29,7 +29,8 @@ Module map (ARCHITECTURE.md follows a request through it):
   upstream/     the provider: client.py (the one narrow interface), wire.py (its SSE
                 parser), demo.py (the offline demo model)
   store/        database.py (connect, migrate), schema.py (the tables)
-  web/          HTTP concerns: errors.py, security.py (identity, CSRF, headers),
+  web/          HTTP concerns: errors.py, security.py (identity, CSRF, cookies, headers),
+                proxies.py (trusted reverse proxies), throttle.py (limits on writes),
                 access.py (get-or-404), compression.py (gzip), htmx.py, icons.py (inline
                 SVG icons), theme.py (the colour scheme cookie), payloads.py,
                 event_stream.py (SSE to browsers),
@@ -67,7 +68,7 @@ from hyperchat.views import (
     shares,
     usage,
 )
-from hyperchat.web import compression, errors, security, templating
+from hyperchat.web import compression, errors, proxies, security, templating
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
@@ -94,6 +95,7 @@ def create_app(config: dict | None = None) -> Quart:
             f"SIGNUP_POLICY={app.config['SIGNUP_POLICY']!r}: use one of {', '.join(POLICIES)}.")
 
     errors.init_app(app)
+    proxies.init_app(app)
     security.init_app(app)
     compression.init_app(app)
     templating.init_app(app)

@@ -71,6 +71,10 @@ def from_environment() -> dict:
         # Set to have a model write each conversation's title after its first reply.
         "TITLE_MODEL": env.get("TITLE_MODEL") or None,
         "TRASH_RETENTION_DAYS": int(env.get("TRASH_RETENTION_DAYS") or 30),
+        # Both are also read with the HYPERCHAT_ prefix; see DEFAULTS.
+        **({"TRUSTED_PROXIES": env["TRUSTED_PROXIES"]} if env.get("TRUSTED_PROXIES") else {}),
+        **({"SESSION_COOKIE_SECURE": env["SESSION_COOKIE_SECURE"]}
+           if env.get("SESSION_COOKIE_SECURE") else {}),
         # Message actions (edit, regenerate, delete, continue, feedback), per person.
         "CHAT_ACTIONS_RATE_LIMIT": int(env.get("CHAT_ACTIONS_RATE_LIMIT") or 60),
         "CHAT_REGENERATION_RATE_LIMIT": int(env.get("CHAT_REGENERATION_RATE_LIMIT") or 10),
@@ -138,6 +142,12 @@ DEFAULTS = {
     # The window of the action limits (seconds): limits are per minute.
     "CHAT_ACTIONS_RATE_WINDOW": 60.0,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # None ("auto"): Secure when the request came over HTTPS (behind a proxy: its
+    # X-Forwarded-Proto, believed only from TRUSTED_PROXIES). true/false force it.
+    "SESSION_COOKIE_SECURE": None,
+    # Reverse proxies whose forwarded headers are believed (web/proxies.py): addresses or
+    # networks, comma separated. Empty: none, the socket's peer is the client.
+    "TRUSTED_PROXIES": "",
     "SESSION_COOKIE_HTTPONLY": True,
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 365,
     "PASSWORD_MIN_LENGTH": 10,

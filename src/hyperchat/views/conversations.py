@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from quart import Blueprint, current_app, redirect, render_template, request, url_for
+from quart import Blueprint, current_app, render_template, request, url_for
 
 from hyperchat.chat import conversations, sidebar, versions
 from hyperchat.chat.conversations import View
@@ -11,7 +11,7 @@ from hyperchat.web import htmx
 from hyperchat.web.access import get_conversation
 from hyperchat.web.errors import BadRequest
 from hyperchat.web.security import current_user
-from hyperchat.web.view_helpers import WINDOW, live_snapshots, message_window
+from hyperchat.web.view_helpers import WINDOW, back, live_snapshots, message_window
 
 bp = Blueprint("conversations", __name__)
 
@@ -125,7 +125,7 @@ async def _item_changed(conversation: Conversation, toast: str | None = None,
         undo_url=undo_url, removed=removed, is_open=is_open,
         stats=await conversations.stats(current_user()))
     if not htmx.is_request():
-        return redirect(request.referrer or url_for(".new"), 303)
+        return back(url_for(".new"))
     return body, 200, htmx.trigger_on_body("conversations-changed") if reload else {}
 
 

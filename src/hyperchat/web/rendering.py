@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markupsafe import escape
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -29,11 +30,14 @@ _FORMATTER = HtmlFormatter(nowrap=True)  # classes, not inline styles: the CSP f
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "span",
     "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "h5", "h6",
-    "table", "thead", "tbody", "tr", "th", "td", "img",
+    "table", "thead", "tbody", "tr", "th", "td",
 }
+# No <img>: an image loads without a click, with the viewer's cookies, from wherever its URL
+# points. The CSP allows images only from this site, so the only ones that could load were
+# this site's own URLs (`![x](/export/all.zip)` made every viewer's browser fetch their own
+# export), which no reply has a reason to embed. Markdown images become links (below).
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
     "code": {"class"},
     "span": {"class"},
     "ol": {"start"},
@@ -50,11 +54,27 @@ def _highlight(code: str, lang: str, _attrs) -> str:
     return highlight(code, lexer, _FORMATTER)
 
 
+def _image_as_link(renderer, tokens, idx, options, env) -> str:
+    """`![alt](url)` as a link labelled with its alt text (or the URL): followed only when
+    clicked, like any other link in a reply."""
+    token = tokens[idx]
+    src = token.attrGet("src") or ""
+    label = renderer.renderInlineAsText(token.children or [], options, env) or src
+    depth = sum(1 if t.type == "link_open" else -1 if t.type == "link_close" else 0
+                for t in tokens[:idx])
+    if depth > 0:  # already inside a link (`[![x](/a.png)](/b)`): its label only
+        return escapeHtml(label)
+    title = token.attrGet("title")
+    title_attr = f' title="{escapeHtml(title)}"' if title else ""
+    return f'<a href="{escapeHtml(src)}"{title_attr}>{escapeHtml(label)}</a>'
+
+
 # Raw HTML in model output is escaped (html=False), and the result is sanitized anyway:
 # a model reply is untrusted input.
 _md = MarkdownIt("commonmark", {"html": False, "highlight": _highlight}).enable(
     ["table", "strikethrough"]
 )
+_md.add_render_rule("image", _image_as_link)
 
 
 def render_markdown(text: str) -> str:

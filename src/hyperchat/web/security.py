@@ -1,4 +1,5 @@
-"""Identity, CSRF protection and the response security headers.
+"""Identity, CSRF protection, the session cookie's flags and the response security
+headers.
 
 Identity is decided here once per request (`identify`), and `current_user()` returns the
 owner string every owner column holds: an account's "u:<id>" (accounts/__init__.py) or a
@@ -18,8 +19,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from quart import Quart, current_app, g, redirect, request, session, url_for
+from quart.sessions import SecureCookieSessionInterface
 
 from hyperchat.accounts import api_keys, merge, owner_of, sessions
+from hyperchat.config import yes_no
 from hyperchat.store.schema import AccountRole, User
 from hyperchat.web import htmx
 from hyperchat.web.errors import Forbidden, Unauthorized, wants_json
@@ -102,7 +105,8 @@ def htmx_headers() -> dict[str, str]:
 
 
 def client_address() -> str:
-    # The socket's peer; X-Forwarded-For is not believed (any client can write it).
+    # The socket's peer, or the client a listed proxy names (web/proxies.py rewrites the
+    # scope); a client's own X-Forwarded-For is never believed.
     return request.remote_addr or "unknown"
 
 
@@ -170,7 +174,47 @@ def _sign_in_required(message: str):
     raise Unauthorized(message, headers=headers)
 
 
+def is_static() -> bool:
+    """Static and vendor files: the same bytes for everyone, cached publicly, so they never
+    create an identity nor carry a cookie (a shared cache would hand one to many visitors)."""
+    return request.endpoint == "static" or request.blueprint == "assets"
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """The signed session cookie, with three rules on top of Quart's:
+    - never on a static or vendor response;
+    - `Secure` when SESSION_COOKIE_SECURE says so, or, when it is unset ("auto"), when the
+      request came over HTTPS (its scheme, which a trusted proxy's header sets: web/proxies.py);
+    - a response that sets a cookie is never publicly cacheable."""
+
+    def get_cookie_secure(self, app: Quart) -> bool:
+        setting = app.config["SESSION_COOKIE_SECURE"]
+        return request.scheme == "https" if setting is None else setting
+
+    def should_set_cookie(self, app: Quart, session) -> bool:
+        return not is_static() and super().should_set_cookie(app, session)
+
+    async def save_session(self, app: Quart, session, response) -> None:
+        await super().save_session(app, session, response)
+        if response is not None and response.headers.getlist("Set-Cookie") \
+                and response.cache_control.public:
+            response.cache_control.public = False
+            response.cache_control.private = True
+
+
+def cookie_secure_setting(value) -> bool | None:
+    """SESSION_COOKIE_SECURE from any layer: unset, empty or "auto" is None (from the
+    request's scheme); else yes/no."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto")):
+        return None
+    return yes_no("SESSION_COOKIE_SECURE", value)
+
+
 def init_app(app: Quart) -> None:
+    app.config["SESSION_COOKIE_SECURE"] = cookie_secure_setting(
+        app.config.get("SESSION_COOKIE_SECURE"))
+    app.session_interface = SessionCookies()
+
     @app.before_request
     async def identify():
         g.identity = None
@@ -196,6 +240,8 @@ def init_app(app: Quart) -> None:
             # A session without a token rejects everything: "" must never equal "".
             if not expected or not sent or not hmac.compare_digest(expected, sent):
                 raise Forbidden("Missing or invalid CSRF token. Reload the page and try again.")
+        if is_static():
+            return None
         if "csrf" not in session:
             _new_browser_session(permanent=True)
         ended = False

@@ -2,6 +2,8 @@
 to a conversation's other tabs, the action limits, and answering JSON, htmx or a plain form.
 Views import this module, never each other."""
 
+from urllib.parse import urlsplit
+
 from quart import (
     current_app,
     g,
@@ -87,6 +89,29 @@ async def render_change(change: versions.ThreadChange, conversation, **extra) ->
     return await render_template("actions/_thread_change.html", change=change,
                                  conversation=conversation,
                                  live=await live_snapshots(change.messages), **extra)
+
+
+def same_origin_path(target: str | None) -> str | None:
+    """`target` (a Referer, say) as a path on this site, or None when it points elsewhere:
+    another host or scheme, a scheme-relative `//host`, a backslash that browsers read as a
+    slash. Only what this returns may go into a redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        here = urlsplit(request.host_url)
+        if (parts.scheme, parts.netloc) != (here.scheme, here.netloc):
+            return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path \
+            or any(ord(c) < 32 for c in path):
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def back(default: str):
+    """303 to the page the form was posted from, if it is on this site; else `default`."""
+    return redirect(same_origin_path(request.referrer) or default, 303)
 
 
 def answer(conversation_id: int, body: str, data: dict):
