@@ -68,7 +68,7 @@ from hyperchat.views import (
     shares,
     usage,
 )
-from hyperchat.web import compression, errors, proxies, security, templating
+from hyperchat.web import compression, errors, proxies, security, templating, throttle
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
@@ -97,6 +97,7 @@ def create_app(config: dict | None = None) -> Quart:
     errors.init_app(app)
     proxies.init_app(app)
     security.init_app(app)
+    throttle.init_app(app)
     compression.init_app(app)
     templating.init_app(app)
     for view in BLUEPRINTS:

@@ -132,6 +132,11 @@ DEFAULTS = {
     # How long token frames are coalesced before they go to the browser (seconds).
     "SSE_COALESCE": 0.03,
     "SSE_KEEPALIVE": 15.0,
+    # Open SSE connections (conversation event channels and reply streams together), per
+    # person and per address: each holds a file descriptor and a task for as long as it is
+    # open. Past either, a new one is refused (429).
+    "SSE_MAX_PER_PERSON": 24,
+    "SSE_MAX_PER_ADDRESS": 64,
     # How often a streaming reply's text so far is written to the database (seconds),
     # so that a crash loses at most this much.
     "PARTIAL_SAVE_INTERVAL": 3.0,
@@ -141,6 +146,13 @@ DEFAULTS = {
     "MESSAGE_UNDO_SECONDS": 600,
     # The window of the action limits (seconds): limits are per minute.
     "CHAT_ACTIONS_RATE_WINDOW": 60.0,
+    # Every request that writes (web/throttle.py), per person per window; imports and the
+    # full export also count against HEAVY_RATE_LIMIT. Each address may do
+    # WRITE_ADDRESS_FACTOR times a person's, so a fresh cookie gains little.
+    "WRITE_RATE_LIMIT": 60,
+    "HEAVY_RATE_LIMIT": 6,
+    "WRITE_ADDRESS_FACTOR": 4,
+    "WRITE_RATE_WINDOW": 60.0,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # None ("auto"): Secure when the request came over HTTPS (behind a proxy: its
     # X-Forwarded-Proto, believed only from TRUSTED_PROXIES). true/false force it.

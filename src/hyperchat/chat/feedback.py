@@ -3,6 +3,8 @@ message_feedback), holding the vote, reason chips and free text."""
 
 import json
 
+from tortoise.exceptions import IntegrityError
+
 from hyperchat.chat import audit
 from hyperchat.store.schema import FeedbackType, Message, MessageFeedback
 from hyperchat.web.errors import BadRequest
@@ -43,9 +45,13 @@ async def record_vote(message: Message, owner: str, rating: int) -> MessageFeedb
     ip, agent = audit.client()
     record = await of(message, owner)
     if record is None:
-        return await MessageFeedback.create(
-            message_id=message.id, conversation_id=message.conversation_id, owner=owner,
-            feedback_type=kind, client_ip=ip, user_agent=agent)
+        try:
+            return await MessageFeedback.create(
+                message_id=message.id, conversation_id=message.conversation_id, owner=owner,
+                feedback_type=kind, client_ip=ip, user_agent=agent)
+        except IntegrityError:
+            # Two votes at once: the other made the record a moment ago; this one updates it.
+            record = await MessageFeedback.get(message_id=message.id, owner=owner)
     if record.feedback_type != kind:
         record.feedback_type, record.reasons = kind, "[]"
     record.client_ip, record.user_agent = ip, agent

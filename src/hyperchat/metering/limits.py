@@ -1,8 +1,9 @@
-"""Rate limits on message actions: how many times a person may do something in a sliding
-window. The counts live in the app's quota store (metering/quotas.py: in memory, or in Redis when
-REDIS_URL is set, shared by every worker), the same one that limits sends. Keys name the
-person (their session's identifier), never a client-supplied address.
-"""
+"""Rate limits: how many times a person (or an address) may do something in a sliding
+window; message actions here, every write through web/throttle.py. The counts live in the
+app's quota store (metering/quotas.py: in memory, or in Redis when REDIS_URL is set, shared by
+every worker), the same one that limits sends. Keys name the person (their session's
+identifier), or the remote address (the socket's peer, or the client a trusted proxy names:
+web/proxies.py)."""
 
 import math
 from dataclasses import dataclass
@@ -30,14 +31,19 @@ class Limit:
     window: float  # seconds
 
 
-async def check(store: "QuotaStore", person: str, *limits: Limit) -> None:
-    """Count one use against each limit; raise TooManyRequests at the first one spent."""
+async def check(store: "QuotaStore", person: str, *limits: Limit,
+                address: str | None = None) -> None:
+    """Count one use against each limit; raise TooManyRequests at the first one spent.
+    With `address`, the limits count that address's uses (everyone's behind it) instead
+    of the person's."""
+    subject = person if address is None else f"address:{address}"
     for limit in limits:
-        wait = await store.hit(f"{limit.name}:{person}", limit.count, limit.window)
+        wait = await store.hit(f"{limit.name}:{subject}", limit.count, limit.window)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             per = "minute" if limit.window == 60 else f"{limit.window:g} s"
+            where = " from your address" if address is not None else ""
             raise TooManyRequests(
-                f"Too many {limit.name}: at most {limit.count} per {per}. "
+                f"Too many {limit.name}{where}: at most {limit.count} per {per}. "
                 f"Try again in {format_wait(seconds)}; nothing you typed was lost.",
                 seconds)

@@ -49,6 +49,18 @@ class QuotaStore(Protocol):
     async def used(self, key: str, window: float) -> tuple[int, float]:
         """(requests counted in the window, seconds until the oldest leaves it)."""
 
+    async def acquire(self, limits: dict[str, int], token: str, ttl: float) -> str | None:
+        """Take a slot named `token` under every key of `limits` (key: how many slots it
+        has), all or none; return None when taken, else the first key that is full. A slot
+        lasts `ttl` seconds unless refreshed, so a process that dies frees its slots."""
+
+    async def refresh(self, keys: list[str], token: str, ttl: float) -> None: ...
+
+    async def release(self, keys: list[str], token: str) -> None: ...
+
+    async def holders(self, key: str) -> int:
+        """How many slots of `key` are held."""
+
     async def aclose(self) -> None: ...
 
 
@@ -59,6 +71,8 @@ class MemoryQuotaStore:
         self.clock = clock
         self._hits: dict[str, deque[float]] = {}
         self._lock = asyncio.Lock()
+        # Slots: key -> {token: when it expires}.
+        self._slots: dict[str, dict[str, float]] = {}
 
     def _trim(self, key: str, window: float, now: float) -> deque[float]:
         hits = self._hits.setdefault(key, deque())
@@ -84,6 +98,38 @@ class MemoryQuotaStore:
             hits = self._trim(key, window, now)
             return len(hits), (hits[0] + window - now) if hits else 0.0
 
+    def _held(self, key: str, now: float) -> dict[str, float]:
+        held = self._slots.setdefault(key, {})
+        for token in [t for t, expires in held.items() if expires <= now]:
+            del held[token]
+        return held
+
+    async def acquire(self, limits: dict[str, int], token: str, ttl: float) -> str | None:
+        now = self.clock()
+        for key, limit in limits.items():
+            if len(self._held(key, now)) >= limit:
+                return key
+        for key in limits:
+            self._slots[key][token] = now + ttl
+        return None
+
+    async def refresh(self, keys: list[str], token: str, ttl: float) -> None:
+        now = self.clock()
+        for key in keys:
+            if token in self._slots.get(key, {}):
+                self._slots[key][token] = now + ttl
+
+    async def release(self, keys: list[str], token: str) -> None:
+        for key in keys:
+            held = self._slots.get(key)
+            if held is not None:
+                held.pop(token, None)
+                if not held:
+                    del self._slots[key]
+
+    async def holders(self, key: str) -> int:
+        return len(self._held(key, self.clock())) if key in self._slots else 0
+
     async def aclose(self) -> None:
         pass
 
@@ -104,6 +150,22 @@ return '0'
 """
 
 
+# Every key's expired slots go, then all keys are checked before any slot is taken: two
+# workers never both take the last one. Scores are expiry times (the Redis server's clock).
+_ACQUIRE = """
+local now, ttl, token = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[3 + i]) then return i end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now + ttl, token)
+  redis.call('PEXPIRE', key, math.ceil(ttl * 1000))
+end
+return 0
+"""
+
+
 class RedisQuotaStore:
     """The same sliding log in Redis sorted sets (score: the request's time), shared by
     every worker. Times come from the Redis server's clock, the one clock all agree on."""
@@ -114,6 +176,7 @@ class RedisQuotaStore:
         self.redis = redis.from_url(url)
         self.prefix = prefix
         self._hit = self.redis.register_script(_HIT)
+        self._acquire = self.redis.register_script(_ACQUIRE)
 
     async def _now(self) -> float:
         seconds, micros = await self.redis.time()
@@ -133,6 +196,29 @@ class RedisQuotaStore:
             pipe.zrange(name, 0, 0, withscores=True)
             _, count, oldest = await pipe.execute()
         return count, (oldest[0][1] + window - now) if oldest else 0.0
+
+    async def acquire(self, limits: dict[str, int], token: str, ttl: float) -> str | None:
+        keys = list(limits)
+        full = await self._acquire(keys=[self.prefix + key for key in keys],
+                                   args=[await self._now(), ttl, token, *limits.values()])
+        return keys[int(full) - 1] if int(full) else None
+
+    async def refresh(self, keys: list[str], token: str, ttl: float) -> None:
+        expires = await self._now() + ttl
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zadd(self.prefix + key, {token: expires}, xx=True)
+                pipe.pexpire(self.prefix + key, math.ceil(ttl * 1000))
+            await pipe.execute()
+
+    async def release(self, keys: list[str], token: str) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zrem(self.prefix + key, token)
+            await pipe.execute()
+
+    async def holders(self, key: str) -> int:
+        return await self.redis.zcount(self.prefix + key, f"({await self._now()}", "+inf")
 
     async def aclose(self) -> None:
         await self.redis.aclose()

@@ -7,7 +7,6 @@ from quart import (
     Blueprint,
     current_app,
     g,
-    make_response,
     render_template,
     request,
     stream_with_context,
@@ -27,6 +26,7 @@ from hyperchat.web.view_helpers import (
     answer,
     bus,
     check_limits,
+    event_stream_response,
     fields,
     live_snapshots,
     message_window,
@@ -252,9 +252,7 @@ async def channel(conversation_id: int):
             else:
                 yield event_stream.frame(event.html, id=event.position)
 
-    response = await make_response(stream(), 200, event_stream.HEADERS)
-    response.timeout = None
-    return response
+    return await event_stream_response(stream())
 
 
 @bp.get("/c/<int:conversation_id>/activity")

@@ -8,7 +8,6 @@ from quart import (
     current_app,
     g,
     jsonify,
-    make_response,
     redirect,
     render_template,
     request,
@@ -27,6 +26,7 @@ from hyperchat.web.security import current_user
 from hyperchat.web.view_helpers import (
     answer,
     check_limits,
+    event_stream_response,
     finish_publisher,
     generations,
     publish,
@@ -138,9 +138,7 @@ async def stream(message_id: int):
         # Named and non-empty: browsers drop events without data.
         yield event_stream.frame(str(message.id), event="done")
 
-    response = await make_response(events(), 200, event_stream.HEADERS)
-    response.timeout = None  # Quart's 60 s RESPONSE_TIMEOUT would silently cut long replies
-    return response
+    return await event_stream_response(events())
 
 
 @bp.post("/messages/<int:message_id>/stop")

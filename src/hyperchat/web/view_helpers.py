@@ -2,12 +2,17 @@
 to a conversation's other tabs, the action limits, and answering JSON, htmx or a plain form.
 Views import this module, never each other."""
 
+import secrets
+import time
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from quart import (
+    Response,
     current_app,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -20,7 +25,7 @@ from hyperchat.live import tab_events
 from hyperchat.live.reply_buffer import Batch
 from hyperchat.metering import limits, quotas
 from hyperchat.store.schema import Conversation, Message, Role, Status
-from hyperchat.web import htmx, payloads
+from hyperchat.web import event_stream, htmx, payloads
 from hyperchat.web.errors import BadRequest, wants_json
 from hyperchat.web.security import TAB_HEADER, current_user
 
@@ -55,6 +60,48 @@ async def message_window(conversation: Conversation, around: int | None):
     has_earlier = bool(messages) and await query.filter(id__lt=messages[0].id).exists()
     has_later = bool(messages) and await query.filter(id__gt=messages[-1].id).exists()
     return await versions.annotate(messages), has_earlier, has_later
+
+
+async def event_stream_response(events: AsyncIterator[bytes]) -> Response:
+    """An SSE response that holds one of the person's and one of their address's stream
+    slots (SSE_MAX_PER_PERSON, SSE_MAX_PER_ADDRESS: event channels and reply streams alike)
+    for as long as it is open. Over either cap, 429 and Retry-After, before anything streams.
+
+    Refused rather than closing the oldest: closing it makes its tab reconnect at once and
+    close the next oldest, so tabs over the cap would take turns evicting each other, and
+    across workers the oldest may be on another one. A refusal touches only the new one.
+    The slots live in the quota store (Redis across workers) and expire unless refreshed
+    while the stream runs, so a worker that dies does not keep them."""
+    config = current_app.config
+    store = current_app.extensions["quota_store"]
+    ttl = max(60.0, 4 * config["SSE_KEEPALIVE"])
+    caps = {f"sse:person:{current_user()}": config["SSE_MAX_PER_PERSON"],
+            f"sse:address:{request.remote_addr or 'unknown'}": config["SSE_MAX_PER_ADDRESS"]}
+    token = secrets.token_hex(8)
+    full = await store.acquire(caps, token, ttl)
+    if full is not None:
+        who = "your address" if full.startswith("sse:address:") else "you"
+        raise limits.TooManyRequests(
+            f"Too many live connections open for {who} (at most {caps[full]}): close some "
+            "tabs of this app, then reload.", 10)
+    keys = list(caps)
+
+    async def held():
+        refreshed = time.monotonic()
+        try:
+            async for chunk in events:
+                yield chunk
+                # The follow loops yield a keep-alive at least every SSE_KEEPALIVE seconds.
+                if time.monotonic() - refreshed > ttl / 3:
+                    await store.refresh(keys, token, ttl)
+                    refreshed = time.monotonic()
+        finally:
+            await store.release(keys, token)
+
+    response = await make_response(held(), 200, event_stream.HEADERS)
+    # Quart's 60 s RESPONSE_TIMEOUT would silently cut long replies and idle channels.
+    response.timeout = None
+    return response
 
 
 def bus() -> tab_events.EventBus:
