@@ -214,21 +214,24 @@ async def test_two_sends_at_once_cannot_both_take_the_last_slot(app, client, fak
 async def test_budget_and_running_in_one_query_agree_with_the_orm(app):
     """The send path's single query returns what Budget and running() would, on each DB."""
     async with app.app.app_context():
-        assert await quotas.budget_and_running("alice") == (None, 0)
+        assert await quotas.budget_and_running("alice", "192.0.2.1") == (None, 0, 0)
         mine = await Conversation.create(owner="alice", title="a")
         theirs = await Conversation.create(owner="bob", title="b")
-        for conversation, role, status in [(mine, Role.ASSISTANT, Status.STREAMING),
-                                           (mine, Role.ASSISTANT, Status.STREAMING),
-                                           (mine, Role.ASSISTANT, Status.COMPLETE),
-                                           (mine, Role.USER, Status.STREAMING),
-                                           (theirs, Role.ASSISTANT, Status.STREAMING)]:
+        here, there = "192.0.2.1", "192.0.2.2"
+        for conversation, role, status, address in [
+                (mine, Role.ASSISTANT, Status.STREAMING, here),
+                (mine, Role.ASSISTANT, Status.STREAMING, there),
+                (mine, Role.ASSISTANT, Status.COMPLETE, here),
+                (mine, Role.USER, Status.STREAMING, here),
+                (theirs, Role.ASSISTANT, Status.STREAMING, here)]:
             await Message.create(conversation=conversation, role=role, status=status,
-                                 content="")
+                                 content="", client_address=address)
         await Budget.create(owner="alice", daily_tokens=None, daily_cost=Decimal("0.25"))
-        own, streaming = await quotas.budget_and_running("alice")
+        own, streaming, by_address = await quotas.budget_and_running("alice", here)
         assert streaming == 2 == await quotas.running("alice")
+        assert by_address == 2  # alice's first reply and bob's
         assert (own.daily_tokens, own.daily_cost) == (None, Decimal("0.25"))
         assert quotas._limits(own) == await quotas.limits_for("alice")
         await Budget.create(owner="bob", daily_tokens=1000)
-        own, streaming = await quotas.budget_and_running("bob")
-        assert (own.daily_tokens, own.daily_cost, streaming) == (1000, None, 1)
+        own, streaming, by_address = await quotas.budget_and_running("bob", there)
+        assert (own.daily_tokens, own.daily_cost, streaming, by_address) == (1000, None, 1, 1)

@@ -126,6 +126,11 @@ DEFAULTS = {
     "CONCURRENT_GENERATIONS": 3,
     "DAILY_TOKEN_BUDGET": None,
     "DAILY_COST_BUDGET": None,
+    # The same per address, until accounts exist (a fresh cookie must not reset them).
+    # Budgets unset (None): the server's budget above, as for one person.
+    "CONCURRENT_GENERATIONS_PER_ADDRESS": 6,
+    "DAILY_TOKEN_BUDGET_PER_ADDRESS": None,
+    "DAILY_COST_BUDGET_PER_ADDRESS": None,
     "UPSTREAM_CONNECT_TIMEOUT": 10.0,
     # Longest silence we accept from the upstream between two bytes once it has answered.
     "UPSTREAM_READ_TIMEOUT": 120.0,

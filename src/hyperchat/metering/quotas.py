@@ -3,10 +3,14 @@
 One check guards every request that starts a generation, from the UI or the JSON API.
 Requests per minute are counted in a `QuotaStore`: this process's memory by default, Redis
 when REDIS_URL is set (so several workers share the counts). They are counted per person
-(the session) and per remote address (the socket's peer, never a client-supplied
-X-Forwarded-For), so clearing cookies does not reset the limit. Concurrent replies are the
-person's replies still streaming, read from the database, which every worker shares.
+(the session) and per remote address (the socket's peer, or the client a trusted proxy
+names: web/proxies.py), so clearing cookies does not reset the limit. Concurrent replies are
+the person's replies still streaming, read from the database, which every worker shares.
 Budgets count UTC days from the usage records.
+
+Until accounts exist a person is a cookie, and a fresh cookie would bring fresh limits: the
+concurrent replies and the server's daily budget are also counted per address (each reply and
+usage record keeps the address that asked for it).
 """
 
 import asyncio
@@ -238,6 +242,9 @@ class Limits:
     concurrent: int
     daily_tokens: int | None
     daily_cost: Decimal | None
+    concurrent_per_address: int = 0
+    address_daily_tokens: int | None = None
+    address_daily_cost: Decimal | None = None
 
 
 def _positive_int(value) -> int | None:
@@ -267,14 +274,22 @@ async def limits_for(person: str) -> Limits:
 
 def _limits(own: Budget | None) -> Limits:
     config = current_app.config
+    server_tokens = _positive_int(config.get("DAILY_TOKEN_BUDGET"))
+    server_cost = _positive_decimal(config.get("DAILY_COST_BUDGET"))
+    address_tokens = config.get("DAILY_TOKEN_BUDGET_PER_ADDRESS")
+    address_cost = config.get("DAILY_COST_BUDGET_PER_ADDRESS")
     return Limits(
         per_minute=int(config["RATE_LIMIT_PER_MINUTE"]),
         per_address_per_minute=int(config["RATE_LIMIT_PER_ADDRESS_PER_MINUTE"]),
         concurrent=int(config["CONCURRENT_GENERATIONS"]),
-        daily_tokens=_stricter(_positive_int(config.get("DAILY_TOKEN_BUDGET")),
-                               own.daily_tokens if own else None),
-        daily_cost=_stricter(_positive_decimal(config.get("DAILY_COST_BUDGET")),
-                             _positive_decimal(own.daily_cost) if own else None),
+        daily_tokens=_stricter(server_tokens, own.daily_tokens if own else None),
+        daily_cost=_stricter(server_cost, _positive_decimal(own.daily_cost) if own else None),
+        concurrent_per_address=int(config["CONCURRENT_GENERATIONS_PER_ADDRESS"]),
+        # Unset: the server's budget for one person, so that a fresh cookie adds nothing.
+        address_daily_tokens=server_tokens if address_tokens is None
+        else _positive_int(address_tokens),
+        address_daily_cost=server_cost if address_cost is None
+        else _positive_decimal(address_cost),
     )
 
 
@@ -288,25 +303,30 @@ def _reset_text(now: datetime) -> str:
             f"{format_wait(math.ceil((reset - now).total_seconds()))}.")
 
 
-async def budget_and_running(person: str) -> tuple[Budget | None, int]:
-    """The person's own budget and their replies being written, in one round trip: every
-    send asks both before its reply may start, and each query is a hop to the database's
-    thread (SQLite) or server. Counts what running() counts from the database."""
+async def budget_and_running(person: str, address: str | None = None
+                             ) -> tuple[Budget | None, int, int]:
+    """The person's own budget, their replies being written and those their address asked
+    for, in one round trip: every send asks all three before its reply may start, and each
+    query is a hop to the database's thread (SQLite) or server. Counts what running()
+    counts from the database."""
     db = connections.get("default")
-    # One parameter used twice: $1 for asyncpg, ?1 for SQLite.
-    mark = "$1" if db.capabilities.dialect == "postgres" else "?1"
+    # Parameters used twice: $1 for asyncpg, ?1 for SQLite.
+    mark, address_mark = ("$1", "$2") if db.capabilities.dialect == "postgres" else ("?1", "?2")
     rows = await db.execute_query_dict(
         "SELECT b.daily_tokens AS daily_tokens, b.daily_cost AS daily_cost, "
         "(SELECT COUNT(*) FROM message m JOIN conversation c ON c.id = m.conversation_id "
         f"WHERE c.owner = {mark} AND m.role = '{Role.ASSISTANT}' "
-        f"AND m.status = '{Status.STREAMING}') AS running "
-        f"FROM (SELECT 1 AS one) AS x LEFT JOIN budget b ON b.owner = {mark}", [person])
+        f"AND m.status = '{Status.STREAMING}') AS running, "
+        f"(SELECT COUNT(*) FROM message m WHERE m.client_address = {address_mark} "
+        f"AND m.role = '{Role.ASSISTANT}' AND m.status = '{Status.STREAMING}') AS by_address "
+        f"FROM (SELECT 1 AS one) AS x LEFT JOIN budget b ON b.owner = {mark}",
+        [person, address])
     row = rows[0]
     own = None
     if row["daily_tokens"] is not None or row["daily_cost"] is not None:
         own = Budget(owner=person, daily_tokens=row["daily_tokens"],
                      daily_cost=_positive_decimal(row["daily_cost"]))
-    return own, int(row["running"])
+    return own, int(row["running"]), int(row["by_address"])
 
 
 async def running(person: str) -> int:
@@ -348,12 +368,11 @@ def _starting() -> dict[str, int]:
 
 def release() -> None:
     """At the end of a request that passed `check`: its reply, if any, is in the database."""
-    person = g.pop("quota_started", None)
-    if person is not None:
-        counts = _starting()
-        counts[person] -= 1
-        if not counts[person]:
-            del counts[person]
+    counts = _starting()
+    for key in g.pop("quota_started", None) or ():
+        counts[key] -= 1
+        if not counts[key]:
+            del counts[key]
 
 
 def hand_over() -> Callable[[], None]:
@@ -379,41 +398,67 @@ def _store() -> QuotaStore:
     return current_app.extensions["quota_store"]
 
 
+def address() -> str:
+    """The request's address: the socket's peer (Quart's remote_addr, the ASGI client), or
+    the client a listed proxy names (web/proxies.py rewrites it). Never a header read here:
+    any client can write X-Forwarded-For."""
+    return request.remote_addr or "unknown"
+
+
 def _keys(person: str) -> tuple[str, str]:
-    # The socket's peer: Quart's remote_addr is the ASGI client address. access_route would
-    # believe X-Forwarded-For, which any client can write.
-    return f"person:{person}", f"address:{request.remote_addr or 'unknown'}"
+    return f"person:{person}", f"address:{address()}"
 
 
 async def check(person: str) -> None:
     """Refuse (429, Retry-After) a request that would start a reply past a limit; else
     count it. Budget and concurrency first: a refused request is not counted."""
-    async with current_app.extensions["quota_starting"].turn(person):
+    starting = current_app.extensions["quota_starting"]
+    person_key, address_key = person, f"address:{address()}"
+    # Always the address's turn first, then the person's: the same order everywhere.
+    async with starting.turn(address_key), starting.turn(person_key):
         await _check(person)
         if g.get("quota_started") is None:
-            g.quota_started = person
-            _starting()[person] = _starting().get(person, 0) + 1
+            g.quota_started = (person_key, address_key)
+            for key in g.quota_started:
+                _starting()[key] = _starting().get(key, 0) + 1
+
+
+def _spent(today: usage.Totals, tokens: int | None, cost: Decimal | None,
+           whose: str) -> str | None:
+    if tokens is not None and today.tokens >= tokens:
+        return f"{today.tokens:,} of {whose} {tokens:,} tokens"
+    if cost is not None and today.cost >= cost:
+        return f"${today.cost:.4f} of {whose} ${cost:.2f}"
+    return None
 
 
 async def _check(person: str) -> None:
-    own, streaming = await budget_and_running(person)
+    own, streaming, by_address = await budget_and_running(person, address())
     limits = _limits(own)
     now = datetime.now(UTC)
+    since = usage.day_start(now)
+    spent = None
     if limits.daily_tokens is not None or limits.daily_cost is not None:
-        today = await usage.totals(person, since=usage.day_start(now))
-        spent = None
-        if limits.daily_tokens is not None and today.tokens >= limits.daily_tokens:
-            spent = f"{today.tokens:,} of your {limits.daily_tokens:,} tokens"
-        elif limits.daily_cost is not None and today.cost >= limits.daily_cost:
-            spent = f"${today.cost:.4f} of your ${limits.daily_cost:.2f}"
-        if spent:
-            raise TooManyRequests(f"Today's budget is spent ({spent} for the day). "
-                                  + _reset_text(now),
-                                  (next_reset(now) - now).total_seconds())
+        spent = _spent(await usage.totals(person, since=since), limits.daily_tokens,
+                       limits.daily_cost, "your")
+    if spent is None and (limits.address_daily_tokens is not None
+                          or limits.address_daily_cost is not None):
+        spent = _spent(await usage.address_totals(address(), since=since),
+                       limits.address_daily_tokens, limits.address_daily_cost,
+                       "your address's")
+    if spent:
+        raise TooManyRequests(f"Today's budget is spent ({spent} for the day). "
+                              + _reset_text(now), (next_reset(now) - now).total_seconds())
     if streaming + _starting().get(person, 0) >= limits.concurrent:
         raise TooManyRequests(
             f"You already have {limits.concurrent} replies being written, the most at once. "
             "Wait for one to finish (or stop one), then send again; your text is kept.", 5)
+    if by_address + _starting().get(f"address:{address()}", 0) \
+            >= limits.concurrent_per_address:
+        raise TooManyRequests(
+            f"Your address already has {limits.concurrent_per_address} replies being "
+            "written, the most at once. Wait for one to finish, then send again; your text "
+            "is kept.", 5)
     person_key, address_key = _keys(person)
     for key, limit in ((address_key, limits.per_address_per_minute),
                        (person_key, limits.per_minute)):

@@ -78,7 +78,7 @@ async def record_reply(message: Message, requested_model: str, usage: Usage | No
         message_id=message.id, owner=owner, conversation_id=message.conversation_id,
         model=model, prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
         cost=cost, cost_source=source, tokens_estimated=estimated,
-        ttft_ms=saved.get("ttft_ms"))
+        ttft_ms=saved.get("ttft_ms"), client_address=message.client_address)
 
 
 # --------------------------------------------------------------------------- reading
@@ -106,10 +106,21 @@ def _dec(value) -> Decimal:
     return Decimal(str(value)) if value is not None else Decimal(0)
 
 
+async def address_totals(address: str, *, since: datetime) -> Totals:
+    """What the replies asked for from one address used since `since` (the per-address
+    budget: a fresh cookie must not bring a fresh budget)."""
+    return await _totals(UsageRecord.filter(client_address=address, created_at__gte=since))
+
+
 async def totals(owner: str, *, since: datetime | None = None,
                  conversation_id: int | None = None, detail: bool = False) -> Totals:
     """One query (pages show these); `detail` adds whether any count is an estimate."""
-    query = UsageRecord.filter(owner=owner)
+    return await _totals(UsageRecord.filter(owner=owner), since=since,
+                         conversation_id=conversation_id, detail=detail)
+
+
+async def _totals(query, *, since: datetime | None = None,
+                  conversation_id: int | None = None, detail: bool = False) -> Totals:
     if since is not None:
         query = query.filter(created_at__gte=since)
     if conversation_id is not None:

@@ -26,6 +26,7 @@ from hyperchat.web.security import current_user
 from hyperchat.web.view_helpers import (
     answer,
     check_limits,
+    claim,
     event_stream_response,
     finish_publisher,
     generations,
@@ -63,6 +64,7 @@ async def create():
     sent = await sending.send(current_user(), conversation, content, answer=answer,
                               model_override=override)
     if sent.reply is not None:
+        await claim(sent.reply)
         await generations().start(sent.reply, model, await sending.context_for(sent),
                                   received_at=g.get("received_at"))
     conversation = sent.conversation

@@ -224,10 +224,18 @@ async def render_final(finished: Message) -> str:
                                  stats=await conversations.stats(finished.conversation.owner))
 
 
+async def claim(reply: Message) -> None:
+    """Record on a reply about to start the address that asked for it: the per-address
+    limits count it while it streams, and its usage record keeps it (metering/quotas.py)."""
+    reply.client_address = quotas.address()
+    await Message.filter(id=reply.id).update(client_address=reply.client_address)
+
+
 async def start(started: message_actions.Started, model: str | None = None,
                 temperature: float | None = None) -> None:
     app = current_app._get_current_object()
     cid = started.reply.conversation_id
+    await claim(started.reply)
     await generations().start(
         started.reply, model or current_app.config["DEFAULT_MODEL"], started.context,
         temperature=temperature, prefix=started.prefix, received_at=g.get("received_at"),
