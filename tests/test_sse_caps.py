@@ -63,6 +63,8 @@ async def refused(client, url: str):
     response = await client.get(url, scope_base=ADDRESS)
     assert response.status_code == 429, response.status_code
     assert 1 <= int(response.headers["Retry-After"]) <= 60
+    # Not kept alive: each refused attempt would hold a file descriptor meanwhile.
+    assert response.headers["Connection"] == "close"
     return soup(await response.get_data(as_text=True)).get_text(" ", strip=True)
 
 

@@ -81,9 +81,13 @@ async def event_stream_response(events: AsyncIterator[bytes]) -> Response:
     full = await store.acquire(caps, token, ttl)
     if full is not None:
         who = "your address" if full.startswith("sse:address:") else "you"
-        raise limits.TooManyRequests(
+        refusal = limits.TooManyRequests(
             f"Too many live connections open for {who} (at most {caps[full]}): close some "
             "tabs of this app, then reload.", 10)
+        # Close the connection with the answer: kept alive, every refused attempt would
+        # hold a file descriptor for the server's keep-alive timeout, the very thing capped.
+        refusal.headers["Connection"] = "close"
+        raise refusal
     keys = list(caps)
 
     async def held():
