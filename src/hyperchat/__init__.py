@@ -13,6 +13,7 @@ Module map (ARCHITECTURE.md follows a request through it):
     versions.py         the tree of messages: versions, branches, the thread shown
     message_actions.py  edit, regenerate, retry, choose a version, delete/undo, continue
     conversations.py    rename, archive, trash, stats
+    sharing.py          a share: the copy of the branch shown, its expiry and views
     feedback.py audit.py search.py sidebar.py
     exports.py          export to Markdown/JSON/zip and import back
     completions.py      OpenAI's chat-completions format for programs (/v1)
