@@ -90,6 +90,7 @@ def test_share_copies_a_read_only_link_that_stop_sharing_revokes(chat, fake, pag
     thread.locator("article.message.assistant .copy-btn").click()
     assert visitor.evaluate("navigator.clipboard.readText()") == "A shared **answer**"
 
+    page.locator("#share-status .share-menu summary").click()
     page.locator("#share-status .unshare-btn").click()
     expect(page.locator("#share-status")).to_contain_text("Private")
     assert visitor.goto(url).status == 404
@@ -127,3 +128,43 @@ def test_votes_toggle_switch_and_survive_reload(chat, fake, page):
     expect_votes(True, False)
     page.reload()
     expect_votes(True, False)
+
+
+def test_the_header_shows_the_share_and_updates_it_with_an_expiry(chat, fake, page,
+                                                                  new_context, live_server,
+                                                                  tmp_path):
+    fake.enqueue(Tokens(["First answer"]))
+    reply = chat.wait_status(chat.send("First question"), "complete")
+    share_id = reply.get_attribute("data-conversation-share-id")
+    reply.locator(".share-btn").click()
+    status = page.locator("#share-status")
+    expect(status.locator(".share-menu summary")).to_have_text("2 messages · 0 views")
+    status.locator(".share-menu summary").click()
+    expect(status.locator(".share-details")).to_contain_text("2 messages, as of")
+    expect(status.locator(".share-views")).to_have_text("0 views")
+    visitor = new_context().new_page()
+    visitor.goto(f"{live_server.url}/share/{share_id}")
+    expect(visitor.locator("#thread article.message")).to_have_count(2)
+
+    # A later exchange is not shared until Update; Update with an expiry shows it.
+    fake.enqueue(Tokens(["Second answer"]))
+    chat.wait_status(chat.send("Second question"), "complete")
+    visitor.reload()
+    expect(visitor.locator("#thread article.message")).to_have_count(2)
+    status.locator("select[name=expires_in_days]").select_option("7")
+    status.locator(".reshare-btn").click()
+    status.locator(".share-menu summary").click()
+    expect(status.locator(".share-expiry")).to_be_visible()
+    expect(status.locator(".share-details")).to_contain_text("4 messages")
+    visitor.reload()
+    expect(visitor.locator("#thread article.message")).to_have_count(4)
+    page.screenshot(path=str(tmp_path / "share-desktop.png"))
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.reload()
+    if page.locator(".sidebar").is_visible():  # it opens over the page on a phone
+        page.keyboard.press("Control+Shift+S")
+    status.locator(".share-menu summary").click()
+    expect(status.locator(".share-details")).to_contain_text("4 messages, as of")
+    expect(status.locator(".unshare-btn")).to_be_visible()
+    expect(status.locator(".reshare-btn")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "share-phone.png"))

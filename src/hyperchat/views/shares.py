@@ -24,7 +24,7 @@ async def _status_response(conversation: Conversation, *, html: bool | None = No
     count = await sharing.size(conversation) if conversation.shared_at else 0
     if html if html is not None else htmx.is_request():
         return await render_template("conversations/_share_status.html",
-                                     conversation=conversation, shared_count=count,
+                                     conversation=conversation,
                                      expiry_choices=sharing.EXPIRY_CHOICES)
     return jsonify({
         "ok": True, "shared": shared, "share_id": conversation.share_id,

@@ -1,6 +1,6 @@
 """What templates can call besides their context: filters, and the globals listed here.
 
-Three globals query the database or a live seam while a page renders; ARCHITECTURE.md lists
+Four globals query the database or a live seam while a page renders; ARCHITECTURE.md lists
 them. Everything else a template shows comes from its view's context.
 """
 
@@ -44,6 +44,8 @@ def init_app(app: Quart) -> None:
     # a conversation's running usage total, and what is left before the next send.
     env.globals["conversation_usage"] = conversation_usage
     env.globals["composer_quota"] = composer_quota
+    # how many messages a conversation's share holds (its header's share status).
+    env.globals["shared_count"] = sharing.size
 
 
 async def markdown(text: str) -> Markup:
