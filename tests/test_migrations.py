@@ -3,6 +3,7 @@ and a model change without a migration fails here rather than in production."""
 
 import asyncio
 import uuid
+from datetime import datetime
 
 import aiosqlite
 import asyncpg
@@ -296,3 +297,78 @@ def test_dialects_have_the_same_migrations():
         return decompress_dict(module.MODELS_STATE)
 
     assert newest_state("sqlite") == newest_state("postgres")
+
+
+async def test_shares_made_before_snapshots_get_the_copy_their_page_showed(new_database):
+    """Migration 7 gives each conversation already shared the copy its page showed until
+    then: the branch shown, finished by the moment of sharing, not deleted."""
+    url = await new_database("shares")
+    await db.migrate(url)
+    dialect = db.dialect(url)
+    (name,) = [n for n in _migration_files(dialect) if n.startswith("7_")]
+    module = import_py_file(db.MIGRATIONS_ROOT / dialect / "models" / name)
+    copy = (await module.upgrade(None)).split(";")[-2] + ";"
+    assert copy.strip().startswith("INSERT INTO \"shared_message\"")
+
+    shared_at, before, after = ("2026-12-01 12:00:00+00:00", "2026-12-01 11:00:00+00:00",
+                                "2026-12-01 13:00:00+00:00")
+    conversations = [
+        (1, "a" * 22, shared_at),  # shared
+        (2, "b" * 22, None),       # private: nothing copied
+    ]
+    messages = [  # id, conversation, role, status, on_path, deleted, finished
+        (1, 1, "user", "complete", True, False, before),
+        (2, 1, "assistant", "complete", True, False, before),
+        (3, 1, "assistant", "complete", False, False, before),   # another version
+        (4, 1, "user", "complete", True, True, before),          # deleted
+        (5, 1, "user", "complete", True, False, after),          # after sharing
+        (6, 1, "assistant", "streaming", True, False, None),     # not finished
+        (7, 1, "assistant", "stopped", True, False, before),
+        (8, 2, "user", "complete", True, False, before),
+    ]
+    conversation_sql = ('INSERT INTO "conversation" ("id", "share_id", "owner", "title", '
+                        '"shared_at", "archived", "last_activity_at", "created_at", '
+                        '"updated_at") VALUES ({})')
+    message_sql = ('INSERT INTO "message" ("id", "conversation_id", "role", "content", "status",'
+                   ' "on_path", "deleted_at", "finished_at", "created_at", "rating", '
+                   '"tokens_estimated") VALUES ({})')
+    if dialect == "sqlite":
+        async with aiosqlite.connect(url.removeprefix("sqlite://")) as conn:
+            marks = ", ".join("?" * 9)
+            for cid, share_id, at in conversations:
+                await conn.execute(conversation_sql.format(marks),
+                                   (cid, share_id, "o", "t", at, 0, before, before, before))
+            marks = ", ".join("?" * 11)
+            for mid, cid, role, status, on_path, deleted, finished in messages:
+                await conn.execute(message_sql.format(marks), (
+                    mid, cid, role, f"text {mid}", status, int(on_path),
+                    before if deleted else None, finished, before, 0, 0))
+            await conn.execute(copy)
+            await conn.commit()
+            rows = await (await conn.execute(
+                'SELECT "conversation_id", "position", "message_id", "content" '
+                'FROM "shared_message" ORDER BY "position"')).fetchall()
+    else:
+        def moment(text):
+            return datetime.fromisoformat(text) if text else None
+
+        conn = await asyncpg.connect(url)
+        try:
+            marks = ", ".join(f"${i}" for i in range(1, 10))
+            for cid, share_id, at in conversations:
+                await conn.execute(conversation_sql.format(marks), cid, share_id, "o", "t",
+                                   moment(at), False, moment(before), moment(before),
+                                   moment(before))
+            marks = ", ".join(f"${i}" for i in range(1, 12))
+            for mid, cid, role, status, on_path, deleted, finished in messages:
+                await conn.execute(message_sql.format(marks), mid, cid, role, f"text {mid}",
+                                   status, on_path, moment(before) if deleted else None,
+                                   moment(finished), moment(before), 0, False)
+            await conn.execute(copy)
+            rows = [tuple(r) for r in await conn.fetch(
+                'SELECT "conversation_id", "position", "message_id", "content" '
+                'FROM "shared_message" ORDER BY "position"')]
+        finally:
+            await conn.close()
+    assert [tuple(r) for r in rows] == [(1, 0, 1, "text 1"), (1, 1, 2, "text 2"),
+                                        (1, 2, 7, "text 7")]
