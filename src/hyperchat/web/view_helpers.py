@@ -100,7 +100,12 @@ async def event_stream_response(events: AsyncIterator[bytes]) -> Response:
                     await store.refresh(keys, token, ttl)
                     refreshed = time.monotonic()
         finally:
-            await store.release(keys, token)
+            try:
+                # Close the view's generator now (its own cleanup: the reader it registered),
+                # not whenever it is collected.
+                await events.aclose()
+            finally:
+                await store.release(keys, token)
 
     response = await make_response(held(), 200, event_stream.HEADERS)
     # Quart's 60 s RESPONSE_TIMEOUT would silently cut long replies and idle channels.
