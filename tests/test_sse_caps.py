@@ -4,6 +4,7 @@ closed one frees its slot; slots are shared by workers through Redis and expire 
 worker dies."""
 
 import asyncio
+import socket
 from contextlib import AsyncExitStack
 
 import pytest
@@ -198,3 +199,16 @@ def test_caps_are_read_from_the_environment(monkeypatch, app_config):
     monkeypatch.setenv("HYPERCHAT_SSE_MAX_PER_ADDRESS", "9")
     app = create_app(app_config)
     assert (app.config["SSE_MAX_PER_PERSON"], app.config["SSE_MAX_PER_ADDRESS"]) == (7, 9)
+
+
+async def test_with_redis_lost_streams_are_let_through_rather_than_failing():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = quotas.RedisQuotaStore(f"redis://127.0.0.1:{port}/0")
+    try:
+        assert await store.acquire({"a": 1}, "t1", 60) is None
+        await store.refresh(["a"], "t1", 60)
+        await store.release(["a"], "t1")
+    finally:
+        await store.aclose()

@@ -14,6 +14,7 @@ usage record keeps the address that asked for it).
 """
 
 import asyncio
+import logging
 import math
 import time
 import uuid
@@ -32,6 +33,8 @@ from hyperchat.metering import usage
 from hyperchat.store.schema import Budget, Message, Role, Status
 from hyperchat.web.errors import HTTPError
 from hyperchat.web.rendering import format_wait
+
+log = logging.getLogger(__name__)
 
 WINDOW = 60.0  # seconds: the limits are per minute
 
@@ -181,6 +184,7 @@ class RedisQuotaStore:
         self.prefix = prefix
         self._hit = self.redis.register_script(_HIT)
         self._acquire = self.redis.register_script(_ACQUIRE)
+        self._errors = redis.RedisError
 
     async def _now(self) -> float:
         seconds, micros = await self.redis.time()
@@ -201,25 +205,38 @@ class RedisQuotaStore:
             _, count, oldest = await pipe.execute()
         return count, (oldest[0][1] + window - now) if oldest else 0.0
 
+    # Slots fail open: with Redis lost, a stream is let through (and a held slot expires by
+    # itself) rather than every page's live channel failing with it. The live seams report
+    # the outage; the caps come back with Redis.
     async def acquire(self, limits: dict[str, int], token: str, ttl: float) -> str | None:
         keys = list(limits)
-        full = await self._acquire(keys=[self.prefix + key for key in keys],
-                                   args=[await self._now(), ttl, token, *limits.values()])
+        try:
+            full = await self._acquire(keys=[self.prefix + key for key in keys],
+                                       args=[await self._now(), ttl, token, *limits.values()])
+        except (self._errors, OSError):
+            log.warning("stream slots: Redis unavailable, letting the stream through")
+            return None
         return keys[int(full) - 1] if int(full) else None
 
     async def refresh(self, keys: list[str], token: str, ttl: float) -> None:
-        expires = await self._now() + ttl
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.zadd(self.prefix + key, {token: expires}, xx=True)
-                pipe.pexpire(self.prefix + key, math.ceil(ttl * 1000))
-            await pipe.execute()
+        try:
+            expires = await self._now() + ttl
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.zadd(self.prefix + key, {token: expires}, xx=True)
+                    pipe.pexpire(self.prefix + key, math.ceil(ttl * 1000))
+                await pipe.execute()
+        except (self._errors, OSError):
+            log.warning("stream slots: Redis unavailable, slot not refreshed")
 
     async def release(self, keys: list[str], token: str) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.zrem(self.prefix + key, token)
-            await pipe.execute()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.zrem(self.prefix + key, token)
+                await pipe.execute()
+        except (self._errors, OSError):
+            log.warning("stream slots: Redis unavailable, the slot will expire by itself")
 
     async def holders(self, key: str) -> int:
         return await self.redis.zcount(self.prefix + key, f"({await self._now()}", "+inf")
