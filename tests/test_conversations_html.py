@@ -162,7 +162,7 @@ async def test_the_rename_form_and_heading_are_the_owners_only(app, client, path
     made = await make_conversations(client, 1)
     stranger = app.test_client()
     await csrf(stranger)
-    assert (await stranger.get(f"/c/{made[0].id}/{path}")).status_code == 403
+    assert (await stranger.get(f"/c/{made[0].id}/{path}")).status_code == 404
     assert (await client.get(f"/c/9999/{path}")).status_code == 404
 
 

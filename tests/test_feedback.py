@@ -71,7 +71,7 @@ async def test_each_person_has_their_own_record(app, client, fake_upstream):
     assert (other.feedback_type, json.loads(other.reasons)) == ("downvote", ["unsafe"])
     # Nor can the other person reach the owner's record through the page.
     stranger = app.test_client()
-    assert (await act(stranger, a, "feedback", feedback_type="downvote")).status_code == 403
+    assert (await act(stranger, a, "feedback", feedback_type="downvote")).status_code == 404
     assert (await MessageFeedback.get(id=mine.id)).feedback_type == "upvote"
 
 
@@ -171,7 +171,7 @@ async def test_only_replies_take_votes_and_only_their_owners(app, client, fake_u
     assert response.status_code == 400
     assert "Only replies can be rated." in await response.get_data(as_text=True)
     stranger = app.test_client()
-    assert (await act(stranger, a, "vote", rating="1")).status_code == 403
+    assert (await act(stranger, a, "vote", rating="1")).status_code == 404
     assert (await Message.get(id=a)).rating == 0
     assert await MessageFeedback.all().count() == 0
 

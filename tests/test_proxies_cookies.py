@@ -7,8 +7,7 @@ from hyperchat import create_app
 from hyperchat.config import ConfigError
 from hyperchat.store.schema import ActionLog, Conversation
 from hyperchat.web.proxies import TrustedProxies, parse_networks
-from tests.actions_helpers import exchange
-from tests.helpers import csrf, soup
+from tests.helpers import csrf, exchange, soup
 
 PROXY = ("10.0.0.2", 51000)
 CLIENT = "203.0.113.7"

@@ -7,9 +7,8 @@ import pytest
 
 from hyperchat.chat import sharing
 from hyperchat.store.schema import Conversation, Message, SharedMessage
-from tests.actions_helpers import act, exchange, finished, new_id
 from tests.fake_upstream import Tokens
-from tests.helpers import csrf, soup
+from tests.helpers import act, csrf, exchange, finished, new_id, soup
 
 
 async def share(client, conversation_id: int, **form):

@@ -12,8 +12,7 @@ from hyperchat.metering import quotas
 from hyperchat.store.schema import ActionLog, Conversation
 from hyperchat.web.security import UNSAFE_METHODS
 from hyperchat.web.throttle import HEAVY
-from tests.actions_helpers import exchange
-from tests.helpers import csrf, soup
+from tests.helpers import csrf, exchange, soup
 
 
 @pytest.fixture(params=["memory", "redis"])
