@@ -1,5 +1,5 @@
 """Every request that writes is limited, per person and per address, by one mechanism
-(web/throttle.py): votes, stop, share, rename, archive, import, budget... and the heavy reads
+(web/write_limits.py): votes, stop, share, rename, archive, import, budget... and the heavy reads
 (the full export). Routes are taken from the URL map, so a new one is covered by itself."""
 
 import asyncio
@@ -11,7 +11,7 @@ from hyperchat import create_app
 from hyperchat.metering import quotas
 from hyperchat.store.schema import ActionLog, Conversation
 from hyperchat.web.security import UNSAFE_METHODS
-from hyperchat.web.throttle import HEAVY
+from hyperchat.web.write_limits import HEAVY
 from tests.helpers import csrf, exchange, soup
 
 

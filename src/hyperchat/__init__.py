@@ -31,7 +31,7 @@ Module map (ARCHITECTURE.md follows a request through it):
                 parser), demo.py (the offline demo model)
   store/        database.py (connect, migrate), schema.py (the tables)
   web/          HTTP concerns: errors.py, security.py (identity, CSRF, cookies, headers),
-                proxies.py (trusted reverse proxies), throttle.py (limits on writes),
+                proxies.py (trusted reverse proxies), write_limits.py (limits on writes),
                 access.py (get-or-404), compression.py (gzip), htmx.py, icons.py (inline
                 SVG icons), theme.py (the colour scheme cookie), payloads.py,
                 event_stream.py (SSE to browsers),
@@ -69,7 +69,7 @@ from hyperchat.views import (
     shares,
     usage,
 )
-from hyperchat.web import compression, errors, proxies, security, templating, throttle
+from hyperchat.web import compression, errors, proxies, security, templating, write_limits
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
@@ -98,7 +98,7 @@ def create_app(config: dict | None = None) -> Quart:
     errors.init_app(app)
     proxies.init_app(app)
     security.init_app(app)
-    throttle.init_app(app)
+    write_limits.init_app(app)
     compression.init_app(app)
     templating.init_app(app)
     for view in BLUEPRINTS:

@@ -151,7 +151,7 @@ DEFAULTS = {
     "MESSAGE_UNDO_SECONDS": 600,
     # The window of the action limits (seconds): limits are per minute.
     "CHAT_ACTIONS_RATE_WINDOW": 60.0,
-    # Every request that writes (web/throttle.py), per person per window; imports and the
+    # Every request that writes (web/write_limits.py), per person per window; imports and the
     # full export also count against HEAVY_RATE_LIMIT. Each address may do
     # WRITE_ADDRESS_FACTOR times a person's, so a fresh cookie gains little.
     "WRITE_RATE_LIMIT": 60,

@@ -1,5 +1,5 @@
 """Rate limits: how many times a person (or an address) may do something in a sliding
-window; message actions here, every write through web/throttle.py. The counts live in the
+window; message actions here, every write through web/write_limits.py. The counts live in the
 app's quota store (metering/quotas.py: in memory, or in Redis when REDIS_URL is set, shared by
 every worker), the same one that limits sends. Keys name the person (their session's
 identifier), or the remote address (the socket's peer, or the client a trusted proxy names:
