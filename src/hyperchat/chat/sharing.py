@@ -13,8 +13,6 @@ from hyperchat.chat import versions
 from hyperchat.store.schema import FINISHED, Conversation, Message, SharedMessage, new_share_id
 from hyperchat.web.errors import BadRequest
 
-WINDOW = 50  # messages a share page opens with, as the conversation page
-
 # What the owner may choose for a share's lifetime, in days (None: until they stop sharing).
 EXPIRY_CHOICES = (None, 1, 7, 30)
 
@@ -99,7 +97,7 @@ async def snapshot(conversation: Conversation) -> list[Message]:
 
 
 async def window(conversation: Conversation, before: int | None,
-                 size: int = WINDOW) -> tuple[list[Message], bool]:
+                 size: int) -> tuple[list[Message], bool]:
     """The `size` copied messages before message `before` (None: the latest), oldest first,
     and whether there are more before them: a long conversation is never rendered whole for
     one request, like the conversation page."""

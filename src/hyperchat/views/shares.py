@@ -9,7 +9,7 @@ from hyperchat.web import htmx
 from hyperchat.web.access import get_conversation, get_shared_conversation
 from hyperchat.web.errors import BadRequest, wants_json
 from hyperchat.web.security import current_user
-from hyperchat.web.view_helpers import fields
+from hyperchat.web.view_helpers import WINDOW, fields
 
 bp = Blueprint("shares", __name__)
 
@@ -65,7 +65,7 @@ async def show(share_id: str):
     messages, earlier ones loaded on scroll."""
     conversation = await get_shared_conversation(share_id)
     await sharing.count_view(conversation)
-    messages, has_earlier = await sharing.window(conversation, None)
+    messages, has_earlier = await sharing.window(conversation, None, WINDOW)
     body = await render_template("shares/show.html", conversation=conversation,
                                  messages=messages, has_earlier=has_earlier, live={},
                                  readonly=True)
@@ -79,7 +79,7 @@ async def messages(share_id: str):
     before = request.args.get("before", type=int)
     if before is None:
         raise BadRequest("Say before=<message id>.")
-    rows, more = await sharing.window(conversation, before)
+    rows, more = await sharing.window(conversation, before, WINDOW)
     body = await render_template("shares/_window.html", conversation=conversation,
                                  messages=rows, has_earlier=more, live={}, readonly=True)
     return body, 200, SHARE_HEADERS
