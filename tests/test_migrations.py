@@ -300,12 +300,12 @@ def test_dialects_have_the_same_migrations():
 
 
 async def test_shares_made_before_snapshots_get_the_copy_their_page_showed(new_database):
-    """Migration 9 gives each conversation already shared the copy its page showed until
+    """Migration 10 gives each conversation already shared the copy its page showed until
     then: the branch shown, finished by the moment of sharing, not deleted."""
     url = await new_database("shares")
     await db.migrate(url)
     dialect = db.dialect(url)
-    (name,) = [n for n in _migration_files(dialect) if n.startswith("9_")]
+    (name,) = [n for n in _migration_files(dialect) if n.startswith("10_")]
     module = import_py_file(db.MIGRATIONS_ROOT / dialect / "models" / name)
     copy = (await module.upgrade(None)).split(";")[-2] + ";"
     assert copy.strip().startswith("INSERT INTO \"shared_message\"")
