@@ -396,18 +396,19 @@ def hand_over() -> Callable[[], None]:
     """For a response that outlives its request (a stream the request only starts): take
     this request's place among those starting away from the request's teardown, and return
     the function that gives it back when the response ends. Calling it twice is harmless."""
-    person = g.pop("quota_started", None)
+    keys = g.pop("quota_started", None) or ()  # the person's and the address's
     counts = _starting()
     done = False
 
     def give_back() -> None:
         nonlocal done
-        if person is None or done:
+        if done:
             return
         done = True
-        counts[person] -= 1
-        if not counts[person]:
-            del counts[person]
+        for key in keys:
+            counts[key] -= 1
+            if not counts[key]:
+                del counts[key]
     return give_back
 
 

@@ -20,8 +20,16 @@ HEAVY = {
 }
 
 
+# The OpenAI-compatible API (/v1): a completion saves nothing but its usage record, and is
+# limited as every reply is (metering/quotas.py: per minute, concurrent, budgets), in
+# OpenAI's error shape that its clients retry on.
+EXEMPT_BLUEPRINTS = {"openai_api"}
+
+
 def chosen() -> list[limits.Limit]:
     """The limits this request counts against, by its method and endpoint."""
+    if request.blueprint in EXEMPT_BLUEPRINTS:
+        return []
     config = current_app.config
     window = config["WRITE_RATE_WINDOW"]
     found = []
