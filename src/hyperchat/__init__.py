@@ -31,7 +31,8 @@ Module map (ARCHITECTURE.md follows a request through it):
   store/        database.py (connect, migrate), schema.py (the tables)
   web/          HTTP concerns: errors.py, security.py (identity, CSRF, headers),
                 access.py (get-or-404), compression.py (gzip), htmx.py, icons.py (inline
-                SVG icons), theme.py (the colour scheme cookie), payloads.py,
+                SVG icons), theme.py (the colour scheme cookie), payloads.py (all request
+                input, checked against each view's declaration),
                 event_stream.py (SSE to browsers),
                 rendering.py (markdown, off the event loop), templating.py,
                 view_helpers.py
@@ -67,7 +68,7 @@ from hyperchat.views import (
     shares,
     usage,
 )
-from hyperchat.web import compression, errors, security, templating
+from hyperchat.web import compression, errors, payloads, security, templating
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
@@ -96,6 +97,7 @@ def create_app(config: dict | None = None) -> Quart:
     errors.init_app(app)
     security.init_app(app)
     compression.init_app(app)
+    payloads.init_app(app)  # its converters before any route is added
     templating.init_app(app)
     for view in BLUEPRINTS:
         app.register_blueprint(view.bp)

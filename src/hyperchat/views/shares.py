@@ -2,11 +2,11 @@
 
 from datetime import UTC, datetime
 
-from quart import Blueprint, jsonify, render_template, request, url_for
+from quart import Blueprint, jsonify, render_template, url_for
 from tortoise.queryset import QuerySet
 
 from hyperchat.store.schema import FINISHED, Conversation, Message, new_share_id
-from hyperchat.web import htmx
+from hyperchat.web import htmx, payloads
 from hyperchat.web.access import get_conversation, get_shared_conversation
 from hyperchat.web.errors import BadRequest
 from hyperchat.web.security import current_user
@@ -72,7 +72,7 @@ async def earlier_window(query: QuerySet[Message], before: int | None):
     return rows, more
 
 
-@bp.get("/share/<share_id>")
+@bp.get("/share/<share:share_id>")
 async def show(share_id: str):
     """Show a shared conversation, read-only, as it was when last shared: its latest
     messages, earlier ones loaded on scroll."""
@@ -84,11 +84,12 @@ async def show(share_id: str):
     return body, 200, SHARE_HEADERS
 
 
-@bp.get("/share/<share_id>/messages")
+@bp.get("/share/<share:share_id>/messages")
+@payloads.takes_query(before=payloads.Id())
 async def messages(share_id: str):
     """Load the window of shared messages before a message, for scrolling."""
     conversation = await get_shared_conversation(share_id)
-    before = request.args.get("before", type=int)
+    before = payloads.query().get("before")
     if before is None:
         raise BadRequest("Say before=<message id>.")
     rows, more = await earlier_window(shared_messages(conversation), before)
