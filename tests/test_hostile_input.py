@@ -16,7 +16,8 @@ from tortoise import Tortoise
 
 import hyperchat
 from hyperchat import create_app
-from hyperchat.store.schema import INT_MAX, Conversation, Message
+from hyperchat.accounts import api_keys
+from hyperchat.store.schema import INT_MAX, Conversation, Message, User
 from hyperchat.web import payloads
 from hyperchat.web.errors import BadRequest
 from tests.helpers import csrf, finished, send
@@ -117,7 +118,13 @@ async def seeded(client, fake_upstream):
     conversation = await Conversation.get(id=reply.conversation_id)
     await client.post(f"/c/{conversation.id}/share", headers={"X-CSRF-Token": token})
     await conversation.refresh_from_db()
+    # The OpenAI-compatible API (/v1) takes an API key, not the cookie.
+    user = await User.create(username="prog", username_key="prog", password_hash="-")
+    _row, key = await api_keys.create(user, "tests")
+    # Its first use is recorded on the key: done here, before any snapshot is taken.
+    await client.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
     return token, {
+        "api_key": key,
         "conversation_id": conversation.id,
         "message_id": reply.id,
         "share_id": conversation.share_id,
@@ -126,11 +133,12 @@ async def seeded(client, fake_upstream):
         "style": "solid",
         # Accounts: input is checked before the row is looked up, so any id will do.
         "session_id": 1, "key_id": 1, "user_id": 1, "token": "no-such-token",
+        "model_id": "openai/gpt-4o-mini",
     }
 
 
 PATH_VALUES = {"conversation_id", "message_id", "share_id", "filename", "name", "style",
-               "session_id", "key_id", "user_id", "token"}
+               "session_id", "key_id", "user_id", "token", "model_id"}
 
 
 async def snapshot() -> dict:
@@ -145,6 +153,7 @@ class Checker:
     def __init__(self, client, token, rule, values):
         self.client, self.token, self.rule = client, token, rule
         self.path = rule.build({k: values[k] for k in rule.arguments})[1]
+        self.api_key = values["api_key"] if rule.rule.startswith("/v1/") else None
         self.failures: list[str] = []
 
     async def expect(self, what: str, status: int, method: str, path: str | None = None,
@@ -154,6 +163,8 @@ class Checker:
         headers = {"X-CSRF-Token": self.token, "Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
         response = await self.client.open(path or self.path, method=method, data=data,
                                           headers=headers)
         await response.get_data()  # a stream that was wrongly started ends here (it cannot)
@@ -161,6 +172,8 @@ class Checker:
         body = await response.get_json(silent=True) if response.mimetype.endswith("json") \
             else None
         error = (body or {}).get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):  # the /v1 API answers errors in OpenAI's shape
+            error = error.get("message")
         if response.status_code != status:
             self.failures.append(f"{where}: {response.status_code}, not {status} ({error})")
         elif not isinstance(error, str) or not error.strip() or any(g in error for g in GENERIC):
@@ -186,7 +199,8 @@ async def test_hostile_input_is_a_clear_4xx_that_changes_nothing(app, client, se
 
     for method in methods:
         # Ids a 32-bit id column cannot hold, in the path: no such page.
-        for name in sorted(a for a in rule.arguments if a.endswith("_id") and a != "share_id"):
+        for name in sorted(a for a, c in rule._converters.items()
+                           if isinstance(c, payloads.IdConverter)):
             for value in OUT_OF_RANGE_IDS:
                 path = rule.build({**{k: values[k] for k in rule.arguments}, name: value})[1]
                 await check.expect(f"{name}={value}", 404, method, path)
