@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import re
 import signal
 import socket
 import struct
@@ -183,9 +184,15 @@ def _reason(status: int) -> str:
         return _EXTRA_REASONS.get(status, "Unknown")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _json_bytes(obj: Any) -> bytes:
-    # Compact separators and raw UTF-8, like the captured OpenRouter bytes.
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    # Compact separators and raw UTF-8, like the captured OpenRouter bytes. A lone surrogate
+    # (a token cut inside an emoji's UTF-16 pair) has no UTF-8: it goes out as the `\ud800`
+    # escape, as JavaScript's JSON.stringify writes it. NUL is escaped (`\u0000`) by json.
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode()
 
 
 class _Completion:

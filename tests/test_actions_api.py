@@ -52,7 +52,7 @@ async def test_regenerate_edit_select_delete_restore_and_feedback_as_json(client
     ("regenerate", {"temperature": "warm"}, "Temperature must be a number"),
     ("feedback", {"feedback_type": ["upvote"]}, "feedback_type must be"),
     ("feedback", {"feedback_type": "upvote", "reasons": [{"x": 1}]}, "reasons must be a list"),
-    ("feedback", {"feedback_type": "upvote", "comment": 3}, "comment must be text"),
+    ("feedback", {"feedback_type": "upvote", "comment": 3}, "comment must be a string"),
 ])
 async def test_bad_json_is_refused_as_json(client, fake_upstream, action, body, expected):
     q, a = await exchange(client, fake_upstream, "q", "a")

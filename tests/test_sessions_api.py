@@ -198,12 +198,18 @@ async def test_create_session_rejects_an_invalid_title(client, title):
     assert await Conversation.all().count() == 0
 
 
-@pytest.mark.parametrize("body", [b"[1]", b"not json", b"null", b'"title"', b"42"])
-async def test_create_session_rejects_a_body_that_is_not_a_json_object(client, body):
+@pytest.mark.parametrize(("body", "error"), [
+    (b"[1]", "Send a JSON object as the request body."),
+    (b"not json", "The body is not valid JSON: Expecting value (line 1, column 1)."),
+    (b"null", "Send a JSON object as the request body."),
+    (b'"title"', "Send a JSON object as the request body."),
+    (b"42", "Send a JSON object as the request body."),
+])
+async def test_create_session_rejects_a_body_that_is_not_a_json_object(client, body, error):
     response = await call(client, "post", f"{API}/", data=body,
                           headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    assert (await response.get_json())["error"] == "Send a JSON object as the request body."
+    assert (await response.get_json())["error"] == error
     assert await Conversation.all().count() == 0
 
 

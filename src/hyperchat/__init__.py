@@ -33,7 +33,8 @@ Module map (ARCHITECTURE.md follows a request through it):
   web/          HTTP concerns: errors.py, security.py (identity, CSRF, cookies, headers),
                 proxies.py (trusted reverse proxies), write_limits.py (limits on writes),
                 access.py (get-or-404), compression.py (gzip), htmx.py, icons.py (inline
-                SVG icons), theme.py (the colour scheme cookie), payloads.py,
+                SVG icons), theme.py (the colour scheme cookie), payloads.py (all request
+                input, checked against each view's declaration),
                 event_stream.py (SSE to browsers),
                 rendering.py (markdown, off the event loop), templating.py,
                 view_helpers.py
@@ -69,7 +70,15 @@ from hyperchat.views import (
     shares,
     usage,
 )
-from hyperchat.web import compression, errors, proxies, security, templating, write_limits
+from hyperchat.web import (
+    compression,
+    errors,
+    payloads,
+    proxies,
+    security,
+    templating,
+    write_limits,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
@@ -100,6 +109,7 @@ def create_app(config: dict | None = None) -> Quart:
     security.init_app(app)
     write_limits.init_app(app)
     compression.init_app(app)
+    payloads.init_app(app)  # its converters before any route is added
     templating.init_app(app)
     for view in BLUEPRINTS:
         app.register_blueprint(view.bp)

@@ -6,6 +6,7 @@ state's name once it is showing; the caller looks (a screenshot) or checks, then
 on. `fake` is the fake upstream (tests/fake_upstream.py) whose queue answers the replies.
 """
 
+import uuid
 from collections.abc import Iterator
 
 from playwright.sync_api import expect
@@ -15,7 +16,8 @@ from tests.fake_upstream import Tokens
 STATES = ("new-chat", "conversation", "streaming", "reasoning", "edit-form", "versions",
           "feedback-form", "model-picker", "help-dialog", "search-results", "drawer",
           "list-actions", "settings",
-          "usage", "analytics", "activity", "share-page", "undo-toast", "trash")
+          "usage", "analytics", "activity", "share-page", "undo-toast", "trash",
+          "sign-in", "sign-up", "account", "admin")
 
 CODE_AND_TABLE = """Here is a small table and some Python:
 
@@ -167,3 +169,20 @@ def tour(page, fake) -> Iterator[str]:
     show_sidebar(page)
     expect(page.locator("#conversation-list .conversation-item")).to_have_count(1)
     yield "trash"
+
+    page.goto("/sign-in")
+    yield "sign-in"
+    page.goto("/sign-up")
+    yield "sign-up"
+    # The guest signs up: the first account is the admin, and the guest's chats come along.
+    # A name of its own: the tour runs several times against one server.
+    name = f"tourist{uuid.uuid4().hex[:8]}"
+    page.locator("#username").fill(name)
+    page.locator("#password").fill("a long enough tour password")
+    page.locator("#password").press("Enter")
+    expect(page.locator(".who-name")).to_contain_text(name)
+    page.goto("/account")
+    yield "account"
+    # Only the server's first account is an admin: later tours on the same server are not.
+    if page.goto("/admin").status == 200:
+        yield "admin"

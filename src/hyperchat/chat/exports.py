@@ -57,8 +57,9 @@ from hyperchat.chat import versions
 from hyperchat.chat.conversations import clean_title
 from hyperchat.config import DEFAULTS
 from hyperchat.store import database
-from hyperchat.store.schema import Conversation, Message, Role, Status
+from hyperchat.store.schema import INT_MAX, Conversation, Message, Role, Status, unstorable
 from hyperchat.web.errors import BadRequest
+from hyperchat.web.payloads import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -279,8 +280,9 @@ def _text(value: object, where: str, *, nullable: bool = False, max_length: int 
         return None
     if not isinstance(value, str):
         _fail(where, "must be a string" + (" or null" if nullable else ""))
-    if "\x00" in value:
-        _fail(where, "must not contain NUL characters")
+    # The request's edge refuses such text already; this holds for the command line too.
+    if (problem := unstorable(value)) is not None:
+        _fail(where, f"must not contain {problem}")
     if max_length is not None and len(value) > max_length:
         _fail(where, f"must be at most {max_length} characters long")
     return value
@@ -302,9 +304,9 @@ def _moment(value: object, where: str, *, nullable: bool = False) -> datetime | 
 
 
 def _count(value: object, where: str) -> int | None:
-    # Exactly JSON integers: True and 1.0 are not token counts.
-    if value is not None and (type(value) is not int or value < 0):
-        _fail(where, "must be a non-negative integer or null")
+    # Exactly JSON integers: True and 1.0 are not token counts. The columns are 32-bit.
+    if value is not None and (type(value) is not int or not 0 <= value <= INT_MAX):
+        _fail(where, f"must be a non-negative integer (at most {INT_MAX}) or null")
     return value
 
 
@@ -464,14 +466,11 @@ async def _run(args: argparse.Namespace) -> int:
                 with open(args.file, "w", encoding="utf-8") as out:
                     out.write(text)
             return 0
-        with open(args.file, encoding="utf-8") as source:
-            try:
-                document = json.load(source)
-            except json.JSONDecodeError as error:
-                print(f"{args.file}: not JSON ({error})", file=sys.stderr)
-                return 1
+        with open(args.file, "rb") as source:
+            raw = source.read()
         try:
-            conversation = await import_conversation(document, args.owner)
+            # Read as the web import reads a request body (web/payloads.py).
+            conversation = await import_conversation(parse_json(raw), args.owner)
         except BadRequest as error:
             print(f"{args.file}: {error.message}", file=sys.stderr)
             return 1

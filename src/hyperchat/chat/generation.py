@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from hyperchat.chat import versions
 from hyperchat.chat.conversations import title_from
 from hyperchat.live.reply_buffer import Kind, StreamHub
-from hyperchat.store.schema import Conversation, Message, Role, Status
+from hyperchat.store.schema import Conversation, Message, Role, Status, storable
 from hyperchat.upstream.client import ChatMessage, Upstream, UpstreamError
 from hyperchat.upstream.wire import (
     Finish,
@@ -35,6 +35,14 @@ log = logging.getLogger(__name__)
 SAVE_FAILED = "The reply could not be saved in full; the text so far is kept."
 TOOL_CALL_ONLY = ("The model asked to call a tool, which hyperchat does not support yet; "
                   "no text was returned.")
+
+
+def fitted(value: str | None, column: str) -> str | None:
+    """A short string from the upstream (a model id, a finish reason), cut to its column:
+    PostgreSQL refuses a longer one, and the whole reply would not be saved."""
+    if value is None:
+        return None
+    return value[:Message._meta.fields_map[column].max_length]
 
 
 def upstream_error_text(exc: UpstreamError) -> str:
@@ -291,22 +299,25 @@ class Generations:
                                                      on_sent=reply.sent.set)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta):
-                        await self._streamed(reply, event.text, Kind.TEXT)
+                        # Storable as it arrives: what streams live is what is saved, and
+                        # text no database (nor Redis, nor a UTF-8 response) takes never
+                        # gets that far.
+                        await self._streamed(reply, storable(event.text), Kind.TEXT)
                     elif isinstance(event, ReasoningDelta):
                         reply.reasoning.append(event.text)
                         if not self.thought_process:
                             continue
                         # A continuation's new thinking starts a paragraph of its own.
-                        piece = "\n\n" + event.text \
-                            if reply.reasoning_prefix and len(reply.reasoning) == 1 \
-                            else event.text
+                        piece = storable(event.text)
+                        piece = "\n\n" + piece \
+                            if reply.reasoning_prefix and len(reply.reasoning) == 1 else piece
                         await self._streamed(reply, piece, Kind.REASONING)
                     elif isinstance(event, ModelInfo):
-                        reply.model_used = event.model
+                        reply.model_used = fitted(event.model, "model_id_used")
                     elif isinstance(event, Usage):
                         reply.usage = event
                     elif isinstance(event, Finish):
-                        reply.finish_reason = event.reason
+                        reply.finish_reason = fitted(event.reason, "finish_reason")
                     elif isinstance(event, ToolCallDelta):
                         reply.tool_calls = True
             if not reply.prefix and not reply.text.strip():

@@ -1,5 +1,15 @@
-"""Tortoise models. The schema itself lives in migrations/ (aerich), never in generate_schemas."""
+"""Tortoise models. The schema itself lives in migrations/ (aerich), never in generate_schemas.
 
+Every text column holds only storable text, by one rule applied the same way on SQLite and
+PostgreSQL (`storable`): NUL characters are removed (PostgreSQL text cannot hold them) and
+unpaired surrogates, which are not Unicode scalar values and cannot be encoded as UTF-8, are
+replaced with U+FFFD. The rule runs in the text fields themselves, so no write path (a save,
+an update, a bulk import) can skip it. Request input never gets that far: web/payloads.py
+refuses such text with a 400; the rule is for text that cannot be refused, such as a reply
+already streamed by the upstream.
+"""
+
+import re
 import uuid
 from enum import StrEnum
 
@@ -19,6 +29,59 @@ def new_share_id() -> str:
         n, r = divmod(n, 62)
         out.append(BASE62[r])
     return "".join(reversed(out)).rjust(SHARE_ID_LENGTH, "0")
+
+
+# Every id and count column is a 32-bit INTEGER on PostgreSQL: a larger value cannot be stored,
+# or even compared with one of them, so input beyond it is refused (web/payloads.py).
+INT_MAX = 2**31 - 1
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` as every text column stores it: NUL removed, unpaired surrogates as U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii():
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def unstorable(text: str) -> str | None:
+    """Why `text` would be changed by `storable`, or None when it is stored as it is."""
+    if "\x00" in text:
+        return "a NUL character (U+0000)"
+    if not text.isascii() and (found := _SURROGATE.search(text)):
+        return f"an unpaired surrogate (U+{ord(found.group()):04X}), which is not valid Unicode"
+    return None
+
+
+class _Storable:
+    """Mixed into the text fields: `storable` on the way in; on the way out too, for rows
+    written before the rule existed (SQLite accepted NUL)."""
+
+    def to_db_value(self, value, instance):
+        value = super().to_db_value(value, instance)
+        return storable(value) if isinstance(value, str) else value
+
+    def to_python_value(self, value):
+        value = super().to_python_value(value)
+        return storable(value) if isinstance(value, str) else value
+
+    def describe(self, serializable: bool):
+        # The same column as the plain field: the schema (and aerich's diff) does not change.
+        description = super().describe(serializable)
+        base = type(self).__mro__[2]
+        description["field_type"] = base.__name__ if serializable else base
+        return description
+
+
+class TextField(_Storable, fields.TextField):
+    pass
+
+
+class CharField(_Storable, fields.CharField):
+    pass
 
 
 class Role(StrEnum):
@@ -46,11 +109,11 @@ FINISHED = (Status.COMPLETE, Status.STOPPED)
 
 class Conversation(Model):
     id = fields.IntField(primary_key=True)
-    share_id = fields.CharField(max_length=SHARE_ID_LENGTH, unique=True, db_index=True,
+    share_id = CharField(max_length=SHARE_ID_LENGTH, unique=True, db_index=True,
                                 default=new_share_id)
     # The session's random identifier today; an account id once accounts exist.
-    owner = fields.CharField(max_length=64, db_index=True)
-    title = fields.CharField(max_length=200, default="New chat")
+    owner = CharField(max_length=64, db_index=True)
+    title = CharField(max_length=200, default="New chat")
     # Null: private. Otherwise the moment the owner pressed Share; the share page shows the
     # copy taken then (SharedMessage), and pressing Share again takes a new one.
     shared_at = fields.DatetimeField(null=True)
@@ -66,7 +129,7 @@ class Conversation(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     # Settings (views/settings.py). Null default model: the server's DEFAULT_MODEL answers.
-    default_model_id = fields.CharField(max_length=200, null=True)
+    default_model_id = CharField(max_length=200, null=True)
     mode = fields.CharEnumField(Mode, max_length=16, default=Mode.SOLO, db_default="solo")
     # Off: messages are saved and no reply is generated.
     with_ai = fields.BooleanField(default=True, db_default=True)
@@ -84,23 +147,23 @@ class Message(Model):
         "models.Conversation", related_name="messages", on_delete=fields.CASCADE
     )
     role = fields.CharEnumField(Role, max_length=16)
-    content = fields.TextField(default="")
+    content = TextField(default="")
     # A reasoning model's thought process, shown folded above the reply and never sent back
     # as context. Null: none (not a reasoning model, or CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS off).
-    reasoning = fields.TextField(null=True)
+    reasoning = TextField(null=True)
     rating = fields.IntField(default=0)
-    model_id_used = fields.CharField(max_length=200, null=True)
+    model_id_used = CharField(max_length=200, null=True)
     prompt_tokens = fields.IntField(null=True)
     completion_tokens = fields.IntField(null=True)
     # True when the upstream sent no usage and the counts above are our ~4 chars/token guess.
     tokens_estimated = fields.BooleanField(default=False)
     status = fields.CharEnumField(Status, max_length=16, default=Status.COMPLETE)
-    error = fields.TextField(null=True)
+    error = TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
     # On a user message: the model the person picked for this one message (null: none), which
     # wins over the conversation's default for its reply and that reply's retries.
-    model_override = fields.CharField(max_length=200, null=True)
+    model_override = CharField(max_length=200, null=True)
     # Versions and branches (chat/versions.py): a message follows its parent; siblings (same
     # parent and role) are versions of one turn, of which `current` is the one chosen.
     # `on_path` marks the conversation's active branch, so pages read it in one query.
@@ -114,7 +177,7 @@ class Message(Model):
     # The version this one regenerates (a reply) or edits (a user message).
     version_of_id = fields.IntField(null=True)
     temperature = fields.FloatField(null=True)
-    finish_reason = fields.CharField(max_length=32, null=True)
+    finish_reason = CharField(max_length=32, null=True)
     # Latency breakdown, in milliseconds: our server before the upstream call, the upstream's
     # time to first token, and first token to the end of the stream.
     server_ms = fields.IntField(null=True)
@@ -155,13 +218,13 @@ class MessageFeedback(Model):
         "models.Message", related_name="feedback", on_delete=fields.CASCADE)
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="feedback", on_delete=fields.CASCADE)
-    owner = fields.CharField(max_length=64)
+    owner = CharField(max_length=64)
     feedback_type = fields.CharEnumField(FeedbackType, max_length=16)
     # A JSON list of reason codes (feedback.REASONS).
-    reasons = fields.TextField(default="[]")
-    comment = fields.TextField(default="")
-    client_ip = fields.CharField(max_length=64, null=True)
-    user_agent = fields.CharField(max_length=500, null=True)
+    reasons = TextField(default="[]")
+    comment = TextField(default="")
+    client_ip = CharField(max_length=64, null=True)
+    user_agent = CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -179,9 +242,9 @@ class MessageEdit(Model):
     new_message_id = fields.IntField()
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="edits", on_delete=fields.CASCADE)
-    owner = fields.CharField(max_length=64)
-    original_content = fields.TextField()
-    edited_content = fields.TextField()
+    owner = CharField(max_length=64)
+    original_content = TextField()
+    edited_content = TextField()
     edited_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -228,12 +291,12 @@ class ActionLog(Model):
         "models.Conversation", related_name="action_logs", on_delete=fields.CASCADE)
     # A plain id: the log outlives a message's content being purged.
     message_id = fields.IntField(null=True)
-    action_type = fields.CharField(max_length=32)
-    owner = fields.CharField(max_length=64)
+    action_type = CharField(max_length=32)
+    owner = CharField(max_length=64)
     # JSON: what the action changed (new version id, temperature, reasons...).
-    details = fields.TextField(default="{}")
-    client_ip = fields.CharField(max_length=64, null=True)
-    user_agent = fields.CharField(max_length=500, null=True)
+    details = TextField(default="{}")
+    client_ip = CharField(max_length=64, null=True)
+    user_agent = CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -249,7 +312,7 @@ class UsageRecord(Model):
     and the dashboard's totals cannot be reset by deleting conversations."""
 
     id = fields.IntField(primary_key=True)
-    owner = fields.CharField(max_length=64)
+    owner = CharField(max_length=64)
     conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="usage_records", null=True,
         on_delete=fields.SET_NULL)
@@ -258,14 +321,14 @@ class UsageRecord(Model):
     # The API key of a /v1 call (a plain id: the record outlives a deleted key); null for
     # replies written in the app.
     api_key_id = fields.IntField(null=True)
-    model = fields.CharField(max_length=200)
+    model = CharField(max_length=200)
     prompt_tokens = fields.IntField(default=0)
     completion_tokens = fields.IntField(default=0)
     total_tokens = fields.IntField(default=0)
     # USD. Null: unknown (no usage.cost and no catalog price for the model).
     cost = fields.DecimalField(max_digits=20, decimal_places=10, null=True)
     # "provider" (the stream's usage.cost) or "catalog" (tokens x the catalog's prices).
-    cost_source = fields.CharField(max_length=16, null=True)
+    cost_source = CharField(max_length=16, null=True)
     # True when the upstream sent no usage and the counts are our ~4 chars/token guess.
     tokens_estimated = fields.BooleanField(default=False)
     # Time to first token measured by this server (null: no text arrived).
@@ -285,7 +348,7 @@ class UsageRecord(Model):
 class Budget(Model):
     """A person's own daily budget; the server's DAILY_*_BUDGET settings cap everyone."""
 
-    owner = fields.CharField(max_length=64, primary_key=True)
+    owner = CharField(max_length=64, primary_key=True)
     daily_tokens = fields.IntField(null=True)
     daily_cost = fields.DecimalField(max_digits=20, decimal_places=10, null=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -313,16 +376,16 @@ class User(Model):
 
     id = fields.IntField(primary_key=True)
     # As typed at sign-up, shown on pages.
-    username = fields.CharField(max_length=64)
+    username = CharField(max_length=64)
     # NFKC + casefold of the username: "Alice", "alice" and "ａｌｉｃｅ" are one name.
-    username_key = fields.CharField(max_length=64, unique=True)
-    email = fields.CharField(max_length=254, null=True)
+    username_key = CharField(max_length=64, unique=True)
+    email = CharField(max_length=254, null=True)
     # Argon2id, in the PHC string format (parameters inside, so a change shows on sign-in).
-    password_hash = fields.CharField(max_length=255)
+    password_hash = CharField(max_length=255)
     role = fields.CharEnumField(AccountRole, max_length=16, default=AccountRole.USER)
     status = fields.CharEnumField(AccountStatus, max_length=16, default=AccountStatus.ACTIVE)
     # A one-time password-reset link an admin made (sha256 of its token) and its expiry.
-    reset_token_hash = fields.CharField(max_length=64, null=True, unique=True)
+    reset_token_hash = CharField(max_length=64, null=True, unique=True)
     reset_expires_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_sign_in_at = fields.DatetimeField(null=True)
@@ -336,15 +399,15 @@ class UserSession(Model):
     deleting the row signs that browser out on every worker at its next request."""
 
     id = fields.IntField(primary_key=True)
-    token_hash = fields.CharField(max_length=64, unique=True)
+    token_hash = CharField(max_length=64, unique=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="sessions", on_delete=fields.CASCADE)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     remember = fields.BooleanField(default=False)
-    client_ip = fields.CharField(max_length=64, null=True)
-    user_agent = fields.CharField(max_length=500, null=True)
+    client_ip = CharField(max_length=64, null=True)
+    user_agent = CharField(max_length=500, null=True)
 
     class Meta:
         table = "account_session"
@@ -359,9 +422,9 @@ class ApiKey(Model):
     id = fields.IntField(primary_key=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="api_keys", on_delete=fields.CASCADE)
-    name = fields.CharField(max_length=100)
-    prefix = fields.CharField(max_length=16)
-    key_hash = fields.CharField(max_length=64, unique=True)
+    name = CharField(max_length=100)
+    prefix = CharField(max_length=16)
+    key_hash = CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
@@ -375,7 +438,7 @@ class SignInThrottle(Model):
     """Failed sign-ins per account name and per address (see accounts.throttle), in the
     database so that every worker counts the same attempts."""
 
-    key = fields.CharField(max_length=200, primary_key=True)
+    key = CharField(max_length=200, primary_key=True)
     failures = fields.IntField(default=0)
     locked_until = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -9,7 +9,6 @@ from quart import (
     current_app,
     redirect,
     render_template,
-    request,
     session,
     url_for,
 )
@@ -18,6 +17,7 @@ from hyperchat.accounts import api_keys, records, sessions, users
 from hyperchat.accounts.passwords import Hashing
 from hyperchat.accounts.users import AccountError
 from hyperchat.store.schema import ApiKey, UserSession
+from hyperchat.web import payloads
 from hyperchat.web.errors import NotFound
 from hyperchat.web.security import identity, require_account, sign_out
 
@@ -53,13 +53,14 @@ async def show():
 
 
 @bp.post("/account/password")
+@payloads.takes_body(current=payloads.Text(), password=payloads.Text())
 async def change_password():
     """Change the password; every other session of the account ends."""
     user = require_account()
-    form = await request.form
+    form = payloads.body()
     try:
-        await _check_password(form.get("current", ""))
-        await users.set_password(current_app.config, user, form.get("password", ""))
+        await _check_password(form.get("current") or "")
+        await users.set_password(current_app.config, user, form.get("password") or "")
     except AccountError as error:
         return await _page(error.status, error=error.message, section="password")
     ended = await sessions.end_all(user, keep_id=identity().session_id)
@@ -89,10 +90,11 @@ async def end_all_sessions():
 
 
 @bp.post("/account/keys")
+@payloads.takes_body(name=payloads.Text())
 async def create_key():
     """Make a named API key and show it, this once."""
     user = require_account()
-    name = ((await request.form).get("name") or "").strip()
+    name = (payloads.body().get("name") or "").strip()
     if not name or len(name) > api_keys.NAME_MAX:
         return await _page(400, error=f"Name the key (1 to {api_keys.NAME_MAX} characters).",
                            section="keys")
@@ -121,12 +123,13 @@ async def export():
 
 
 @bp.post("/account/delete")
+@payloads.takes_body(password=payloads.Text())
 async def delete():
     """Delete the account and everything it owns, after the password is given again."""
     user = require_account()
-    form = await request.form
+    form = payloads.body()
     try:
-        await _check_password(form.get("password", ""))
+        await _check_password(form.get("password") or "")
         if user.role == "admin" and await users.active_admins() <= 1:
             raise AccountError("You are the last admin: make another admin first.", 409)
     except AccountError as error:
@@ -147,12 +150,13 @@ async def reset_password(token: str):
 
 
 @bp.post("/reset/<token>")
+@payloads.takes_body(password=payloads.Text())
 async def reset_password_form(token: str):
     """Set a new password from a one-time link; every session of the account ends."""
     user = await users.by_reset_token(token)
     if user is None:
         raise NotFound("This reset link is not valid: it was used, replaced or has expired.")
-    password = (await request.form).get("password", "")
+    password = payloads.body().get("password") or ""
     try:
         await users.set_password(current_app.config, user, password)
     except AccountError as error:

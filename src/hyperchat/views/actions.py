@@ -8,7 +8,6 @@ from quart import (
     current_app,
     g,
     render_template,
-    request,
     stream_with_context,
     url_for,
 )
@@ -18,7 +17,7 @@ from hyperchat.chat import audit, feedback, message_actions, sending, versions
 from hyperchat.live import tab_events
 from hyperchat.metering import model_choice
 from hyperchat.store.schema import Role
-from hyperchat.web import event_stream
+from hyperchat.web import event_stream, payloads
 from hyperchat.web.access import get_conversation, get_message
 from hyperchat.web.errors import BadRequest
 from hyperchat.web.security import current_user
@@ -27,7 +26,6 @@ from hyperchat.web.view_helpers import (
     bus,
     check_limits,
     event_stream_response,
-    fields,
     live_snapshots,
     message_window,
     publish,
@@ -53,17 +51,7 @@ def note_arrival():
 def regenerate_args(form) -> tuple[float | None, str | None]:
     """Temperature (0-2, blank: the model's default) and model (blank: the same tiers as the
     reply's first answer; otherwise it must be in the catalog, never sent upstream unknown)."""
-    raw = form.get("temperature")
-    raw = "" if raw is None else str(raw).strip()
-    temperature = None
-    if raw:
-        try:
-            temperature = float(raw)
-        except ValueError:
-            raise BadRequest("Temperature must be a number from 0 to 2.") from None
-        if not 0 <= temperature <= 2:
-            raise BadRequest("Temperature must be a number from 0 to 2.")
-    return temperature, model_choice.known_model(form.get("model"))
+    return form.get("temperature"), model_choice.known_model(form.get("model"))
 
 
 @bp.get("/messages/<int:message_id>/body")
@@ -89,11 +77,12 @@ async def edit_form(message_id: int):
 
 
 @bp.post("/messages/<int:message_id>/edit")
+@payloads.takes_body(content=payloads.Text())
 async def edit(message_id: int):
     """Save an edit as a new version and rerun the reply; the old branch is kept."""
     message = await get_message(message_id, current_user())
     content = sending.checked_content(
-        (await fields()).get("content"), current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"],
+        payloads.body().get("content"), current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"],
         empty="The message cannot be empty.", again="save again (your text is still there)")
     model = model_choice.choose(message.model_override, message.conversation)
     await check_limits(generates=True)
@@ -106,10 +95,13 @@ async def edit(message_id: int):
 
 
 @bp.post("/messages/<int:message_id>/regenerate")
+@payloads.takes_body(
+    temperature=payloads.Number(0, 2, message="Temperature must be a number from 0 to 2."),
+    model=payloads.Text())
 async def regenerate(message_id: int):
     """Write a new version of a reply, optionally with another temperature or model."""
     message = await get_message(message_id, current_user())
-    temperature, model = regenerate_args(await fields())
+    temperature, model = regenerate_args(payloads.body())
     model = model or await model_choice.model_for_retry(message, message.conversation)
     await check_limits(generates=True)
     started = await message_actions.regenerate(message, current_user(), temperature, model)
@@ -178,16 +170,19 @@ async def continue_(message_id: int):
 
 
 @bp.get("/messages/<int:message_id>/feedback")
+@payloads.takes_query(edit=payloads.Text(10))
 async def feedback_form(message_id: int):
     """Show your feedback on a reply: the form (`?edit=1`) or what you said."""
     message = await get_message(message_id, current_user())
     message_actions.refuse_deleted(message)
     if message.role != Role.ASSISTANT:
         raise BadRequest("Only replies take feedback.")
-    return await render_feedback(message, editing=request.args.get("edit") == "1")
+    return await render_feedback(message, editing=payloads.query().get("edit") == "1")
 
 
 @bp.post("/messages/<int:message_id>/feedback")
+@payloads.takes_body(feedback_type=payloads.Text(20), reasons=payloads.Texts(),
+                     comment=payloads.Text())
 async def save_feedback(message_id: int):
     """Save your vote on a reply with its reasons and comment (one record, editable)."""
     message = await get_message(message_id, current_user())
@@ -195,7 +190,7 @@ async def save_feedback(message_id: int):
     if message.role != Role.ASSISTANT:
         raise BadRequest("Only replies take feedback.")
     rating, reasons, comment = feedback.parse(
-        await fields(), current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"])
+        payloads.body(), current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"])
     await check_limits()
     await feedback.save(message, current_user(), rating, reasons, comment)
     await audit.record(audit.FEEDBACK, message.conversation_id, current_user(), message.id,
@@ -208,14 +203,13 @@ async def save_feedback(message_id: int):
 
 
 @bp.post("/messages/<int:message_id>/vote")
+# A form sends text, JSON an integer; never true/false, which Python takes for 1 and 0.
+@payloads.takes_body(rating=payloads.Choice(1, -1, 0))
 async def vote_on(message_id: int):
     """Vote on a reply (1 up, -1 down, 0 clears) and open the form that asks why."""
     message = await get_message(message_id, current_user())
     message_actions.refuse_deleted(message)
-    raw = (await fields()).get("rating")
-    # A form sends text, JSON an integer; never true/false, which Python takes for 1 and 0.
-    ratings = {"1": 1, "-1": -1, "0": 0, 1: 1, -1: -1, 0: 0}
-    rating = ratings.get(raw) if type(raw) in (str, int) else None
+    rating = payloads.body().get("rating")
     if rating is None:
         raise BadRequest("rating must be 1, -1 or 0.")
     await vote(message, rating)
@@ -225,10 +219,11 @@ async def vote_on(message_id: int):
 
 
 @bp.get("/c/<int:conversation_id>/events")
+@payloads.takes_query(after=payloads.Text(100), tab=payloads.Text(100))
 async def channel(conversation_id: int):
     """Follow a conversation's action events as SSE: each is fragments to swap in."""
     conversation = await get_conversation(conversation_id, current_user())
-    after = request.headers.get("Last-Event-ID") or request.args.get("after")
+    after = payloads.header("Last-Event-ID", payloads.Text(100)) or payloads.query().get("after")
     me = tab()
     keepalive = current_app.config["SSE_KEEPALIVE"]
     follow = bus().follow(conversation.id, after, keepalive)

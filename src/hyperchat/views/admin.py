@@ -1,12 +1,13 @@
 """The admin page: accounts with their usage; create, approve, disable, reset a password,
 grant or revoke admin. The last active admin can be neither disabled nor demoted."""
 
-from quart import Blueprint, current_app, redirect, render_template, request, session, url_for
+from quart import Blueprint, current_app, redirect, render_template, session, url_for
 from tortoise.functions import Count, Sum
 
 from hyperchat.accounts import owner_of, sessions, users
 from hyperchat.accounts.users import AccountError
 from hyperchat.store.schema import AccountRole, AccountStatus, UsageRecord, User
+from hyperchat.web import payloads
 from hyperchat.web.errors import BadRequest, NotFound
 from hyperchat.web.security import require_admin
 
@@ -54,11 +55,13 @@ async def index():
 
 
 @bp.post("/admin/users")
+@payloads.takes_body(username=payloads.Text(), email=payloads.Text(),
+                     password=payloads.Text(), admin=payloads.Text())
 async def create():
     """Create an account (the only way in when sign-up is closed)."""
     require_admin()
-    form = await request.form
-    values = {name: form.get(name, "") for name in ("username", "email", "password", "admin")}
+    form = payloads.body()
+    values = {name: form.get(name) or "" for name in ("username", "email", "password", "admin")}
     try:
         user = await users.create(current_app.config, values["username"], values["password"],
                                   values["email"],
@@ -70,10 +73,11 @@ async def create():
 
 
 @bp.post("/admin/users/<int:user_id>/status")
+@payloads.takes_body(status=payloads.Text(50))
 async def set_status(user_id: int):
     """Approve, disable or enable an account; a disabled one's sessions end at once."""
     user = await _account(user_id)
-    raw = (await request.form).get("status", "")
+    raw = payloads.body().get("status") or ""
     if raw not in (AccountStatus.ACTIVE, AccountStatus.DISABLED):
         raise BadRequest("The status is active or disabled.")
     was_pending = user.status == AccountStatus.PENDING
@@ -88,10 +92,11 @@ async def set_status(user_id: int):
 
 
 @bp.post("/admin/users/<int:user_id>/role")
+@payloads.takes_body(role=payloads.Text(50))
 async def set_role(user_id: int):
     """Grant or revoke admin."""
     user = await _account(user_id)
-    raw = (await request.form).get("role", "")
+    raw = payloads.body().get("role") or ""
     if raw not in (AccountRole.ADMIN, AccountRole.USER):
         raise BadRequest("The role is admin or user.")
     try:

@@ -1,8 +1,9 @@
 """Appearance: the person's colour scheme (light, dark, or the system's), kept in a cookie so
 the server renders it into <html> and the first paint is already in the right scheme."""
 
-from quart import Blueprint, jsonify, redirect, request
+from quart import Blueprint, jsonify, redirect
 
+from hyperchat.web import payloads
 from hyperchat.web.errors import BadRequest, wants_json
 from hyperchat.web.theme import COOKIE, MAX_AGE, THEMES
 
@@ -10,16 +11,17 @@ bp = Blueprint("appearance", __name__)
 
 
 @bp.post("/appearance")
+@payloads.takes_body(theme=payloads.Text(20), next=payloads.Text(2000))
 async def update():
     """Remember the chosen scheme, then back to the page it was chosen on."""
-    form = await request.form
-    theme = form.get("theme", "")
+    form = payloads.body()
+    theme = form.get("theme") or ""
     if theme not in THEMES:
         raise BadRequest(f"theme must be one of: {', '.join(THEMES)}.")
     if wants_json():
         response = jsonify({"ok": True, "theme": theme})
     else:
-        response = redirect(local_path(form.get("next", "")), 303)
+        response = redirect(local_path(form.get("next") or ""), 303)
     if theme == "system":
         response.delete_cookie(COOKIE, path="/")
     else:

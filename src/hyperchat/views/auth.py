@@ -6,7 +6,6 @@ from quart import (
     jsonify,
     redirect,
     render_template,
-    request,
     session,
     url_for,
 )
@@ -14,8 +13,8 @@ from quart import (
 from hyperchat.accounts import users
 from hyperchat.accounts.users import AccountError, SignInRefused
 from hyperchat.store.schema import AccountStatus, User
+from hyperchat.web import payloads
 from hyperchat.web.errors import BadRequest, HTTPError, json_api
-from hyperchat.web.payloads import Fields
 from hyperchat.web.security import (
     client_address,
     csrf_token,
@@ -29,12 +28,18 @@ bp = Blueprint("auth", __name__)
 
 
 def _next() -> str:
-    return safe_next(request.args.get("next"), url_for("conversations.new"))
+    return safe_next(payloads.query().get("next"), url_for("conversations.new"))
+
+
+# Where to go after signing in: every page and form of this blueprint passes it on.
+takes_next = payloads.takes_query(next=payloads.Text(2000))
+CREDENTIALS = {"username": payloads.Text(), "email": payloads.Text(),
+               "password": payloads.Text(), "remember": payloads.Raw()}
 
 
 async def _form() -> dict:
-    form = await request.form
-    return {name: form.get(name, "") for name in ("username", "email", "password", "remember")}
+    form = payloads.body()
+    return {name: form.get(name) or "" for name in ("username", "email", "password", "remember")}
 
 
 async def _page(template: str, status: int = 200, *, error: str | None = None,
@@ -49,12 +54,15 @@ async def _page(template: str, status: int = 200, *, error: str | None = None,
 
 
 @bp.get("/sign-in")
+@takes_next
 async def sign_in_page():
     """Show the sign-in form."""
     return await _page("auth/sign_in.html")
 
 
 @bp.post("/sign-in")
+@takes_next
+@payloads.takes_body(**CREDENTIALS)
 async def sign_in_form():
     """Sign in from the form; a guest's chats come along."""
     values = await _form()
@@ -70,12 +78,15 @@ async def sign_in_form():
 
 
 @bp.get("/sign-up")
+@takes_next
 async def sign_up_page():
     """Show the sign-up form."""
     return await _page("auth/sign_up.html")
 
 
 @bp.post("/sign-up")
+@takes_next
+@payloads.takes_body(**CREDENTIALS)
 async def sign_up_form():
     """Create an account from the form; when it may sign in at once, sign in."""
     values = await _form()
@@ -111,7 +122,7 @@ async def sign_out_form():
     return redirect(url_for("auth.sign_in_page"), 303)
 
 
-def _strings(payload: Fields, *names: str) -> dict:
+def _strings(payload: payloads.Values, *names: str) -> dict:
     out = {}
     for name in names:
         value = payload.get(name, "")
@@ -125,9 +136,10 @@ def _strings(payload: Fields, *names: str) -> dict:
 
 @bp.post("/api/v1/auth/register")
 @json_api
+@payloads.takes_json(**CREDENTIALS)
 async def register():
     """Create an account; when it may sign in at once, this client is signed in."""
-    payload = Fields(await request.get_json(silent=True))
+    payload = payloads.body()
     values = _strings(payload, "username", "password", "email")
     try:
         user = await users.sign_up(current_app.config, values["username"], values["password"],
@@ -143,9 +155,10 @@ async def register():
 
 @bp.post("/api/v1/auth/login")
 @json_api
+@payloads.takes_json(**CREDENTIALS)
 async def login():
     """Sign in with a username and password; a guest's chats come along."""
-    payload = Fields(await request.get_json(silent=True))
+    payload = payloads.body()
     values = _strings(payload, "username", "password")
     try:
         user = await users.authenticate(current_app.config, values["username"],

@@ -1,11 +1,12 @@
 """Models: the catalog as JSON (grouped by provider) and the picker's list."""
 
 
-from quart import Blueprint, current_app, jsonify, render_template, request
+from quart import Blueprint, current_app, jsonify, render_template
 
 from hyperchat.metering import usage
 from hyperchat.metering.catalog import Catalog, CatalogModel
 from hyperchat.metering.model_choice import default_of, grouped, matching
+from hyperchat.web import payloads
 from hyperchat.web.access import get_conversation
 from hyperchat.web.errors import json_api
 from hyperchat.web.security import current_user
@@ -48,10 +49,11 @@ async def index():
 
 
 @bp.get("/models/picker")
+@payloads.takes_query(q=payloads.Text(), conversation_id=payloads.Id())
 async def picker():
     """The picker's list, filtered by `q`: the search box swaps it in as you type."""
-    q = request.args.get("q", "")[:200]
-    conversation_id = request.args.get("conversation_id", type=int)
+    q = payloads.query().get("q", "")[:200]
+    conversation_id = payloads.query().get("conversation_id")
     conversation = (await get_conversation(conversation_id, current_user())
                     if conversation_id else None)
     models = matching(catalog().models(), q)

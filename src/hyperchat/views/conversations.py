@@ -7,13 +7,16 @@ from quart import Blueprint, current_app, render_template, request, url_for
 from hyperchat.chat import conversations, sidebar, versions
 from hyperchat.chat.conversations import View
 from hyperchat.store.schema import Conversation
-from hyperchat.web import htmx
+from hyperchat.web import htmx, payloads
 from hyperchat.web.access import get_conversation
 from hyperchat.web.errors import BadRequest
 from hyperchat.web.security import current_user
 from hyperchat.web.view_helpers import WINDOW, back, live_snapshots, message_window
 
 bp = Blueprint("conversations", __name__)
+
+VIEW = payloads.Choice(*View)
+PAGE_MAX = 100_000  # pages of the sidebar: far beyond any list, within every column type
 
 
 
@@ -24,10 +27,7 @@ def client_zone():
 
 
 def view_arg() -> View:
-    try:
-        return View(request.args.get("view", View.ACTIVE))
-    except ValueError:
-        raise BadRequest("view must be active, archived or trash.") from None
+    return View(payloads.query().get("view", View.ACTIVE))
 
 
 async def page_context(conversation: Conversation | None, view: View = View.ACTIVE) -> dict:
@@ -66,24 +66,26 @@ async def new():
 
 
 @bp.get("/c/<int:conversation_id>")
+@payloads.takes_query(m=payloads.Id(), rename=payloads.Text(10))
 async def show(conversation_id: int):
     """Show one conversation; `?m=<id>` opens it at that message (search results link so),
     `?rename=1` with its title's rename form open (the sidebar's Rename)."""
     conversation = await get_conversation(conversation_id, current_user())
-    return await render_chat(conversation, around=request.args.get("m", type=int),
-                             renaming=request.args.get("rename") == "1")
+    return await render_chat(conversation, around=payloads.query().get("m"),
+                             renaming=payloads.query().get("rename") == "1")
 
 
 @bp.get("/c/<int:conversation_id>/messages")
+@payloads.takes_query(before=payloads.Id(), after=payloads.Id())
 async def messages(conversation_id: int):
     """Load the window of messages before (or after) a message, for scrolling."""
     conversation = await get_conversation(conversation_id, current_user())
     query = versions.shown(conversation.id)
-    if (before := request.args.get("before", type=int)) is not None:
+    if (before := payloads.query().get("before")) is not None:
         rows = list(reversed(await query.filter(id__lt=before).order_by("-id").limit(WINDOW)))
         more = bool(rows) and await query.filter(id__lt=rows[0].id).exists()
         direction = "earlier"
-    elif (after := request.args.get("after", type=int)) is not None:
+    elif (after := payloads.query().get("after")) is not None:
         rows = await query.filter(id__gt=after).order_by("id").limit(WINDOW)
         more = bool(rows) and await query.filter(id__gt=rows[-1].id).exists()
         direction = "later"
@@ -96,6 +98,8 @@ async def messages(conversation_id: int):
 
 
 @bp.get("/conversations")
+@payloads.takes_query(view=VIEW, page=payloads.Integer(1, PAGE_MAX), group=payloads.Text(200),
+                      current=payloads.Id())
 async def index():
     """One page of the sidebar list (a filter, or the next page for infinite scroll)."""
     view = view_arg()
@@ -103,12 +107,12 @@ async def index():
         # The tabs are links: opened without htmx (a new tab, no JavaScript) they give the
         # whole page, with the sidebar on that view.
         return await render_chat(None, view=view)
-    page = max(1, request.args.get("page", default=1, type=int))
+    page = payloads.query().get("page", 1)
     list_page = await sidebar.load_page(current_user(), view, page, zone=client_zone())
     return htmx.vary(await current_app.make_response(await render_template(
         "conversations/_list.html", list_page=list_page, view=view,
-        previous_group=request.args.get("group"),
-        current_id=request.args.get("current", type=int),
+        previous_group=payloads.query().get("group"),
+        current_id=payloads.query().get("current"),
         stats=await conversations.stats(current_user()) if page == 1 else None,
         refresh_counts=page == 1)))
 
@@ -145,10 +149,11 @@ async def rename_form(conversation_id: int):
 
 
 @bp.post("/c/<int:conversation_id>/rename")
+@payloads.takes_body(title=payloads.Text())
 async def rename(conversation_id: int):
     """Rename a conversation (1-200 characters)."""
     conversation = await get_conversation(conversation_id, current_user())
-    title = (await request.form).get("title")
+    title = payloads.body().get("title")
     try:
         await conversations.rename(conversation, title)
     except BadRequest as error:

@@ -10,7 +10,6 @@ from quart import (
     jsonify,
     redirect,
     render_template,
-    request,
     stream_with_context,
     url_for,
 )
@@ -42,17 +41,18 @@ bp = Blueprint("messages", __name__)
 
 
 @bp.post("/messages")
+@payloads.takes_body(content=payloads.Text(), conversation_id=payloads.Id(),
+                     model=payloads.Text())
 async def create():
     """Save the user's message, start the reply, and return both bubbles."""
     # A form from the composer, or JSON ({"content", "conversation_id", "model"}).
-    form = payloads.Fields(await request.get_json(silent=True)) if request.is_json \
-        else await request.form
+    form = payloads.body()
     try:
         content = sending.checked_content(form.get("content"),
                                           current_app.config["MAX_MESSAGE_CHARS"])
     except BadRequest as refused:
         return await _composer_error(refused.message)
-    conversation_id = form.get("conversation_id", type=int)
+    conversation_id = form.get("conversation_id")
     conversation = (await get_conversation(conversation_id, current_user())
                     if conversation_id else None)
     # The model, and whether a reply may start now: refused before anything is saved.
@@ -100,12 +100,13 @@ async def _composer_error(message: str):
 
 
 @bp.get("/messages/<int:message_id>/stream")
+@payloads.takes_query(after=payloads.Integer(0, payloads.POSITION_MAX))
 async def stream(message_id: int):
     """Stream a reply as SSE: replay after the client's position, follow live, then send
     the finished bubble's parts as out-of-band fragments."""
     message = await get_message(message_id, current_user())
-    position = max(request.args.get("after", default=0, type=int),
-                   request.headers.get("Last-Event-ID", default=0, type=int))
+    resumed = payloads.header("Last-Event-ID", payloads.Integer(0, payloads.POSITION_MAX))
+    position = max(payloads.query().get("after", 0), resumed or 0)
     config = current_app.config
     hub = generations().hub
 
@@ -181,15 +182,13 @@ async def retry(message_id: int):
 
 @bp.post("/rate_message/<int:message_id>")
 @json_api
+# Exactly the JSON integers: true/false and 1.0 compare equal to 1 in Python.
+@payloads.takes_json(rating=payloads.Choice(1, -1, 0))
 async def rate(message_id: int):
     """Set a reply's rating: 1 (up), -1 (down) or 0 (cleared)."""
-    payload = await request.get_json(force=True, silent=True)
-    if not isinstance(payload, dict):
-        raise BadRequest('Send a JSON body like {"rating": 1}.')
-    rating = payload.get("rating")
-    # Exactly the JSON integers: true/false and 1.0 compare equal to 1 in Python.
-    if type(rating) is not int or rating not in (1, -1, 0):
-        raise BadRequest("rating must be 1, -1 or 0.")
+    rating = payloads.body().get("rating")
+    if rating is None:
+        raise BadRequest('Send a JSON body like {"rating": 1}: rating must be 1, -1 or 0.')
     message = await get_message(message_id, current_user())
     # The same vote as the page's buttons (actions.vote_on), for programs.
     await vote(message, rating)

@@ -10,12 +10,13 @@ import json
 import time
 from contextlib import aclosing, suppress
 
-from quart import Blueprint, Response, current_app, jsonify, request
+from quart import Blueprint, Response, current_app, jsonify
 
 from hyperchat.chat import completions
 from hyperchat.chat.completions import APIError, Call
 from hyperchat.metering import quotas
 from hyperchat.upstream.client import UpstreamError
+from hyperchat.web import payloads
 from hyperchat.web.errors import json_api
 from hyperchat.web.security import identity
 from hyperchat.web.view_helpers import generations
@@ -86,10 +87,11 @@ async def _record(call: Call, catalog) -> None:
 
 @bp.post("/chat/completions")
 @json_api
+# The whole body is the OpenAI-shaped request, which completions.parse_request checks.
+@payloads.takes_document()
 async def create_completion():
     """Answer a chat completion, whole or streamed as chunks."""
-    call = Call(request=completions.parse_request(await request.get_json(silent=True),
-                                                  _catalog()),
+    call = Call(request=completions.parse_request(payloads.document(), _catalog()),
                 owner=identity().owner, api_key_id=identity().api_key_id)
     await quotas.check(call.owner)
     if call.request.stream:

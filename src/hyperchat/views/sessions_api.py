@@ -5,8 +5,6 @@ input, 403 for a missing CSRF token and 404 for a conversation that is unknown *
 yours* (unlike the HTML pages' 403, the API does not confirm that an id exists).
 """
 
-import asyncio
-import json
 
 from quart import Blueprint, current_app, g, jsonify, request, url_for
 from tortoise.functions import Count
@@ -15,6 +13,7 @@ from hyperchat.chat import conversations, exports, versions
 from hyperchat.chat.conversations import View
 from hyperchat.chat.exports import iso
 from hyperchat.store.schema import Conversation, Message
+from hyperchat.web import payloads
 from hyperchat.web.access import get_conversation
 from hyperchat.web.errors import BadRequest, json_api
 from hyperchat.web.security import current_user
@@ -23,6 +22,8 @@ bp = Blueprint("sessions_api", __name__, url_prefix="/api/chat/sessions")
 
 PAGE_SIZE = 30
 PAGE_SIZE_MAX = 100
+PAGE_MAX = 1_000_000  # far beyond any list: an offset within every column type
+QUERY_MAX = 500  # characters of a search query
 # Search hits considered for `q` (hits may be messages: several can name one conversation).
 SEARCH_HITS = 1000
 
@@ -94,43 +95,6 @@ async def load(conversation_id: int) -> Conversation:
     return await get_conversation(conversation_id, current_user())
 
 
-async def json_body(*, empty_ok: bool = False) -> dict:
-    """The request's JSON object; an empty body counts as `{}` when `empty_ok`."""
-    if empty_ok and not (await request.get_data()).strip():
-        return {}
-    payload = await request.get_json(force=True, silent=True)
-    if not isinstance(payload, dict):
-        raise BadRequest("Send a JSON object as the request body.")
-    return payload
-
-
-def title_arg(value: object) -> str:
-    title = conversations.clean_title(value)
-    if "\x00" in title:  # PostgreSQL text cannot hold NUL
-        raise BadRequest("A title cannot contain NUL characters.")
-    return title
-
-
-def int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    value = int(raw) if raw.isascii() and raw.isdigit() else low - 1
-    if value < low or (high is not None and value > high):
-        limits = f"between {low} and {high}" if high is not None else f"of at least {low}"
-        raise BadRequest(f"{name} must be an integer {limits}.")
-    return value
-
-
-def bool_arg(name: str, default: bool) -> bool:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if raw not in ("true", "false"):
-        raise BadRequest(f"{name} must be true or false.")
-    return raw == "true"
-
-
 async def matching_ids(owner: str, query: str, archived: bool) -> list[int]:
     """Conversation ids for a full-text query, best first, each once."""
     from hyperchat.chat import search
@@ -141,12 +105,16 @@ async def matching_ids(owner: str, query: str, archived: bool) -> list[int]:
 
 @route("/", methods=["GET"])
 @json_api
+@payloads.takes_query(page=payloads.Integer(1, PAGE_MAX),
+                      pageSize=payloads.Integer(1, PAGE_SIZE_MAX),
+                      archived=payloads.Flag(), q=payloads.Text(QUERY_MAX))
 async def index():
     """List the caller's sessions, most recent activity first (or best match for `q`)."""
-    page = int_arg("page", 1, 1)
-    page_size = int_arg("pageSize", PAGE_SIZE, 1, PAGE_SIZE_MAX)
-    archived = bool_arg("archived", False)
-    query = (request.args.get("q") or "").strip()
+    args = payloads.query()
+    page = args.get("page", 1)
+    page_size = args.get("pageSize", PAGE_SIZE)
+    archived = args.get("archived", False)
+    query = args.get("q", "").strip()
     owner = current_user()
     listed = conversations.owned_by(owner, View.ARCHIVED if archived else View.ACTIVE)
     offset = (page - 1) * page_size
@@ -172,10 +140,12 @@ async def index():
 
 @route("/", methods=["POST"])
 @json_api
+@payloads.takes_json(title=payloads.Text())
 async def create():
     """Create an empty session, titled "New chat" unless a title is given."""
-    payload = await json_body(empty_ok=True)
-    title = title_arg(payload["title"]) if "title" in payload else "New chat"
+    payload = payloads.body()
+    title = conversations.clean_title(payload["title"]) if "title" in payload \
+        else "New chat"
     conversation = await Conversation.create(owner=current_user(), title=title)
     return await created(conversation)
 
@@ -195,15 +165,11 @@ async def stats():
 
 @route("/import/", methods=["POST"])
 @json_api
+@payloads.takes_document()
 async def import_():
     """Create a session from a `hyperchat.conversation.v1` export (see exports.py)."""
-    # Decoded in a thread: a document of several megabytes takes the loop tens of ms.
-    try:
-        payload = await asyncio.to_thread(json.loads, await request.get_data())
-    except (ValueError, RecursionError):
-        payload = None  # import_conversation says what it wants
     conversation = await exports.import_conversation(
-        payload, current_user(), exports.TextLimits.of(current_app.config))
+        payloads.document(), current_user(), exports.TextLimits.of(current_app.config))
     return await created(conversation)
 
 
@@ -220,16 +186,15 @@ async def show(conversation_id: int):
 
 @route("/<int:conversation_id>/", methods=["PUT"])
 @json_api
+@payloads.takes_json(title=payloads.Text(), archived=payloads.Flag())
 async def update(conversation_id: int):
     """Rename and/or (un)archive a session; every field is checked before any is saved."""
     conversation = await load(conversation_id)
-    payload = await json_body()
+    payload = payloads.body()
     if "title" not in payload and "archived" not in payload:
         raise BadRequest('Send "title" and/or "archived".')
-    title = title_arg(payload["title"]) if "title" in payload else None
+    title = conversations.clean_title(payload["title"]) if "title" in payload else None
     archived = payload.get("archived")
-    if "archived" in payload and not isinstance(archived, bool):
-        raise BadRequest("archived must be true or false.")
     if title is not None:
         await conversations.rename(conversation, title)
     if archived is not None:
@@ -239,11 +204,12 @@ async def update(conversation_id: int):
 
 @route("/<int:conversation_id>/", methods=["DELETE"])
 @json_api
+@payloads.takes_query(permanent=payloads.Flag())
 async def delete(conversation_id: int):
     """Move a session to the trash (200, the session); `?permanent=true` deletes it for
     good with its messages and share link (204)."""
     conversation = await load(conversation_id)
-    if bool_arg("permanent", False):
+    if payloads.query().get("permanent", False):
         await conversations.delete_permanently(conversation)
         return "", 204
     if conversation.deleted_at is None:  # again: keep the first date, the purge counts from it

@@ -1,19 +1,20 @@
 """Conversation settings: title, mode, with_ai and default model. Only the owner may read
 or change them; JSON through PUT /conversations/<id>, HTML through the settings page."""
 
-from quart import Blueprint, jsonify, redirect, render_template, request, url_for
+from quart import Blueprint, jsonify, redirect, render_template, url_for
 
 from hyperchat.metering import model_choice
 from hyperchat.store.schema import Conversation, Mode
-from hyperchat.web import htmx
+from hyperchat.web import htmx, payloads
 from hyperchat.web.access import get_conversation
 from hyperchat.web.errors import BadRequest, json_api
-from hyperchat.web.payloads import Fields
 from hyperchat.web.security import current_user
 
 bp = Blueprint("settings", __name__)
 
 FIELDS = ("title", "mode", "with_ai", "default_model_id")
+TAKES = {"title": payloads.Text(), "mode": payloads.Text(20), "with_ai": payloads.Flag(),
+         "default_model_id": payloads.Text()}
 
 
 def summary(conversation: Conversation) -> dict:
@@ -24,8 +25,9 @@ def summary(conversation: Conversation) -> dict:
             "updated_at": conversation.updated_at.isoformat()}
 
 
-def validated(payload: dict, *, from_form: bool = False) -> dict:
-    """The changes in `payload` (only the fields present), checked; BadRequest otherwise."""
+def validated(payload: dict) -> dict:
+    """The changes in `payload` (only the fields present, typed by web/payloads.py),
+    checked; BadRequest otherwise."""
     changes = {}
     if "title" in payload:
         title = payload["title"]
@@ -37,19 +39,10 @@ def validated(payload: dict, *, from_form: bool = False) -> dict:
             raise BadRequest("mode must be one of: solo, partner, group.")
         changes["mode"] = Mode(payload["mode"])
     if "with_ai" in payload:
-        with_ai = payload["with_ai"]
-        if from_form:  # a checkbox: "on" when ticked; the page sends a hidden "off" first
-            with_ai = with_ai in ("on", "true", "1")
-        if not isinstance(with_ai, bool):
-            raise BadRequest("with_ai must be true or false.")
-        changes["with_ai"] = with_ai
+        changes["with_ai"] = payload["with_ai"]
     if "default_model_id" in payload:
         changes["default_model_id"] = model_choice.known_model(payload["default_model_id"],
                                                           what="default_model_id")
-    unknown = set(payload) - set(FIELDS) - {"csrf_token"}
-    if unknown and not from_form:
-        raise BadRequest(f"Unknown field(s): {', '.join(sorted(unknown))}. "
-                         f"Settings are {', '.join(FIELDS)}.")
     return changes
 
 
@@ -70,11 +63,11 @@ async def show(conversation_id: int):
 
 @bp.put("/conversations/<int:conversation_id>")
 @json_api
+@payloads.takes_json(strict=True, **TAKES)
 async def update(conversation_id: int):
     """Change settings from a JSON body; fields left out stay as they are (owner only)."""
     conversation = await get_conversation(conversation_id, current_user())
-    payload = Fields(await request.get_json(force=True, silent=True)).payload
-    conversation = await apply(conversation, validated(payload))
+    conversation = await apply(conversation, validated(payloads.body()))
     return jsonify(summary(conversation))
 
 
@@ -87,15 +80,12 @@ async def edit(conversation_id: int):
 
 
 @bp.post("/c/<int:conversation_id>/settings")
+@payloads.takes_body(**{**TAKES, "with_ai": payloads.Flag(checkbox=True)})
 async def save(conversation_id: int):
     """Save the settings form, then back to the conversation (or the form with its error)."""
     conversation = await get_conversation(conversation_id, current_user())
-    form = await request.form
-    payload = {name: form.get(name) for name in FIELDS if name in form}
-    if "with_ai" in form:
-        payload["with_ai"] = form.getlist("with_ai")[-1]
     try:
-        changes = validated(payload, from_form=True)
+        changes = validated(payloads.body())
     except BadRequest as error:
         body = await render_template("settings/show.html", conversation=conversation,
                                      models=model_choice.catalog().models(), error=error.message,

@@ -1,15 +1,15 @@
 """Sharing: private by default; the owner publishes a read-only snapshot (a copy of what they
 see when they press Share), can refresh it, give it an expiry, and withdraw it."""
 
-from quart import Blueprint, jsonify, render_template, request, url_for
+from quart import Blueprint, jsonify, render_template, url_for
 
 from hyperchat.chat import sharing
 from hyperchat.store.schema import Conversation
-from hyperchat.web import htmx
+from hyperchat.web import htmx, payloads
 from hyperchat.web.access import get_conversation, get_shared_conversation
 from hyperchat.web.errors import BadRequest, wants_json
 from hyperchat.web.security import current_user
-from hyperchat.web.view_helpers import WINDOW, fields
+from hyperchat.web.view_helpers import WINDOW
 
 bp = Blueprint("shares", __name__)
 
@@ -36,11 +36,12 @@ async def _status_response(conversation: Conversation, *, html: bool | None = No
 
 
 @bp.post("/c/<int:conversation_id>/share")
+@payloads.takes_body(expires_in_days=payloads.Raw())
 async def create(conversation_id: int):
     """Publish (or replace) the snapshot of what the owner sees now; `expires_in_days`
     (empty, 1, 7 or 30) sets its lifetime."""
     conversation = await get_conversation(conversation_id, current_user())
-    days = sharing.expiry_days((await fields()).get("expires_in_days"))
+    days = sharing.expiry_days(payloads.body().get("expires_in_days"))
     await sharing.publish(conversation, days)
     return await _status_response(conversation)
 
@@ -59,7 +60,7 @@ SHARE_HEADERS = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-ref
                  "Cache-Control": "no-cache"}
 
 
-@bp.get("/share/<share_id>")
+@bp.get("/share/<share:share_id>")
 async def show(share_id: str):
     """Show a shared conversation, read-only, exactly as it was when last shared: its latest
     messages, earlier ones loaded on scroll."""
@@ -72,11 +73,12 @@ async def show(share_id: str):
     return body, 200, SHARE_HEADERS
 
 
-@bp.get("/share/<share_id>/messages")
+@bp.get("/share/<share:share_id>/messages")
+@payloads.takes_query(before=payloads.Id())
 async def messages(share_id: str):
     """Load the window of shared messages before a message, for scrolling."""
     conversation = await get_shared_conversation(share_id)
-    before = request.args.get("before", type=int)
+    before = payloads.query().get("before")
     if before is None:
         raise BadRequest("Say before=<message id>.")
     rows, more = await sharing.window(conversation, before, WINDOW)

@@ -2,15 +2,17 @@
 
 from decimal import Decimal, InvalidOperation
 
-from quart import Blueprint, jsonify, redirect, render_template, request, url_for
+from quart import Blueprint, jsonify, redirect, render_template, url_for
 
 from hyperchat.metering import charts, quotas, usage
 from hyperchat.store.schema import Budget
-from hyperchat.web import htmx
+from hyperchat.web import htmx, payloads
 from hyperchat.web.errors import BadRequest, wants_json
 from hyperchat.web.security import current_user
 
 bp = Blueprint("usage", __name__)
+
+COST_STEP = Decimal("0.0000000001")  # Budget.daily_cost has 10 decimal places
 
 
 async def dashboard_context(error: str | None = None) -> dict:
@@ -70,13 +72,20 @@ def _budget_value(raw: str | None, kind):
         raise BadRequest("That token budget is too large.")
     if kind is Decimal and value > Decimal("1000000"):
         raise BadRequest("That cost budget is too large.")
+    if kind is Decimal:
+        # Kept to the column's 10 decimal places: 1E-999999999 would be saved as 0, which
+        # means "no budget", the opposite of what was asked.
+        value = value.quantize(COST_STEP)
+        if not value > 0:
+            raise BadRequest(f"A cost budget must be at least ${COST_STEP:f}.")
     return value
 
 
 @bp.post("/usage/budget")
+@payloads.takes_body(daily_tokens=payloads.Text(40), daily_cost=payloads.Text(40))
 async def set_budget():
     """Set (or clear, when empty) your own daily token and cost budgets."""
-    form = await request.form
+    form = payloads.body()
     try:
         tokens = _budget_value(form.get("daily_tokens"), int)
         cost = _budget_value(form.get("daily_cost"), Decimal)

@@ -24,7 +24,7 @@ from quart.sessions import SecureCookieSessionInterface
 from hyperchat.accounts import api_keys, merge, owner_of, sessions
 from hyperchat.config import yes_no
 from hyperchat.store.schema import AccountRole, User
-from hyperchat.web import htmx
+from hyperchat.web import htmx, payloads
 from hyperchat.web.errors import Forbidden, Unauthorized, wants_json
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -236,7 +236,7 @@ def init_app(app: Quart) -> None:
             sent = request.headers.get(CSRF_HEADER)
             if sent is None and request.mimetype in ("application/x-www-form-urlencoded",
                                                      "multipart/form-data"):
-                sent = (await request.form).get("csrf_token")
+                sent = dict(await payloads.form_pairs()).get("csrf_token")
             # A session without a token rejects everything: "" must never equal "".
             if not expected or not sent or not hmac.compare_digest(expected, sent):
                 raise Forbidden("Missing or invalid CSRF token. Reload the page and try again.")

@@ -120,7 +120,7 @@ def bus() -> tab_events.EventBus:
 def tab() -> str | None:
     """The browser tab that sent this request (static/tab.js names each tab), so that the channel
     does not send a tab the change its own response already made."""
-    return request.headers.get(TAB_HEADER) or request.args.get("tab") or None
+    return request.headers.get(TAB_HEADER) or payloads.query().get("tab") or None
 
 
 async def check_limits(*, generates: bool = False) -> None:
@@ -178,21 +178,6 @@ def answer(conversation_id: int, body: str, data: dict):
     if not htmx.is_request():
         return redirect(url_for("conversations.show", conversation_id=conversation_id), 303)
     return body
-
-
-class JsonFields(payloads.Fields):
-    """A JSON body read like the action forms, repeated fields included."""
-
-    def getlist(self, name: str) -> list:
-        value = self.payload.get(name, [])
-        return value if isinstance(value, list) else [value]
-
-
-async def fields():
-    """The action's form, or its JSON body (the same names)."""
-    if request.is_json:
-        return JsonFields(await request.get_json(silent=True))
-    return await request.form
 
 
 def streaming(reply: Message) -> dict:
