@@ -186,7 +186,7 @@ class Message(Model):
     # On a reply: the address that asked for it. Until accounts exist, a person is a cookie,
     # and a fresh cookie would reset their limits: the concurrent-replies limit also counts
     # per address (metering/quotas.py).
-    client_address = fields.CharField(max_length=64, null=True)
+    client_address = CharField(max_length=64, null=True)
 
     class Meta:
         table = "message"
@@ -265,10 +265,10 @@ class SharedMessage(Model):
     # uses it for its element ids, as the conversation page does.
     message_id = fields.IntField()
     role = fields.CharEnumField(Role, max_length=16)
-    content = fields.TextField(default="")
-    reasoning = fields.TextField(null=True)
+    content = TextField(default="")
+    reasoning = TextField(null=True)
     status = fields.CharEnumField(Status, max_length=16)
-    model_id_used = fields.CharField(max_length=200, null=True)
+    model_id_used = CharField(max_length=200, null=True)
     prompt_tokens = fields.IntField(null=True)
     completion_tokens = fields.IntField(null=True)
     tokens_estimated = fields.BooleanField(default=False)
@@ -334,7 +334,7 @@ class UsageRecord(Model):
     # Time to first token measured by this server (null: no text arrived).
     ttft_ms = fields.IntField(null=True)
     # The address that asked for the reply: daily budgets also count per address.
-    client_address = fields.CharField(max_length=64, null=True)
+    client_address = CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
