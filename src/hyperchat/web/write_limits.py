@@ -7,7 +7,7 @@ message actions that start a reply (metering/quotas.py, web/view_helpers.check_l
 The counts live in the app's quota store: this process's memory, or Redis for all workers.
 """
 
-from quart import Quart, current_app, request
+from quart import Quart, current_app, g, request
 
 from hyperchat.metering import limits
 from hyperchat.web.security import UNSAFE_METHODS, current_user
@@ -55,6 +55,8 @@ def init_app(app: Quart) -> None:
         # The address first: a fresh cookie must not bring a fresh allowance.
         per_address = [limits.Limit(limit.name, limit.count * config["WRITE_ADDRESS_FACTOR"],
                                     limit.window) for limit in mine]
-        await limits.check(store, current_user(), *per_address,
-                           address=request.remote_addr or "unknown")
-        await limits.check(store, current_user(), *mine)
+        await limits.check(store, "", *per_address, address=request.remote_addr or "unknown")
+        # Without guest mode, someone not signed in yet (signing up, signing in) is only an
+        # address; the view itself then asks them to sign in where it needs to.
+        if g.get("identity") is not None:
+            await limits.check(store, current_user(), *mine)
