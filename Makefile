@@ -58,8 +58,9 @@ deps-system:
 run: deps
 	$(PY) -m hyperchat
 
-# Starts the throwaway PostgreSQL, runs the whole suite, always stops the server, and exits
-# with pytest's status ("no tests collected", 5, counts as a failure).
+# Starts the throwaway PostgreSQL, runs the whole suite, always stops the server, then checks
+# the speed budgets (a short benchmark, under a minute: see bench/run.py). Exits with pytest's
+# status ("no tests collected", 5, counts as a failure), or 1 when a budget is broken.
 test: deps deps-system
 	@pg=$$(scripts/postgres.sh start) \
 		|| { echo "PostgreSQL did not start: see $$(scripts/postgres.sh logs)" >&2; exit 1; }; \
@@ -68,6 +69,8 @@ test: deps deps-system
 	TEST_POSTGRES_URL="$$pg" HYPERCHAT_REQUIRE_POSTGRES=1 HYPERCHAT_REQUIRE_REDIS=1 $(VENV)/bin/pytest $(PYTEST_ARGS) \
 		|| status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; status=1; fi; \
+	echo "== speed budgets (bench/run.py --budgets)"; \
+	$(PY) bench/run.py --budgets || status=$$((status ? status : 1)); \
 	exit $$status
 
 # Streams and page weight (app and fake upstream as processes), then search over 100,000

@@ -20,6 +20,18 @@ way (it is non-zero only when the benchmark itself cannot run).
     .venv/bin/python bench/run.py --quick    # a smoke run of the same code paths
     .venv/bin/python bench/run.py --workers 2 --levels 200   # WORKERS=2: Redis + PostgreSQL
     .venv/bin/python bench/run.py --signed-in --levels       # a signed-in account vs a guest
+    .venv/bin/python bench/run.py --budgets   # the speed budgets `make test` enforces (< 1 min)
+
+--budgets is a short run (15 samples at 1 stream, one round of 20 streams, the first load of
+`/`) that exits with status 1 when a budget is broken, each against a baseline from the same
+run so that a busy machine does not fail it:
+  - first load of `/` <= 150 KB transferred (compressed), in Chromium with a cold cache;
+  - app-added TTFT p50 at 1 stream <= 3 x the upstream's own TTFT over the fake's nominal one,
+    as the same client measures it directly (p50), + 10 ms;
+  - app CPU per reply at 20 streams <= 1.5 x the figure committed in bench/budgets.json,
+    as a multiple of the CPU the fake upstream spends on the same replies (so a slower or
+    busier machine moves both); `--budgets --record` measures and writes it: do that on
+    purpose, after a change that is meant to cost more, and say so in the commit.
 
 --workers N serves with WORKERS=N, REDIS_URL pointing at a redis-server this starts on
 loopback, and (for N > 1, or with --postgres) PostgreSQL from scripts/postgres.sh, in a fresh
@@ -70,6 +82,13 @@ TARGET_P99_200 = 100.0  # ms, p99 at 200 streams
 TARGET_RELAYED_200 = 95.0  # %, relayed text at 200 streams
 TARGET_FIRST_LOAD_KB = 250.0
 TARGET_SIGNED_IN_EXTRA = 1.0  # ms, signed-in minus guest app-added TTFT p50 at 1 stream
+
+# --budgets (run by `make test`): see the module docstring.
+BUDGETS = ROOT / "bench" / "budgets.json"
+BUDGET_FIRST_LOAD_KB = 150.0
+BUDGET_TTFT_FACTOR, BUDGET_TTFT_SLACK_MS = 3.0, 10.0
+BUDGET_CPU_FACTOR = 1.5
+BUDGET_STREAMS = 20
 
 STARTUP_TIMEOUT = 30.0
 SAMPLE_TIMEOUT = 60.0  # one user's POST + whole stream; far above the 1.8 s a reply takes
@@ -158,6 +177,10 @@ def start_app(tmp: Path, upstream_url: str, database_url: str,
         "HYPERCHAT_RATE_LIMIT_PER_MINUTE": "1000000",
         "HYPERCHAT_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000000",
         "HYPERCHAT_CONCURRENT_GENERATIONS": "1000000",
+        "HYPERCHAT_CONCURRENT_GENERATIONS_PER_ADDRESS": "1000000",
+        # Likewise the caps on open streams and on writes per address (issue 10).
+        "HYPERCHAT_SSE_MAX_PER_ADDRESS": "1000000",
+        "HYPERCHAT_WRITE_RATE_LIMIT": "1000000",
         **(extra or {}),
     })
     # --profile: cProfile writes its stats when the app exits (SIGTERM is a clean stop).
@@ -411,6 +434,9 @@ class Load:
 
     open_streams: int = 0
     max_open: int = 0
+    # The fake upstream's CPU seconds over the app rounds: it streams the same replies, so
+    # app CPU / fake CPU is a cost that a slower or busier machine changes little.
+    fake_cpu: float = 0.0
 
     def opened(self) -> None:
         self.open_streams += 1
@@ -591,6 +617,9 @@ class Level:
     client_cpu: float = 0.0  # this process, same
     wall: float = 0.0
     max_open: int = 0
+    # The fake upstream's CPU seconds over the app rounds: it streams the same replies, so
+    # app CPU / fake CPU is a cost that a slower or busier machine changes little.
+    fake_cpu: float = 0.0
     # Per app round: seconds until the last first token, app CPU and machine CPU meanwhile,
     # the round's own app-added TTFT p50 and p99.
     ramps: list[tuple] = field(default_factory=list)
@@ -719,7 +748,8 @@ async def make_users(app_url: str, n: int) -> list[User]:
     return users
 
 
-async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict) -> None:
+async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict,
+                   fake_pid: int) -> None:
     fake = urlsplit(fake_url)
     fake_at = (fake.hostname, fake.port, fake.path)
     counter = iter(range(10**9))
@@ -789,10 +819,12 @@ async def run_load(args, app: Service, app_url: str, fake_url: str, report: dict
                     await asyncio.sleep(0.3)
                     cpu0, client0, wall0 = (cpu_seconds(app.pids), time.process_time(),
                                             time.perf_counter())
+                    fake0 = cpu_seconds([fake_pid])
                     samples = await run_concurrent(
                         lambda i, ld, us=level_users: us[i].send(next(counter), ld), n, live)
                     app_wall += time.perf_counter() - wall0
                     app_cpu += cpu_seconds(app.pids) - cpu0
+                    level.fake_cpu += cpu_seconds([fake_pid]) - fake0
                     client_cpu += time.process_time() - client0
                     level.app += samples
                     # The ramp: from the burst of POSTs until the last stream's first token.
@@ -1010,6 +1042,52 @@ def targets(report: dict) -> list[tuple[str, float | None, float, str, str]]:
     return rows
 
 
+def check_budgets(report: dict, record: bool) -> int:
+    """The budgets `make test` enforces; 1 when one is broken (or could not be measured)."""
+    levels = {lv.concurrency: lv for lv in report["levels"]}
+    one, many = levels[1], levels[BUDGET_STREAMS]
+    home = report["weight"].get("home")
+    cpu = many.cpu_per_reply_ms
+    # The same replies cost the fake upstream (a small Python server on the same machine)
+    # fake_cpu: their ratio is the figure committed and checked, so that a slower or busier
+    # machine than the one that recorded it does not break the budget by itself.
+    ratio = many.app_cpu * many.wall / many.fake_cpu if many.fake_cpu else None
+    if record:
+        BUDGETS.write_text(json.dumps({
+            "cpu_per_reply_vs_upstream": round(ratio, 2), "streams": BUDGET_STREAMS,
+            "cpu_per_reply_ms": round(cpu, 1),
+            "measured": f"{report['date']}, {report['cpus']} CPUs, load {report['load_before']}",
+        }, indent=2) + "\n")
+        print(f"\nrecorded at {BUDGET_STREAMS} streams: app CPU per reply {cpu:.1f} ms, "
+              f"{fmt(ratio, 2)} x the upstream's -> {BUDGETS.relative_to(ROOT)}")
+        return 0
+    committed = json.loads(BUDGETS.read_text())["cpu_per_reply_vs_upstream"]
+    # The direct baseline is the upstream's own delay over its nominal TTFT (a few ms): the
+    # app may add a few times that, plus a fixed allowance for its POST and its own stream.
+    direct = one.ttft("direct", 50)
+    ttft_limit = None if direct is None else \
+        BUDGET_TTFT_FACTOR * max(direct, 0.0) + BUDGET_TTFT_SLACK_MS
+    rows = [
+        ("first load of / (KB transferred)", home and home["total"] / 1000,
+         BUDGET_FIRST_LOAD_KB, "fixed"),
+        ("app-added TTFT p50 at 1 stream (ms)", one.added(50), ttft_limit,
+         f"{BUDGET_TTFT_FACTOR:g} x direct p50 {fmt(direct)} ms + {BUDGET_TTFT_SLACK_MS:g} ms"),
+        (f"app CPU per reply at {BUDGET_STREAMS} streams, x the upstream's ({cpu:.1f} ms)",
+         ratio, BUDGET_CPU_FACTOR * committed,
+         f"{BUDGET_CPU_FACTOR:g} x committed {committed:g}"),
+        (f"relayed at {BUDGET_STREAMS} streams (%)", many.relayed(report["expected"]), 100.0,
+         "every token"),
+    ]
+    print("\nspeed budgets (a broken one fails `make test`):")
+    broken = 0
+    for name, value, limit, basis in rows:
+        op = ">=" if name.startswith("relayed") else "<="
+        result = "FAIL" if limit is None else verdict(value, limit, op)
+        broken += result == "FAIL"
+        print(f"  {result}  {name}: {fmt(value)} (budget {op} {fmt(limit)}: {basis})")
+    return 1 if broken else 0
+
+
 def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -1033,6 +1111,12 @@ def main() -> int:
                         help="run the app under cProfile and write its stats to PATH")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="serve with WORKERS=N and a redis-server started here (REDIS_URL)")
+    parser.add_argument("--budgets", action="store_true",
+                        help="the short run `make test` uses: exit 1 when a speed budget is "
+                             "broken (see the module docstring)")
+    parser.add_argument("--record", action="store_true",
+                        help="with --budgets: write the measured CPU per reply to "
+                             "bench/budgets.json instead of checking it")
     parser.add_argument("--postgres", action="store_true",
                         help="PostgreSQL (scripts/postgres.sh) instead of SQLite; implied by "
                              "--workers N > 1")
@@ -1043,6 +1127,12 @@ def main() -> int:
         args.postgres = True
     if args.quick:
         args.samples, args.rounds = 5, 1
+    if args.record and not args.budgets:
+        parser.error("--record goes with --budgets")
+    if args.budgets:
+        if args.workers is not None or args.postgres or args.profile:
+            parser.error("--budgets measures the embedded defaults: one worker, SQLite")
+        args.samples, args.levels, args.rounds, args.signed_in = 15, [BUDGET_STREAMS], 2, False
 
     report: dict = {"levels": [], "weight": {}, "cpus": os.cpu_count(),
                     "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -1072,7 +1162,7 @@ def main() -> int:
             print(f"fake upstream {fake_url} (pid {fake.pid}), app {app_url} (pid {app.pid}), "
                   f"idle RSS {rss_kib(app.pids)} KiB", flush=True)
             print("streams (TTFT = app-added, ms):", flush=True)
-            asyncio.run(run_load(args, app, app_url, fake_url, report))
+            asyncio.run(run_load(args, app, app_url, fake_url, report, fake.pid))
             if not args.no_browser:
                 print("first load (Chromium):", flush=True)
                 try:
@@ -1109,6 +1199,8 @@ def main() -> int:
         result = verdict(value, limit, op)
         failed += result == "FAIL"
         print(f"  {result}  {name}: {fmt(value)} {unit} (target {op} {limit:g} {unit})")
+    if args.budgets:
+        return check_budgets(report, record=args.record)
     table = markdown(report)
     results = RESULTS if args.workers is None else \
         RESULTS.with_name(f"latest-workers-{args.workers}.md")
