@@ -335,7 +335,7 @@ async def test_migration_indexes_rows_that_already_exist(app_config, tmp_path, m
         await conn.commit()
     monkeypatch.undo()
 
-    async with create_app({**app_config, "DATABASE_URL": url}).test_app():
+    async with create_app({**app_config, "DATABASE_URL": url, "RUN_MIGRATIONS": True}).test_app():
         assert len(await search(OWNER, "fig")) == 1
         assert len(await search(OWNER, "old")) == 1
 

@@ -37,7 +37,7 @@ Module map (ARCHITECTURE.md follows a request through it):
                 input, checked against each view's declaration),
                 event_stream.py (SSE to browsers),
                 rendering.py (markdown, off the event loop), templating.py,
-                view_helpers.py
+                view_helpers.py, url_rules.py (URL builders compiled on first use)
   views/        one blueprint per resource; views import web/ and the domain, never
                 each other
 """
@@ -77,6 +77,7 @@ from hyperchat.web import (
     proxies,
     security,
     templating,
+    url_rules,
     write_limits,
 )
 
@@ -110,6 +111,7 @@ def create_app(config: dict | None = None) -> Quart:
     write_limits.init_app(app)
     compression.init_app(app)
     payloads.init_app(app)  # its converters before any route is added
+    app.url_rule_class = url_rules.LazyBuilderRule
     templating.init_app(app)
     for view in BLUEPRINTS:
         app.register_blueprint(view.bp)

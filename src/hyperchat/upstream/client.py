@@ -5,6 +5,8 @@ usage, finish). Every failure, before or during the stream, is raised as `Upstre
 with a message fit to show a person; what was streamed before it stays with the caller.
 """
 
+import functools
+import ssl
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +40,13 @@ class ChatMessage:
     content: str
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context per process: reading the CA bundle takes about 0.1 s of CPU, which each
+    new client (a worker's start, every test's app) would otherwise pay again."""
+    return httpx.create_ssl_context()
+
+
 class Upstream:
     def __init__(self, *, base_url: str, api_key: str | None, connect_timeout: float,
                  read_timeout: float, demo_token_delay: float = 0.02):
@@ -52,7 +61,7 @@ class Upstream:
         # The demo model is an OpenAI-compatible endpoint served in-process by an httpx
         # transport, so its replies take exactly the path a real provider's do.
         self.client = httpx.AsyncClient(
-            timeout=timeout, limits=limits,
+            timeout=timeout, limits=limits, verify=tls_context(),
             mounts={demo.BASE_URL: demo.DemoTransport(token_delay=demo_token_delay)},
         )
 
