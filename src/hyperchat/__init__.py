@@ -34,7 +34,8 @@ Module map (ARCHITECTURE.md follows a request through it):
                 proxies.py (trusted reverse proxies), write_limits.py (limits on writes),
                 access.py (get-or-404), compression.py (gzip), htmx.py, icons.py (inline
                 SVG icons), theme.py (the colour scheme cookie), payloads.py (all request
-                input, checked against each view's declaration),
+                input, checked against each view's declaration: fields, or pydantic models
+                for JSON), openapi.py (quart-schema: /openapi.json from those models),
                 event_stream.py (SSE to browsers),
                 rendering.py (markdown, off the event loop), templating.py,
                 view_helpers.py, url_rules.py (URL builders compiled on first use)
@@ -55,6 +56,7 @@ from hyperchat.views import (
     actions,
     admin,
     analytics,
+    api_docs,
     appearance,
     assets,
     auth,
@@ -73,6 +75,7 @@ from hyperchat.views import (
 from hyperchat.web import (
     compression,
     errors,
+    openapi,
     payloads,
     proxies,
     security,
@@ -84,7 +87,7 @@ from hyperchat.web import (
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
               health, analytics, catalog, settings, usage, auth, account, admin, appearance,
-              openai_api)
+              openai_api, api_docs)
 
 
 def create_app(config: dict | None = None) -> Quart:
@@ -112,6 +115,7 @@ def create_app(config: dict | None = None) -> Quart:
     compression.init_app(app)
     payloads.init_app(app)  # its converters before any route is added
     app.url_rule_class = url_rules.LazyBuilderRule
+    openapi.init_app(app)  # quart-schema: /openapi.json; the strict JSON reader
     templating.init_app(app)
     for view in BLUEPRINTS:
         app.register_blueprint(view.bp)

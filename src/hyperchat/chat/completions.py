@@ -12,7 +12,10 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as Constraint
 
 from hyperchat.metering import usage as usage_records
 from hyperchat.metering.catalog import Catalog
@@ -30,7 +33,6 @@ from hyperchat.upstream.wire import (
 )
 from hyperchat.web.rendering import estimate_tokens
 
-ROLES = {"system", "developer", "user", "assistant", "tool"}
 # Sent on to the provider as they are, after a type check.
 PASSED_THROUGH = {"presence_penalty", "frequency_penalty", "logit_bias", "response_format",
                   "parallel_tool_calls", "reasoning_effort"}
@@ -46,9 +48,6 @@ REFUSED = {
     "function_call": "`function_call` is deprecated: send `tool_choice`.",
     "web_search_options": "Web search options are not supported.",
 }
-KNOWN = {"model", "messages", "temperature", "top_p", "topP", "max_tokens",
-         "max_completion_tokens", "stop", "seed", "stream", "stream_options", "user", "tools",
-         "tool_choice", "store", "metadata"} | PASSED_THROUGH | set(REFUSED)
 # A refused field may still be sent at its default, as SDKs sometimes do.
 HARMLESS = {"n": (1, None), "logprobs": (False, None), "top_logprobs": (None,),
             "modalities": (["text"], None), "store": (False, None)}
@@ -78,22 +77,73 @@ def _bad(message: str, param: str | None = None, code: str | None = None) -> API
     return APIError(400, message, param=param, code=code)
 
 
-def _number(body: dict, name: str, low: float, high: float) -> float | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise _bad(f"`{name}` must be a number from {low:g} to {high:g}.", name)
-    return value
+Probability = Annotated[float, Constraint(ge=0, le=1)]
+Positive = Annotated[int, Constraint(ge=1)]
 
 
-def _positive_int(body: dict, name: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _bad(f"`{name}` must be a positive integer.", name)
-    return value
+class ContentPart(BaseModel):
+    """One part of a message's content: `{"type": "text", "text": ...}`, or another type
+    passed to the provider as it is."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    include_usage: bool | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    """The body of POST /v1/chat/completions: OpenAI's fields, each of its JSON type and
+    range; any other field is refused, as OpenAI refuses it. `topP` is seed 003's name for
+    `top_p`."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    model: Annotated[str, Constraint(min_length=1)]
+    messages: Annotated[list[ChatMessage], Constraint(min_length=1)]
+    temperature: Annotated[float, Constraint(ge=0, le=2)] | None = None
+    top_p: Probability | None = None
+    topP: Probability | None = None
+    max_tokens: Positive | None = None
+    max_completion_tokens: Positive | None = None
+    stop: str | Annotated[list[Annotated[str, Constraint(min_length=1)]],
+                          Constraint(min_length=1, max_length=4)] | None = None
+    seed: int | None = None
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    user: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
+    store: bool | None = None
+    metadata: dict[str, str] | None = None
+    # Passed through to the provider as they are.
+    presence_penalty: Annotated[float, Constraint(ge=-2, le=2)] | None = None
+    frequency_penalty: Annotated[float, Constraint(ge=-2, le=2)] | None = None
+    logit_bias: dict[str, float] | None = None
+    response_format: dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    reasoning_effort: str | None = None
+    # Understood but refused unless at their default (REFUSED says why).
+    n: Any = None
+    logprobs: Any = None
+    top_logprobs: Any = None
+    audio: Any = None
+    modalities: Any = None
+    prediction: Any = None
+    functions: Any = None
+    function_call: Any = None
+    web_search_options: Any = None
 
 
 @dataclass
@@ -118,127 +168,74 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def _message(raw: Any, at: int) -> dict:
+def _message(given: ChatMessage, at: int) -> dict:
+    """A message as the provider receives it, after the rules its type cannot say."""
     param = f"messages[{at}]"
-    if not isinstance(raw, dict):
-        raise _bad(f"`{param}` must be an object.", param)
-    role = raw.get("role")
-    if role not in ROLES:
-        raise _bad(f"`{param}.role` must be one of {', '.join(sorted(ROLES))}.", f"{param}.role")
-    content = raw.get("content")
-    tool_calls = raw.get("tool_calls")
+    role, content = given.role, given.content
     if isinstance(content, list):
         for part_at, part in enumerate(content):
-            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-                raise _bad(f"`{param}.content[{part_at}]` must be an object with a `type`.",
-                           f"{param}.content")
-            if part["type"] == "text" and not isinstance(part.get("text"), str):
+            if part.type == "text" and part.text is None:
                 raise _bad(f"`{param}.content[{part_at}].text` must be a string.",
                            f"{param}.content")
-    elif content is None:
-        if not (role == "assistant" and tool_calls):
-            raise _bad(f"`{param}.content` is required.", f"{param}.content")
-    elif not isinstance(content, str):
-        raise _bad(f"`{param}.content` must be a string or an array of content parts.",
-                   f"{param}.content")
+        content = [part.model_dump(exclude_none=True) for part in content]
+    elif content is None and not (role == "assistant" and given.tool_calls):
+        raise _bad(f"`{param}.content` is required.", f"{param}.content")
     message: dict[str, Any] = {"role": role, "content": content}
-    if isinstance(raw.get("name"), str):
-        message["name"] = raw["name"]
-    if tool_calls is not None:
-        if role != "assistant" or not isinstance(tool_calls, list) \
-                or not all(isinstance(c, dict) for c in tool_calls):
+    if given.name is not None:
+        message["name"] = given.name
+    if given.tool_calls is not None:
+        if role != "assistant":
             raise _bad(f"`{param}.tool_calls` must be a list of objects on an assistant "
                        "message.", f"{param}.tool_calls")
-        message["tool_calls"] = tool_calls
+        message["tool_calls"] = given.tool_calls
     if role == "tool":
-        if not isinstance(raw.get("tool_call_id"), str) or not raw["tool_call_id"]:
+        if not given.tool_call_id:
             raise _bad(f"`{param}.tool_call_id` is required on a tool message.",
                        f"{param}.tool_call_id")
-        message["tool_call_id"] = raw["tool_call_id"]
+        message["tool_call_id"] = given.tool_call_id
     return message
 
 
-def parse_request(body: Any, catalog: Catalog) -> CompletionRequest:
-    """Check a request body whole; raise APIError (400, or 404 for an unknown model)."""
-    if not isinstance(body, dict):
-        raise _bad("The request body must be a JSON object.")
-    for name in body:
-        if name not in KNOWN:
-            raise _bad(f"Unrecognized request argument supplied: {name}", name)
-        if name in REFUSED and body[name] not in HARMLESS.get(name, (None,)):
+def parse_request(body: ChatCompletionRequest, catalog: Catalog) -> CompletionRequest:
+    """The rules a validated body's types cannot say; APIError (400, or 404 for an unknown
+    model) otherwise."""
+    sent = body.model_fields_set
+    for name in REFUSED:
+        if name in sent and getattr(body, name) not in HARMLESS.get(name, (None,)):
             raise _bad(REFUSED[name], name, "unsupported_parameter")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise _bad("`model` is required.", "model")
-    if not catalog.knows(model):
-        raise APIError(404, f"The model `{model}` does not exist or you do not have access "
-                       "to it.", code="model_not_found", param="model")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise _bad("`messages` must be a non-empty array.", "messages")
-    request = CompletionRequest(model=model,
-                                messages=[_message(m, at) for at, m in enumerate(messages)])
-    stream = body.get("stream")
-    if stream not in (None, True, False):
-        raise _bad("`stream` must be a boolean.", "stream")
-    request.stream = bool(stream)
-    stream_options = body.get("stream_options")
-    if stream_options is not None:
-        if not isinstance(stream_options, dict) \
-                or stream_options.get("include_usage") not in (None, True, False):
-            raise _bad("`stream_options` must be an object like {\"include_usage\": true}.",
-                       "stream_options")
+    if not catalog.knows(body.model):
+        raise APIError(404, f"The model `{body.model}` does not exist or you do not have "
+                       "access to it.", code="model_not_found", param="model")
+    request = CompletionRequest(model=body.model, messages=[
+        _message(m, at) for at, m in enumerate(body.messages)])
+    request.stream = bool(body.stream)
+    if body.stream_options is not None:
         if not request.stream:
             raise _bad("`stream_options` is only allowed when `stream` is true.",
                        "stream_options")
-        request.include_usage = bool(stream_options.get("include_usage"))
+        request.include_usage = bool(body.stream_options.include_usage)
     options = request.options
-    if (temperature := _number(body, "temperature", 0, 2)) is not None:
-        options["temperature"] = temperature
-    if body.get("top_p") is not None and body.get("topP") is not None:
+    if body.temperature is not None:
+        options["temperature"] = body.temperature
+    if body.top_p is not None and body.topP is not None:
         raise _bad("Send `top_p` or `topP`, not both.", "topP")
-    top_p = _number(body, "top_p", 0, 1)
-    top_p = _number(body, "topP", 0, 1) if top_p is None else top_p
+    top_p = body.top_p if body.top_p is not None else body.topP
     if top_p is not None:
         options["top_p"] = top_p
-    for name in ("max_tokens", "max_completion_tokens"):
-        if (value := _positive_int(body, name)) is not None:
+    for name in ("max_tokens", "max_completion_tokens", "seed", "user", "tool_choice"):
+        if (value := getattr(body, name)) is not None:
             options[name] = value
-    stop = body.get("stop")
-    if stop is not None:
-        if isinstance(stop, str):
-            stop = [stop]
-        if not isinstance(stop, list) or not 1 <= len(stop) <= 4 \
-                or not all(isinstance(s, str) and s for s in stop):
-            raise _bad("`stop` must be a string or up to 4 strings.", "stop")
-        options["stop"] = stop
-    seed = body.get("seed")
-    if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise _bad("`seed` must be an integer.", "seed")
-        options["seed"] = seed
-    if body.get("user") is not None:
-        if not isinstance(body["user"], str):
-            raise _bad("`user` must be a string.", "user")
-        options["user"] = body["user"]
-    tools = body.get("tools")
-    if tools is not None:
-        if not isinstance(tools, list) or not all(
-                isinstance(t, dict) and t.get("type") == "function"
-                and isinstance(t.get("function"), dict)
-                and isinstance(t["function"].get("name"), str) for t in tools):
+    if body.stop is not None:
+        options["stop"] = [body.stop] if isinstance(body.stop, str) else body.stop
+    if body.tools is not None:
+        if not all(t.get("type") == "function" and isinstance(t.get("function"), dict)
+                   and isinstance(t["function"].get("name"), str) for t in body.tools):
             raise _bad("`tools` must be a list of {\"type\": \"function\", \"function\": "
                        "{\"name\", ...}}.", "tools")
-        options["tools"] = tools
-    tool_choice = body.get("tool_choice")
-    if tool_choice is not None:
-        if not (tool_choice in ("none", "auto", "required") or isinstance(tool_choice, dict)):
-            raise _bad("`tool_choice` must be none, auto, required or an object.",
-                       "tool_choice")
-        options["tool_choice"] = tool_choice
+        options["tools"] = body.tools
     for name in PASSED_THROUGH:
-        if body.get(name) is not None:
-            options[name] = body[name]
+        if (value := getattr(body, name)) is not None:
+            options[name] = value
     return request
 
 

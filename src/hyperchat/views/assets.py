@@ -13,6 +13,9 @@ NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
 VENDOR_FILES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
     "hx-sse.min.js": "htmx.org/dist/ext/hx-sse.min.js",
+    # The API docs page (views/api_docs.py).
+    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
 }
 MAX_AGE = 7 * 24 * 3600  # versions are pinned; a new pin changes the files, restart clears
 

@@ -1,5 +1,8 @@
 """Sign-up, sign-in and sign-out: the pages, and the JSON API (/api/v1/auth/...)."""
 
+from typing import Any
+
+from pydantic import BaseModel
 from quart import (
     Blueprint,
     current_app,
@@ -9,12 +12,13 @@ from quart import (
     session,
     url_for,
 )
+from quart_schema import document_response
 
 from hyperchat.accounts import users
 from hyperchat.accounts.users import AccountError, SignInRefused
 from hyperchat.store.schema import AccountStatus, User
 from hyperchat.web import payloads
-from hyperchat.web.errors import BadRequest, HTTPError, json_api
+from hyperchat.web.errors import HTTPError, json_api
 from hyperchat.web.security import (
     client_address,
     csrf_token,
@@ -122,32 +126,53 @@ async def sign_out_form():
     return redirect(url_for("auth.sign_in_page"), 303)
 
 
-def _strings(payload: payloads.Values, *names: str) -> dict:
-    out = {}
-    for name in names:
-        value = payload.get(name, "")
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            raise BadRequest(f"{name} must be a string.")
-        out[name] = value
-    return out
+class Credentials(payloads.Body):
+    # Left out or null: empty, which users.py refuses with its own message and field.
+    username: str | None = None
+    password: str | None = None
+    email: str | None = None
+    # Any JSON value, read for its truth (a checkbox's value in the form).
+    remember: Any = None
+
+
+class SignedIn(BaseModel):
+    ok: bool
+    user: dict
+    moved: dict
+    csrf_token: str
+
+
+class Registered(SignedIn):
+    pending: bool
+    signed_in: bool
+
+
+class Whoami(BaseModel):
+    authenticated: bool
+    user: dict | None
+    guest_mode: bool
+    csrf_token: str
+
+
+class SignedOut(BaseModel):
+    ok: bool
+    csrf_token: str
 
 
 @bp.post("/api/v1/auth/register")
 @json_api
-@payloads.takes_json(**CREDENTIALS)
+@payloads.takes_json(Credentials)
+@document_response(Registered, 201)
 async def register():
     """Create an account; when it may sign in at once, this client is signed in."""
-    payload = payloads.body()
-    values = _strings(payload, "username", "password", "email")
+    payload = payloads.model()
     try:
-        user = await users.sign_up(current_app.config, values["username"], values["password"],
-                                   values["email"])
+        user = await users.sign_up(current_app.config, payload.username or "",
+                                   payload.password or "", payload.email or "")
     except AccountError as error:
         return jsonify({"ok": False, "error": error.message, "field": error.field}), error.status
     pending = user.status == AccountStatus.PENDING
-    moved = {} if pending else await _first_sign_in(user, bool(payload.get("remember")))
+    moved = {} if pending else await _first_sign_in(user, bool(payload.remember))
     return jsonify({"ok": True, "user": users.describe(user), "pending": pending,
                     "signed_in": not pending, "moved": moved,
                     "csrf_token": csrf_token()}), 201
@@ -155,24 +180,25 @@ async def register():
 
 @bp.post("/api/v1/auth/login")
 @json_api
-@payloads.takes_json(**CREDENTIALS)
+@payloads.takes_json(Credentials)
+@document_response(SignedIn)
 async def login():
     """Sign in with a username and password; a guest's chats come along."""
-    payload = payloads.body()
-    values = _strings(payload, "username", "password")
+    payload = payloads.model()
     try:
-        user = await users.authenticate(current_app.config, values["username"],
-                                        values["password"], client_address())
+        user = await users.authenticate(current_app.config, payload.username or "",
+                                        payload.password or "", client_address())
     except SignInRefused as refused:
         headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
         raise HTTPError.with_status(refused.status, refused.message, headers) from None
-    moved = await sign_in(user, remember=bool(payload.get("remember")))
+    moved = await sign_in(user, remember=bool(payload.remember))
     return jsonify({"ok": True, "user": users.describe(user), "moved": moved,
                     "csrf_token": csrf_token()})
 
 
 @bp.post("/api/v1/auth/logout")
 @json_api
+@document_response(SignedOut)
 async def logout():
     """End this client's session."""
     await sign_out()
@@ -181,6 +207,7 @@ async def logout():
 
 @bp.get("/api/v1/auth/me")
 @json_api
+@document_response(Whoami)
 async def me():
     """Who this client is: an account, a guest, or nobody; and its CSRF token."""
     user = current_account()

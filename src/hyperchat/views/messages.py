@@ -2,7 +2,10 @@
 
 import asyncio
 import html
+from typing import Annotated
 
+from pydantic import BaseModel
+from pydantic import Field as Constraint
 from quart import (
     Blueprint,
     current_app,
@@ -13,6 +16,7 @@ from quart import (
     stream_with_context,
     url_for,
 )
+from quart_schema import document_response
 
 from hyperchat.chat import audit, generation, message_actions, sending
 from hyperchat.live import tab_events
@@ -180,15 +184,24 @@ async def retry(message_id: int):
     return answer(message.conversation_id, html, streaming(started.reply))
 
 
+class Rating(payloads.Body):
+    # Exactly the JSON integers (the model is strict): true and 1.0 are not 1.
+    rating: Annotated[int, Constraint(ge=-1, le=1)]
+
+
+class Rated(BaseModel):
+    ok: bool
+    message_id: int
+    rating: int
+
+
 @bp.post("/rate_message/<int:message_id>")
 @json_api
-# Exactly the JSON integers: true/false and 1.0 compare equal to 1 in Python.
-@payloads.takes_json(rating=payloads.Choice(1, -1, 0))
+@payloads.takes_json(Rating)
+@document_response(Rated)
 async def rate(message_id: int):
     """Set a reply's rating: 1 (up), -1 (down) or 0 (cleared)."""
-    rating = payloads.body().get("rating")
-    if rating is None:
-        raise BadRequest('Send a JSON body like {"rating": 1}: rating must be 1, -1 or 0.')
+    rating = payloads.model().rating
     message = await get_message(message_id, current_user())
     # The same vote as the page's buttons (actions.vote_on), for programs.
     await vote(message, rating)

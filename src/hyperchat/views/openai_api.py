@@ -32,9 +32,9 @@ _KINDS = {400: ("invalid_request_error", None), 401: ("invalid_request_error", "
           429: ("rate_limit_exceeded", "rate_limit_exceeded")}
 
 
-def _shape(status: int, message: str) -> dict:
+def _shape(status: int, message: str, param: str | None = None) -> dict:
     kind, code = _KINDS.get(status, ("api_error", None))
-    return completions.error_body(message, kind, code)
+    return completions.error_body(message, kind, code, param)
 
 
 @bp.record_once
@@ -87,11 +87,10 @@ async def _record(call: Call, catalog) -> None:
 
 @bp.post("/chat/completions")
 @json_api
-# The whole body is the OpenAI-shaped request, which completions.parse_request checks.
-@payloads.takes_document()
+@payloads.takes_json(completions.ChatCompletionRequest)
 async def create_completion():
     """Answer a chat completion, whole or streamed as chunks."""
-    call = Call(request=completions.parse_request(payloads.document(), _catalog()),
+    call = Call(request=completions.parse_request(payloads.model(), _catalog()),
                 owner=identity().owner, api_key_id=identity().api_key_id)
     await quotas.check(call.owner)
     if call.request.stream:

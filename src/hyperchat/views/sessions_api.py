@@ -5,8 +5,12 @@ input, 403 for a missing CSRF token and 404 for a conversation that is unknown *
 yours* (unlike the HTML pages' 403, the API does not confirm that an id exists).
 """
 
+from typing import Annotated
 
+from pydantic import BaseModel
+from pydantic import Field as Constraint
 from quart import Blueprint, current_app, g, jsonify, request, url_for
+from quart_schema import document_response
 from tortoise.functions import Count
 
 from hyperchat.chat import conversations, exports, versions
@@ -35,6 +39,68 @@ def answer_in_json(_endpoint, _values):
     # effect once a view is called.
     if request.path.startswith(bp.url_prefix):
         g.json_api = True
+
+
+class Session(BaseModel):
+    id: int
+    title: str
+    createdAt: str
+    updatedAt: str
+    lastActivityAt: str | None
+    archived: bool
+    deletedAt: str | None
+    messageCount: int
+    sharedAt: str | None
+    shareId: str | None
+    shareUrl: str | None
+
+
+class SessionMessage(BaseModel):
+    id: int
+    role: str
+    content: str
+    reasoning: str | None
+    createdAt: str | None
+    status: str
+    rating: int
+    modelIdUsed: str | None
+    promptTokens: int | None
+    completionTokens: int | None
+    tokensEstimated: bool
+    error: str | None
+
+
+class SessionWithMessages(Session):
+    messages: list[SessionMessage]
+
+
+class SessionPage(BaseModel):
+    sessions: list[Session]
+    page: int
+    pageSize: int
+    total: int
+    hasMore: bool
+
+
+class Listing(payloads.Query):
+    page: Annotated[int, Constraint(ge=1, le=PAGE_MAX)] = 1
+    pageSize: Annotated[int, Constraint(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE
+    archived: payloads.TrueFalse = False
+    q: Annotated[str, Constraint(max_length=QUERY_MAX)] = ""
+
+
+# Optional, but not null: a default of None is never validated, a null sent is (refused).
+class NewSession(payloads.Body):
+    title: str = None
+
+
+class SessionChange(payloads.Body):
+    title: str = None
+    archived: bool = None
+
+
+class Deletion(payloads.Query):
+    permanent: payloads.TrueFalse = False
 
 
 def route(rule: str, **options):
@@ -105,16 +171,13 @@ async def matching_ids(owner: str, query: str, archived: bool) -> list[int]:
 
 @route("/", methods=["GET"])
 @json_api
-@payloads.takes_query(page=payloads.Integer(1, PAGE_MAX),
-                      pageSize=payloads.Integer(1, PAGE_SIZE_MAX),
-                      archived=payloads.Flag(), q=payloads.Text(QUERY_MAX))
+@payloads.takes_query(Listing)
+@document_response(SessionPage)
 async def index():
     """List the caller's sessions, most recent activity first (or best match for `q`)."""
-    args = payloads.query()
-    page = args.get("page", 1)
-    page_size = args.get("pageSize", PAGE_SIZE)
-    archived = args.get("archived", False)
-    query = args.get("q", "").strip()
+    args = payloads.query_model()
+    page, page_size, archived = args.page, args.pageSize, args.archived
+    query = args.q.strip()
     owner = current_user()
     listed = conversations.owned_by(owner, View.ARCHIVED if archived else View.ACTIVE)
     offset = (page - 1) * page_size
@@ -140,12 +203,12 @@ async def index():
 
 @route("/", methods=["POST"])
 @json_api
-@payloads.takes_json(title=payloads.Text())
+@payloads.takes_json(NewSession)
+@document_response(Session, 201)
 async def create():
     """Create an empty session, titled "New chat" unless a title is given."""
-    payload = payloads.body()
-    title = conversations.clean_title(payload["title"]) if "title" in payload \
-        else "New chat"
+    given = payloads.model().title
+    title = conversations.clean_title(given) if given is not None else "New chat"
     conversation = await Conversation.create(owner=current_user(), title=title)
     return await created(conversation)
 
@@ -166,6 +229,7 @@ async def stats():
 @route("/import/", methods=["POST"])
 @json_api
 @payloads.takes_document()
+@document_response(Session, 201)
 async def import_():
     """Create a session from a `hyperchat.conversation.v1` export (see exports.py)."""
     conversation = await exports.import_conversation(
@@ -175,6 +239,7 @@ async def import_():
 
 @route("/<int:conversation_id>/", methods=["GET"])
 @json_api
+@document_response(SessionWithMessages)
 async def show(conversation_id: int):
     """Show one session with all its messages, oldest first."""
     conversation = await load(conversation_id)
@@ -186,15 +251,16 @@ async def show(conversation_id: int):
 
 @route("/<int:conversation_id>/", methods=["PUT"])
 @json_api
-@payloads.takes_json(title=payloads.Text(), archived=payloads.Flag())
+@payloads.takes_json(SessionChange)
+@document_response(Session)
 async def update(conversation_id: int):
     """Rename and/or (un)archive a session; every field is checked before any is saved."""
     conversation = await load(conversation_id)
-    payload = payloads.body()
-    if "title" not in payload and "archived" not in payload:
+    change = payloads.model()
+    if change.title is None and change.archived is None:
         raise BadRequest('Send "title" and/or "archived".')
-    title = conversations.clean_title(payload["title"]) if "title" in payload else None
-    archived = payload.get("archived")
+    title = conversations.clean_title(change.title) if change.title is not None else None
+    archived = change.archived
     if title is not None:
         await conversations.rename(conversation, title)
     if archived is not None:
@@ -204,12 +270,13 @@ async def update(conversation_id: int):
 
 @route("/<int:conversation_id>/", methods=["DELETE"])
 @json_api
-@payloads.takes_query(permanent=payloads.Flag())
+@payloads.takes_query(Deletion)
+@document_response(Session)
 async def delete(conversation_id: int):
     """Move a session to the trash (200, the session); `?permanent=true` deletes it for
     good with its messages and share link (204)."""
     conversation = await load(conversation_id)
-    if payloads.query().get("permanent", False):
+    if payloads.query_model().permanent:
         await conversations.delete_permanently(conversation)
         return "", 204
     if conversation.deleted_at is None:  # again: keep the first date, the purge counts from it
@@ -219,6 +286,7 @@ async def delete(conversation_id: int):
 
 @route("/<int:conversation_id>/restore/", methods=["POST"])
 @json_api
+@document_response(Session)
 async def restore(conversation_id: int):
     """Take a session out of the trash (a session not in the trash is left as it is)."""
     conversation = await load(conversation_id)

@@ -1,7 +1,9 @@
 """Conversation settings: title, mode, with_ai and default model. Only the owner may read
 or change them; JSON through PUT /conversations/<id>, HTML through the settings page."""
 
+from pydantic import BaseModel, ConfigDict
 from quart import Blueprint, jsonify, redirect, render_template, url_for
+from quart_schema import document_response
 
 from hyperchat.metering import model_choice
 from hyperchat.store.schema import Conversation, Mode
@@ -15,6 +17,28 @@ bp = Blueprint("settings", __name__)
 FIELDS = ("title", "mode", "with_ai", "default_model_id")
 TAKES = {"title": payloads.Text(), "mode": payloads.Text(20), "with_ai": payloads.Flag(),
          "default_model_id": payloads.Text()}
+
+
+class SettingsChange(payloads.Body):
+    """Fields left out stay as they are; an unknown field is refused (a typo would
+    otherwise be a silent no-op)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = None
+    mode: str | None = None
+    with_ai: bool | None = None
+    default_model_id: str | None = None
+
+
+class Settings(BaseModel):
+    id: int
+    title: str
+    mode: str
+    with_ai: bool
+    default_model_id: str | None
+    archived: bool
+    created_at: str
+    updated_at: str
 
 
 def summary(conversation: Conversation) -> dict:
@@ -39,6 +63,8 @@ def validated(payload: dict) -> dict:
             raise BadRequest("mode must be one of: solo, partner, group.")
         changes["mode"] = Mode(payload["mode"])
     if "with_ai" in payload:
+        if not isinstance(payload["with_ai"], bool):
+            raise BadRequest("with_ai must be true or false.")
         changes["with_ai"] = payload["with_ai"]
     if "default_model_id" in payload:
         changes["default_model_id"] = model_choice.known_model(payload["default_model_id"],
@@ -55,6 +81,7 @@ async def apply(conversation: Conversation, changes: dict) -> Conversation:
 
 @bp.get("/conversations/<int:conversation_id>")
 @json_api
+@document_response(Settings)
 async def show(conversation_id: int):
     """The conversation's settings as JSON (owner only)."""
     conversation = await get_conversation(conversation_id, current_user())
@@ -63,11 +90,14 @@ async def show(conversation_id: int):
 
 @bp.put("/conversations/<int:conversation_id>")
 @json_api
-@payloads.takes_json(strict=True, **TAKES)
+@payloads.takes_json(SettingsChange)
+@document_response(Settings)
 async def update(conversation_id: int):
     """Change settings from a JSON body; fields left out stay as they are (owner only)."""
     conversation = await get_conversation(conversation_id, current_user())
-    conversation = await apply(conversation, validated(payloads.body()))
+    # Only what was sent: a null is sent, and refused by the rule of its field.
+    changes = validated(payloads.model().model_dump(exclude_unset=True))
+    conversation = await apply(conversation, changes)
     return jsonify(summary(conversation))
 
 

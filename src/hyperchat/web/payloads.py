@@ -17,21 +17,36 @@ declaration before the view runs, and the view reads the typed values with `body
 Unknown fields are ignored (a form carries what the page has), except where a view declares
 `strict=True`. A repeated form field or query argument counts once: its last value (a
 checkbox after its hidden default), except for a `Texts` field, which takes them all.
+
+JSON endpoints declare their body and query as pydantic models instead (`takes_json(Model)`,
+`takes_query(Model)`, `model()`, `query_model()`): the body is read as above (UTF-8, depth,
+storable text, no NaN), then the model checks it whole, and a refusal is a 400 naming each
+field (`FieldError`). The declaration is also quart-schema's, so /openapi.json documents the
+model. The same strict reading is the app's JSON decoder (`StrictJSONProvider`), so a view
+that declares its body with quart-schema's own `validate_request` gets it too.
 """
 
 import asyncio
 import json
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import Field as Constraint
 from quart import Quart, current_app, g, request
+from quart_schema.validation import (
+    QUART_SCHEMA_QUERYSTRING_ATTRIBUTE,
+    QUART_SCHEMA_REQUEST_ATTRIBUTE,
+    DataSource,
+    RequestSchemaValidationError,
+)
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from hyperchat.store.schema import INT_MAX, SHARE_ID_LENGTH, unstorable
-from hyperchat.web.errors import BadRequest
+from hyperchat.web.errors import BadRequest, FieldError, render_error
 
 MAX_DEPTH = 32  # our documents nest 3 levels deep; this only refuses abuse
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -281,6 +296,8 @@ class Spec:
         self.json_only = False  # the body is JSON whatever its Content-Type
         self.document = False  # the body is a JSON object the domain checks field by field
         self.strict = False  # an unknown body field is an error
+        self.model: type[BaseModel] | None = None  # the JSON body, as a pydantic model
+        self.query_model: type[BaseModel] | None = None
 
 
 def _spec(view: Callable) -> Spec:
@@ -299,11 +316,14 @@ def takes_body(*, strict: bool = False, **fields: Field):
     return declare
 
 
-def takes_json(*, strict: bool = False, **fields: Field):
-    """Declare a JSON body (read as JSON whatever its Content-Type) and its fields."""
+def takes_json(model: type[BaseModel]):
+    """Declare a JSON body (read as JSON whatever its Content-Type) as a pydantic model;
+    the view reads it with `model()`. quart-schema documents it in /openapi.json."""
     def declare(view):
-        takes_body(strict=strict, **fields)(view)
-        view.input_spec.json_only = True
+        spec = _spec(view)
+        spec.json_only = True
+        spec.model = model
+        setattr(view, QUART_SCHEMA_REQUEST_ATTRIBUTE, (model, DataSource.JSON))
         return view
     return declare
 
@@ -317,9 +337,13 @@ def takes_document():
     return declare
 
 
-def takes_query(**fields: Field):
-    """Declare the query arguments a view reads."""
+def takes_query(model: type[BaseModel] | None = None, /, **fields: Field):
+    """Declare the query arguments a view reads: fields (a page's), or a pydantic model (a
+    JSON endpoint's, read with `query_model()` and documented in /openapi.json)."""
     def declare(view):
+        if model is not None:
+            _spec(view).query_model = model
+            setattr(view, QUART_SCHEMA_QUERYSTRING_ATTRIBUTE, model)
         _spec(view).query.update(fields)
         return view
     return declare
@@ -339,6 +363,16 @@ def query() -> Values:
     return g.get("input_query") or Values()
 
 
+def model() -> Any:
+    """The body of a `takes_json(Model)` view, validated: an instance of its model."""
+    return g.get("input_model")
+
+
+def query_model() -> Any:
+    """The query of a `takes_query(Model)` view, validated: an instance of its model."""
+    return g.get("input_query_model")
+
+
 def document() -> Any:
     """The JSON body of a `takes_document` view, as parsed (None for an empty body)."""
     return g.get("input_document")
@@ -353,6 +387,96 @@ def header(name: str, field: Field) -> Any:
     return field.read(name, [raw], from_json=False)
 
 
+# ----------------------------------------------------------------------------- models
+
+
+class Body(BaseModel):
+    """A JSON body's model: JSON's own types, strictly (true is not 1, "1" is not 1);
+    unknown fields ignored unless the model says `extra="forbid"`."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class Query(BaseModel):
+    """A query's model: arguments are text, read as the declared type ("2", "true")."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# A row id a 32-bit id column can hold, for models (IdConverter's rule for paths).
+RowId = Annotated[int, Constraint(ge=1, le=INT_MAX)]
+
+
+def _true_or_false(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in Flag.WORDS:
+        return Flag.WORDS[value]
+    raise ValueError("must be true or false")
+
+
+# A query's flag: exactly "true" or "false" (not "yes", "1" or blank, which pydantic's
+# own bool would read).
+TrueFalse = Annotated[bool, BeforeValidator(_true_or_false)]
+
+
+def location(loc: tuple) -> str:
+    """pydantic's error location as a client writes it: `messages[0].role`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# pydantic names the member of a union that failed in the location ("str",
+# "list[ContentPart]"): it is not a place in the document the client wrote.
+UNION_TAGS = {"str", "int", "float", "bool", "none", "dict", "list"}
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and (part in UNION_TAGS or "[" in part
+                                      or part.startswith(("constrained-", "function-")))
+
+
+def field_error(error: ValidationError) -> FieldError:
+    """A model's refusal as one 400 that names each field and says what it must be (the
+    members of a union together: "a valid string or a valid list")."""
+    said: dict[str, list[str]] = {}
+    for problem in error.errors(include_url=False):
+        where = location(tuple(p for p in problem["loc"] if not _is_union_tag(p)))
+        if problem["type"] == "extra_forbidden":
+            where, text = "", f"Unknown field: {where} (not one this takes)"
+        elif problem["type"] == "missing":
+            text = "is required"
+        else:
+            text = problem["msg"][0].lower() + problem["msg"][1:]
+        if text not in said.setdefault(where, []):
+            said[where].append(text)
+    problems = []
+    for where, texts in said.items():
+        merged = " or ".join(t.removeprefix("input should be ") if n else t
+                             for n, t in enumerate(texts))
+        problems.append(f"{where}: {merged}" if where else merged)
+    message = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)"
+                                         if len(problems) > 5 else "")
+    return FieldError(message.rstrip(".") + ".", field=next(iter(said), None))
+
+
+def validated(model: type[BaseModel], value: Any) -> Any:
+    """`value` (parsed and checked JSON, or the query's text) as an instance of `model`."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        raise field_error(error) from None
+
+
+class StrictJSONProvider:
+    """Mixed into the app's JSON provider: `loads` reads as `parse_json` does."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return parse_json(s)
+
+
 # ----------------------------------------------------------------------------- parsing
 
 
@@ -362,11 +486,11 @@ def _check_text(text: str, where: str) -> None:
         raise BadRequest(f"{where} contains {problem}. Send text without it.")
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes | str) -> Any:
     """A JSON body, strictly: UTF-8, no NaN or Infinity, at most MAX_DEPTH levels, every
     string (keys included) storable as it is. BadRequest says what is wrong."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as error:
         raise BadRequest(f"The body is not valid UTF-8 (at byte {error.start}).") from None
     try:
@@ -451,6 +575,9 @@ async def _read_body(spec: Spec) -> None:
             payload = {}
         if not isinstance(payload, dict):
             raise BadRequest("Send a JSON object as the request body.")
+        if spec.model is not None:
+            g.input_model = validated(spec.model, payload)
+            return
         g.input_body = _read(spec.body, payload, True, spec.strict)
         return
     # No body, or a kind no view reads: no fields.
@@ -493,15 +620,28 @@ async def read_request() -> None:
     except UnicodeDecodeError:
         raise BadRequest("The query string is not valid UTF-8.") from None
     spec = spec_of(request.url_rule.endpoint if request.url_rule else None)
-    g.input_query = _read(spec.query, _multi(_parse_form_text(query_text, "query string")),
-                          False, False)
+    given = _multi(_parse_form_text(query_text, "query string"))
+    g.input_query = _read(spec.query, given, False, False)
+    if spec.query_model is not None:
+        # The last of a repeated argument, as for fields.
+        g.input_query_model = validated(spec.query_model,
+                                        {name: values[-1] for name, values in given.items()})
     if request.method in BODY_METHODS:
         await _read_body(spec)
 
 
 def init_app(app: Quart) -> None:
     """Install the converters (before any blueprint adds a route) and the hook (after the
-    CSRF check: a forged request is refused as such, whatever its body)."""
+    CSRF check: a forged request is refused as such, whatever its body). web/openapi.py
+    makes StrictJSONProvider the app's JSON decoder."""
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["share"] = ShareIdConverter
     app.before_request(read_request)
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def _schema_error(error: RequestSchemaValidationError):
+        # quart-schema's own validate_request: the same 400 naming the field as ours.
+        cause = error.validation_error
+        refused = field_error(cause) if isinstance(cause, ValidationError) \
+            else BadRequest(f"The request could not be read: {cause}.")
+        return await render_error(refused)

@@ -33,10 +33,10 @@ CSRF_HEADER = "X-CSRF-Token"
 # a tab the change its own response already made (web/view_helpers.py).
 TAB_HEADER = "X-Tab-Id"
 # What a browser with no identity may still open when guest mode is off.
-PUBLIC_BLUEPRINTS = {"auth", "health", "assets"}
+PUBLIC_BLUEPRINTS = {"auth", "health", "assets", "api_docs"}
 # APIs for programs that only a Bearer API key opens: no cookie, no CSRF token, no guest.
 BEARER_ONLY_BLUEPRINTS = {"openai_api"}
-PUBLIC_ENDPOINTS = {"static", "shares.show", "account.reset_password",
+PUBLIC_ENDPOINTS = {"static", "openapi", "shares.show", "account.reset_password",
                     "account.reset_password_form"}
 
 CONTENT_SECURITY_POLICY = "; ".join([
