@@ -34,10 +34,16 @@ def test_no_script_writes_a_url_of_the_app(script):
     assert not hits, "render a data-*-url attribute with url_for instead:\n" + "\n".join(hits)
 
 
+# Scripts of the pages that do not use the layout, and the template that loads each.
+STANDALONE = {"api_docs.js": "api_docs/show.html"}
+
+
 def test_the_layout_loads_every_script_and_only_those():
     layout = (ROOT / "templates" / "base.html").read_text()
     loaded = set(re.findall(r'"(\w+\.js)"', layout))
-    assert loaded == {p.name for p in SCRIPTS}
+    assert loaded == {p.name for p in SCRIPTS} - set(STANDALONE)
+    for script, template in STANDALONE.items():
+        assert f"'{script}'" in (ROOT / "templates" / template).read_text()
 
 
 async def test_every_script_a_page_loads_is_served_in_the_order_written(client):

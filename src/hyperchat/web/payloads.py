@@ -442,8 +442,10 @@ def field_error(error: ValidationError) -> FieldError:
     """A model's refusal as one 400 that names each field and says what it must be (the
     members of a union together: "a valid string or a valid list")."""
     said: dict[str, list[str]] = {}
+    first = None
     for problem in error.errors(include_url=False):
         where = location(tuple(p for p in problem["loc"] if not _is_union_tag(p)))
+        first = first or where
         if problem["type"] == "extra_forbidden":
             where, text = "", f"Unknown field: {where} (not one this takes)"
         elif problem["type"] == "missing":
@@ -459,7 +461,7 @@ def field_error(error: ValidationError) -> FieldError:
         problems.append(f"{where}: {merged}" if where else merged)
     message = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)"
                                          if len(problems) > 5 else "")
-    return FieldError(message.rstrip(".") + ".", field=next(iter(said), None))
+    return FieldError(message.rstrip(".") + ".", field=first)
 
 
 def validated(model: type[BaseModel], value: Any) -> Any:
