@@ -14,7 +14,9 @@ from hypercorn.config import Config
 
 from hyperchat import create_app
 from hyperchat.accounts import api_keys, owner_of
-from hyperchat.store.schema import UsageRecord, User
+from hyperchat.chat.conversations import title_from
+from hyperchat.live import tab_events
+from hyperchat.store.schema import Conversation, Message, UsageRecord, User
 from tests.conftest import marked_config
 from tests.fake_upstream import Fixture, HttpError, InBandError, Stall, Tokens
 
@@ -28,6 +30,7 @@ class Served:
     key: str
     owner: str
     key_id: int
+    app: object = None
     # Every SDK client made, closed at the end of the test (an open socket is a warning).
     clients: list = field(default_factory=list)
 
@@ -78,7 +81,7 @@ async def served(request, app_config):
                 await asyncio.sleep(0.05)
     user = await User.create(username="prog", username_key="prog", password_hash="-")
     row, key = await api_keys.create(user, "tests")
-    found = Served(f"http://127.0.0.1:{port}/v1", key, owner_of(user), row.id)
+    found = Served(f"http://127.0.0.1:{port}/v1", key, owner_of(user), row.id, app)
     yield found
     await found.close()
     stop.set()
@@ -424,3 +427,208 @@ async def test_a_body_that_is_not_a_json_object_is_a_400(served, fake_upstream):
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "invalid_request_error"
     assert fake_upstream.requests == []
+
+
+# --------------------------------------------------------------------------- seed 003's camelCase
+
+# The seed's request, exactly, but for its model (one this catalog has) and its `tools`,
+# which are not OpenAI's function tools (refused: see the next test).
+SEED_REQUEST = {
+    "model": "gemini-2.5-flash-preview-04-17",
+    "messages": [
+        {"role": "user", "content": "Hello"},
+        {"role": "assistant", "content": "Hi there!"}
+    ],
+    "temperature": 1.0,
+    "topP": 0.95,
+    "tools": ["url-context", "image-generation"],
+    "stream": True
+}
+CAMEL = {"X-Hyperchat-Casing": "camel"}
+
+
+def _keys(value) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+async def test_the_seeds_request_in_camel_case_answers_in_the_seeds_shape(served,
+                                                                         fake_upstream):
+    reply = "Hello! How can I help you today?"
+    # 15 tokens, as the seed's usage counts them.
+    fake_upstream.enqueue(Tokens([reply[i:i + 2] for i in range(0, 28, 2)] + [reply[28:]],
+                                 prompt_tokens=10))
+    body = {**{k: v for k, v in SEED_REQUEST.items() if k != "tools"}, "model": MODEL,
+            "stream": False}
+    async with served.http() as http:
+        response = await http.post("/chat/completions", json=body, headers=CAMEL)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["id"].startswith("chatcmpl-")
+    assert answer["choices"][0]["message"] == {
+        "role": "assistant", "content": "Hello! How can I help you today?", "refusal": None}
+    assert answer["choices"][0]["finishReason"] == "stop"
+    usage = answer["usage"]
+    assert (usage["promptTokens"], usage["completionTokens"], usage["totalTokens"]) == (
+        10, 15, 25)
+    assert not any("_" in key for key in _keys(answer))
+    sent = fake_upstream.requests[0]["json"]
+    assert (sent["temperature"], sent["top_p"]) == (1.0, 0.95)  # topP, under OpenAI's name
+
+
+async def test_the_seeds_stream_in_camel_case_parses_as_the_seed_reads_it(served,
+                                                                          fake_upstream):
+    fake_upstream.enqueue(Tokens(["Hello", " there"], prompt_tokens=3))
+    body = {**{k: v for k, v in SEED_REQUEST.items() if k != "tools"}, "model": MODEL,
+            "stream_options": {"include_usage": True}}
+    async with served.http() as http:
+        response = await http.post("/chat/completions", json=body, headers=CAMEL)
+    lines = [line for line in response.text.split("\n\n") if line]
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+    # As the seed's useChatApi.ts reads them: choices[0].delta.content, in order.
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks
+                   if c["choices"])
+    assert text == "Hello there"
+    assert chunks[-2]["choices"][0]["finishReason"] == "stop"
+    assert chunks[-1]["usage"]["promptTokens"] == 3 and "totalTokens" in chunks[-1]["usage"]
+    assert not any("_" in key for c in chunks for key in _keys(c))
+
+
+async def test_the_seeds_studio_tools_are_refused_naming_the_field(served, fake_upstream):
+    async with served.http() as http:
+        response = await http.post("/chat/completions", headers=CAMEL,
+                                   json={**SEED_REQUEST, "model": MODEL})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"].startswith("tools[0]")
+    assert fake_upstream.requests == []
+
+
+async def test_an_unknown_casing_is_a_400(served, fake_upstream):
+    async with served.http() as http:
+        response = await http.post("/chat/completions", json={"model": MODEL,
+                                                                "messages": HELLO},
+                                   headers={"X-Hyperchat-Casing": "kebab"})
+    assert response.status_code == 400
+    assert "X-Hyperchat-Casing" in response.json()["error"]["message"]
+
+
+# --------------------------------------------------------------------------- saved sessions
+
+
+def _follow(served, conversation_id: int, position: str):
+    return served.app.extensions["events"].follow(conversation_id, position, keepalive=5)
+
+
+async def _next_change(events) -> tab_events.Event:
+    async with asyncio.timeout(5):
+        async for event in events:
+            if event is not None and event.type == tab_events.THREAD_CHANGED:
+                return event
+    raise AssertionError("no thread change published")
+
+
+async def test_a_call_saved_in_a_new_session_is_a_conversation_titled_by_the_rule(
+        served, fake_upstream):
+    fake_upstream.enqueue(Tokens(["Deco", "rators wrap."], prompt_tokens=9))
+    question = "How do I use Python decorators in my code?"
+    raw = await served.async_().chat.completions.with_raw_response.create(
+        model=MODEL, messages=[{"role": "system", "content": "Be brief."},
+                               {"role": "user", "content": question}],
+        extra_headers={"X-Hyperchat-Session": "new"})
+    conversation = await Conversation.get(id=int(raw.headers["X-Hyperchat-Session"]))
+    assert conversation.owner == served.owner and conversation.title == title_from(question)
+    messages = await Message.filter(conversation_id=conversation.id).order_by("id")
+    assert [(str(m.role), m.content, str(m.status)) for m in messages] == [
+        ("system", "Be brief.", "complete"), ("user", question, "complete"),
+        ("assistant", "Decorators wrap.", "complete")]
+    assert messages[2].parent_id == messages[1].id and messages[2].prompt_tokens == 9
+    [record] = await _records(served.owner)
+    assert (record.conversation_id, record.message_id) == (conversation.id, messages[2].id)
+
+
+async def test_a_call_saved_in_a_session_appends_its_turn_and_shows_in_open_tabs(
+        served, fake_upstream):
+    conversation = await Conversation.create(owner=served.owner, title="Mine")
+    events = _follow(served, conversation.id,
+                     await served.app.extensions["events"].position(conversation.id))
+    fake_upstream.enqueue(Tokens(["first"]), Tokens(["sec", "ond"]))
+    client = served.async_()
+    headers = {"X-Hyperchat-Session": str(conversation.id)}
+    await client.chat.completions.create(model=MODEL, messages=HELLO, extra_headers=headers)
+    first = await _next_change(events)
+    # The client sends the history it keeps: only the turn after it is new.
+    stream = await client.chat.completions.create(
+        model=MODEL, stream=True, extra_headers=headers,
+        messages=[*HELLO, {"role": "assistant", "content": "first"},
+                  {"role": "user", "content": "Again"}])
+    async for _chunk in stream:
+        pass
+    second = await _next_change(events)
+    messages = await Message.filter(conversation_id=conversation.id).order_by("id")
+    assert [(str(m.role), m.content) for m in messages] == [
+        ("user", "Say hi"), ("assistant", "first"), ("user", "Again"),
+        ("assistant", "second")]
+    assert (await Conversation.get(id=conversation.id)).title == "Mine"
+    assert f'id="msg-{messages[1].id}"' in first.html
+    assert f'id="msg-{messages[3].id}"' in second.html and "second" in second.html
+
+
+async def test_someone_elses_session_is_not_found_in_openais_shape(served, fake_upstream):
+    theirs = await Conversation.create(owner="someone-else", title="Theirs")
+    with pytest.raises(openai.NotFoundError) as caught:
+        await served.async_().chat.completions.create(
+            model=MODEL, messages=HELLO, extra_headers={"X-Hyperchat-Session": str(theirs.id)})
+    assert set(caught.value.body) == {"message", "type", "param", "code"}
+    assert fake_upstream.requests == []
+    assert await Message.filter(conversation_id=theirs.id).count() == 0
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "x" * 30])
+async def test_a_malformed_session_header_is_a_400(served, fake_upstream, value):
+    with pytest.raises(openai.BadRequestError):
+        await served.async_().chat.completions.create(
+            model=MODEL, messages=HELLO, extra_headers={"X-Hyperchat-Session": value})
+    assert fake_upstream.requests == []
+
+
+async def test_a_session_needs_a_user_turn_to_save(served, fake_upstream):
+    conversation = await Conversation.create(owner=served.owner, title="Mine")
+    with pytest.raises(openai.BadRequestError) as caught:
+        await served.async_().chat.completions.create(
+            model=MODEL, messages=[*HELLO, {"role": "assistant", "content": "Hi"}],
+            extra_headers={"X-Hyperchat-Session": str(conversation.id)})
+    assert "user message" in caught.value.message
+    assert fake_upstream.requests == []
+
+
+async def test_a_provider_refusal_leaves_no_new_session_behind(served, fake_upstream):
+    fake_upstream.enqueue(HttpError(400, {"error": {"code": 400, "message": "no"}}))
+    with pytest.raises(openai.BadRequestError):
+        await served.async_().chat.completions.create(
+            model=MODEL, messages=HELLO, extra_headers={"X-Hyperchat-Session": "new"})
+    assert await Conversation.filter(owner=served.owner).count() == 0
+
+
+async def test_without_a_session_only_usage_is_stored(served, fake_upstream):
+    fake_upstream.enqueue(Tokens(["ok"]))
+    await served.async_().chat.completions.create(model=MODEL, messages=HELLO)
+    assert await Conversation.all().count() == 0 and await Message.all().count() == 0
+    assert len(await _records(served.owner)) == 1
+
+
+# --------------------------------------------------------------------------- unknown paths
+
+
+async def test_a_wrong_method_and_an_unknown_path_answer_in_openais_shape(served):
+    async with served.http() as http:
+        wrong = await http.get("/chat/completions")
+        unknown = await http.post("/embeddings", json={"input": "x"})
+    assert wrong.status_code == 405 and "POST" in wrong.headers["Allow"]
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
+    assert unknown.status_code == 404
+    assert set(unknown.json()["error"]) == {"message", "type", "param", "code"}
+    assert unknown.json()["error"]["code"] == "not_found"

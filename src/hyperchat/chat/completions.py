@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as Constraint
+from quart_schema import snake_to_camel
 
 from hyperchat.metering import usage as usage_records
 from hyperchat.metering.catalog import Catalog
@@ -259,6 +260,9 @@ class Call:
     first_text_at: float | None = None
     last_event_at: float | None = None
     reached_provider: bool = False
+    # Set when the call is saved in a conversation (chat/saved_calls.py).
+    conversation_id: int | None = None
+    message_id: int | None = None
 
     @property
     def model(self) -> str:
@@ -335,7 +339,8 @@ class Call:
         if self.first_text_at is not None:
             ttft = round((self.first_text_at - (self.sent_at or self.started)) * 1000)
         return await UsageRecord.create(
-            owner=self.owner, conversation=None, message_id=None, api_key_id=self.api_key_id,
+            owner=self.owner, conversation_id=self.conversation_id, message_id=self.message_id,
+            api_key_id=self.api_key_id,
             model=self.request.model,
             prompt_tokens=prompt, completion_tokens=completion,
             total_tokens=usage_json.get("total_tokens", 0), cost=cost, cost_source=source,
@@ -375,6 +380,16 @@ class Call:
         if self.request.include_usage:
             body["usage"] = usage  # null on every chunk but the last, as OpenAI sends it
         return body
+
+
+def camel_case(value: Any) -> Any:
+    """A response in seed 003's camelCase (`finishReason`, `usage.promptTokens`...): every
+    key renamed, values as they are (a tool call's `arguments` stay the provider's text)."""
+    if isinstance(value, dict):
+        return {snake_to_camel(key): camel_case(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [camel_case(item) for item in value]
+    return value
 
 
 def delta_of(event: Event) -> dict | None:

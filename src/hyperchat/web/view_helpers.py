@@ -147,6 +147,16 @@ async def render_change(change: versions.ThreadChange, conversation, **extra) ->
                                  live=await live_snapshots(change.messages), **extra)
 
 
+async def publish_saved(app, conversation, before: list[int]) -> None:
+    """Show what was appended to a conversation outside the app (a /v1 call saved in it) in
+    its open tabs: the change of the branch shown since `before`."""
+    change = await versions.change(conversation.id, before)
+    async with app.app_context():
+        html = await render_change(change, conversation)
+    await app.extensions["events"].publish(conversation.id, tab_events.THREAD_CHANGED, html,
+                                           None)
+
+
 def same_origin_path(target: str | None) -> str | None:
     """`target` (a Referer, say) as a path on this site, or None when it points elsewhere:
     another host or scheme, a scheme-relative `//host`, a backslash that browsers read as a
