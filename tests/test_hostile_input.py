@@ -108,6 +108,79 @@ def hostile_text(field: payloads.Field) -> list[str]:
     raise AssertionError(f"no hostile text for {type(field).__name__}: add it here")
 
 
+JSON_TYPES = {"integer": 5, "number": 1.5, "boolean": True, "string": "x", "array": ["x"],
+              "object": {"a": 1}}
+
+
+def _types(schema: dict) -> set[str]:
+    found = {schema["type"]} if "type" in schema else set()
+    for option in schema.get("anyOf", []):
+        found |= _types(option)
+    if "$ref" in schema or "enum" in schema or "const" in schema:
+        found.add("object" if "$ref" in schema else "enum")
+    return found - {"null"}
+
+
+def _bounds(schema: dict) -> dict:
+    merged = dict(schema)
+    for option in schema.get("anyOf", []):
+        merged.update({k: v for k, v in option.items() if k in (
+            "minimum", "maximum", "maxLength")})
+    return merged
+
+
+def model_hostile_json(model) -> dict[str, list]:
+    """For each field of a body model, JSON values of a type it does not take or beyond its
+    range (a field of any type, `Any`, has none)."""
+    hostile = {}
+    for name, schema in model.model_json_schema()["properties"].items():
+        types = _types(schema)
+        if not types:
+            continue
+        values = [v for t, v in JSON_TYPES.items() if t not in types
+                  and not (t == "integer" and "number" in types)]
+        bounds = _bounds(schema)
+        if "maximum" in bounds:
+            values.append(bounds["maximum"] + 1)
+        if "minimum" in bounds:
+            values.append(bounds["minimum"] - 1)
+        if "maxLength" in bounds:
+            values.append("x" * (bounds["maxLength"] + 1))
+        hostile[name] = values
+    return hostile
+
+
+def model_hostile_text(model) -> dict[str, list[str]]:
+    """For each argument of a query model, text it refuses."""
+    hostile = {}
+    for name, schema in model.model_json_schema()["properties"].items():
+        types, bounds = _types(schema), _bounds(schema)
+        values = []
+        if "integer" in types:
+            values += ["abc", "1.5", "0x10", "9" * 30]
+        if "boolean" in types:
+            values += ["maybe", "yes", "1"]
+        if "maximum" in bounds:
+            values.append(str(bounds["maximum"] + 1))
+        if "minimum" in bounds:
+            values.append(str(bounds["minimum"] - 1))
+        if "maxLength" in bounds:
+            values.append("x" * (bounds["maxLength"] + 1))
+        hostile[name] = values
+    return hostile
+
+
+def test_the_model_walk_finds_hostile_values_for_each_kind_of_field():
+    from hyperchat.chat.completions import ChatCompletionRequest
+    from hyperchat.views.sessions_api import Listing
+
+    body = model_hostile_json(ChatCompletionRequest)
+    assert 3 in body["temperature"] and -1 in body["temperature"] and "x" in body["top_p"]
+    assert "x" in body["messages"] and 5 in body["model"] and "n" not in body
+    query = model_hostile_text(Listing)
+    assert {"abc", "0", "1000001"} <= set(query["page"]) and "yes" in query["archived"]
+
+
 @pytest.fixture
 async def seeded(client, fake_upstream):
     """One conversation with a message and its finished reply, shared; the ids routes take."""
@@ -210,8 +283,11 @@ async def test_hostile_input_is_a_clear_4xx_that_changes_nothing(app, client, se
         # The query: unreadable anywhere, or a declared argument out of its type or range.
         for what, query in QUERIES.items():
             await check.expect(f"a query with {what}", 400, method, f"{check.path}?{query}")
-        for name, field in spec.query.items():
-            for value in hostile_text(field):
+        query_fields = {name: hostile_text(field) for name, field in spec.query.items()}
+        if spec.query_model is not None:
+            query_fields.update(model_hostile_text(spec.query_model))
+        for name, values in query_fields.items():
+            for value in values:
                 await check.expect(f"?{name}={value[:20]}", 400, method,
                                    f"{check.path}?{urlencode({name: value})}", mentions=name)
 
@@ -224,8 +300,11 @@ async def test_hostile_input_is_a_clear_4xx_that_changes_nothing(app, client, se
         for what, raw in NOT_AN_OBJECT.items():
             await check.expect(f"a JSON body: {what}", 400, method, data=raw,
                                content_type=json_type)
-        for name, field in spec.body.items():
-            for value in hostile_json(field):
+        body_fields = {name: hostile_json(field) for name, field in spec.body.items()}
+        if spec.model is not None:
+            body_fields.update(model_hostile_json(spec.model))
+        for name, values in body_fields.items():
+            for value in values:
                 await check.expect(f"JSON {name}={str(value)[:30]}", 400, method,
                                    data=json.dumps({name: value}).encode(),
                                    content_type=json_type, mentions=name)
