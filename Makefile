@@ -73,11 +73,14 @@ test: deps deps-system
 	$(PY) bench/run.py --budgets || status=$$((status ? status : 1)); \
 	exit $$status
 
-# Streams and page weight (app and fake upstream as processes), then search over 100,000
+# Streams and page weight (app and fake upstream as processes), then /v1 beside LiteLLM's
+# proxy (installed from PyPI into .venv-bench, never into the app's .venv), then search over 100,000
 # messages, then server time for a 1,000-message conversation page, then the event loop's worst
 # lag while heavy requests run (markdown, import, export, share). Figures, not a pass/fail.
 bench: deps
 	$(PY) bench/run.py
+	@echo; echo "== /v1 beside LiteLLM's proxy (LiteLLM in .venv-bench, made on first run)"
+	$(PY) bench/run.py --v1-vs-litellm
 	@echo; echo "== search"; $(PY) bench/search_bench.py
 	@echo; echo "== page render"; $(PY) bench/page_bench.py
 	@echo; echo "== heavy requests (event loop lag)"; $(PY) bench/stall_bench.py
@@ -91,7 +94,7 @@ lint: venv
 
 clean:
 	-@scripts/postgres.sh stop || true
-	rm -rf .venv node_modules .tmp data
+	rm -rf .venv .venv-bench node_modules .tmp data
 
 # make migrations NAME=add_pinned: writes the migration for both dialects (needs PostgreSQL).
 ifneq ($(filter migrations,$(MAKECMDGOALS)),)

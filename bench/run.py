@@ -21,6 +21,7 @@ way (it is non-zero only when the benchmark itself cannot run).
     .venv/bin/python bench/run.py --workers 2 --levels 200   # WORKERS=2: Redis + PostgreSQL
     .venv/bin/python bench/run.py --signed-in --levels       # a signed-in account vs a guest
     .venv/bin/python bench/run.py --budgets   # the speed budgets `make test` enforces (< 1 min)
+    .venv/bin/python bench/run.py --v1-vs-litellm   # /v1 beside LiteLLM's proxy (own venv)
 
 --budgets is a short run (15 samples at 1 stream, one round of 20 streams, the first load of
 `/`) that exits with status 1 when a budget is broken, each against a baseline from the same
@@ -1120,7 +1121,13 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true",
                         help="PostgreSQL (scripts/postgres.sh) instead of SQLite; implied by "
                              "--workers N > 1")
+    parser.add_argument("--v1-vs-litellm", action="store_true",
+                        help="only /v1 beside LiteLLM's proxy (bench/v1_vs_litellm.py)")
     args = parser.parse_args()
+    if args.v1_vs_litellm:
+        import v1_vs_litellm
+
+        return v1_vs_litellm.main()
     if args.workers is not None and args.workers > 1:
         if args.profile:
             parser.error("--profile profiles one process: use it without --workers")

@@ -17,6 +17,7 @@ Module map (ARCHITECTURE.md follows a request through it):
     feedback.py audit.py search.py sidebar.py
     exports.py          export to Markdown/JSON/zip and import back
     completions.py      OpenAI's chat-completions format for programs (/v1)
+    saved_calls.py      a /v1 call saved in a conversation (X-Hyperchat-Session)
   accounts/     users.py passwords.py sessions.py api_keys.py throttle.py merge.py
                 records.py: accounts, sign-in, keys, the guest's data carried over
   cli.py        the `hyperchat` command: serve, migrate, create-user, reset-password,
