@@ -147,6 +147,56 @@ class ChatCompletionRequest(BaseModel):
     web_search_options: Any = None
 
 
+# The answers' shapes, for /openapi.json (built as dicts on the hot path, not validated).
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelCard]
+
+
+class CompletionMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str | None
+    refusal: None
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+class CompletionChoice(BaseModel):
+    index: int
+    message: CompletionMessage
+    logprobs: None
+    finish_reason: str
+
+
+class CompletionUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    completion_tokens_details: dict[str, int] | None = None
+    estimated: bool | None = None  # our estimate: the provider sent no usage
+
+
+class ChatCompletion(BaseModel):
+    """A whole reply; with `"stream": true` the answer is instead `text/event-stream`
+    events of `chat.completion.chunk`, ending with `data: [DONE]`."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    system_fingerprint: str | None
+    choices: list[CompletionChoice]
+    usage: CompletionUsage
+
+
 @dataclass
 class CompletionRequest:
     model: str

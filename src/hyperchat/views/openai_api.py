@@ -11,6 +11,7 @@ import time
 from contextlib import aclosing, suppress
 
 from quart import Blueprint, Response, current_app, jsonify, stream_with_context
+from quart_schema import document_response
 
 from hyperchat.chat import completions, saved_calls
 from hyperchat.chat.completions import APIError, Call
@@ -63,6 +64,7 @@ def _model_json(model) -> dict:
 
 @bp.get("/models")
 @json_api
+@document_response(completions.ModelList)
 async def models():
     """List the models this server can answer with."""
     return jsonify({"object": "list", "data": [_model_json(m) for m in _catalog().models()]})
@@ -70,6 +72,7 @@ async def models():
 
 @bp.get("/models/<path:model_id>")
 @json_api
+@document_response(completions.ModelCard)
 async def model(model_id: str):
     """Describe one model."""
     found = _catalog().get(model_id)
@@ -101,6 +104,7 @@ async def _record(call: Call, catalog) -> None:
 @bp.post("/chat/completions")
 @json_api
 @payloads.takes_json(completions.ChatCompletionRequest)
+@document_response(completions.ChatCompletion)
 async def create_completion():
     """Answer a chat completion, whole or streamed as chunks; with X-Hyperchat-Session,
     saved in that conversation too."""

@@ -82,6 +82,16 @@ class SessionPage(BaseModel):
     hasMore: bool
 
 
+class SessionStats(BaseModel):
+    active: int
+    archived: int
+    trash: int
+    messages: int
+    promptTokens: int
+    completionTokens: int
+    tokens: int
+
+
 class Listing(payloads.Query):
     page: Annotated[int, Constraint(ge=1, le=PAGE_MAX)] = 1
     pageSize: Annotated[int, Constraint(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE
@@ -220,6 +230,7 @@ async def created(conversation: Conversation):
 
 @route("/stats/", methods=["GET"])
 @json_api
+@document_response(SessionStats)
 async def stats():
     """Count the caller's sessions (active, archived, trash), messages and tokens."""
     counts = await conversations.stats(current_user())
