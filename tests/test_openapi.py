@@ -4,10 +4,13 @@ the docs page serves Swagger UI from our own files."""
 import re
 
 import pytest
+from pydantic import BaseModel
+from quart_schema import validate_request
 
 from hyperchat import create_app
+from hyperchat.web.errors import json_api
 from hyperchat.web.security import CONTENT_SECURITY_POLICY
-from tests.helpers import soup
+from tests.helpers import csrf, soup
 
 MAP_APP = create_app({"SECRET_KEY": "only-the-url-map", "DATABASE_URL": "sqlite://:memory:"})
 
@@ -112,3 +115,49 @@ async def test_the_docs_page_loads_swagger_ui_from_this_server(client):
 async def test_the_document_and_its_page_are_public(client):
     assert (await client.get("/openapi.json")).status_code == 200
     assert (await client.get("/docs")).status_code == 200
+
+
+class Echo(BaseModel):
+    title: str
+    count: int = 0
+
+
+@pytest.fixture
+async def echo_client(app_config):
+    """The app with one more JSON route declared by quart-schema's own validate_request (as
+    a view may be), registered before the app starts."""
+    app = create_app(app_config)
+
+    @validate_request(Echo)
+    @json_api
+    async def echo(data: Echo):
+        return {"title": data.title, "count": data.count}
+
+    app.add_url_rule("/test-echo", "test_echo", echo, methods=["POST"])
+    async with app.test_app() as test_app:
+        yield test_app.test_client()
+
+
+@pytest.mark.parametrize(("body", "names"), [
+    (b'{"count": 1}', "title is required"),
+    (b'{"title": 5}', "title"),
+    (b'{"title": "a\\u0000b"}', "NUL"),
+    (b'{"title": "\\ud800"}', "surrogate"),
+    (b'{"title": "x", "count": NaN}', "NaN"),
+    (b'{"a":' * 40 + b'"x"' + b"}" * 40, "nested too deeply"),
+])
+async def test_quart_schemas_validate_request_has_the_same_rules_and_errors(echo_client,
+                                                                           body, names):
+    token = await csrf(echo_client)
+    response = await echo_client.post("/test-echo", data=body, headers={
+        "Content-Type": "application/json", "X-CSRF-Token": token})
+    assert response.status_code == 400
+    error = (await response.get_json())["error"]
+    assert names in error, error
+
+
+async def test_quart_schemas_validate_request_passes_a_good_body(echo_client):
+    token = await csrf(echo_client)
+    response = await echo_client.post("/test-echo", json={"title": "hi", "count": 2},
+                                      headers={"X-CSRF-Token": token})
+    assert (await response.get_json()) == {"title": "hi", "count": 2}

@@ -458,7 +458,8 @@ def field_error(error: ValidationError) -> FieldError:
     for where, texts in said.items():
         merged = " or ".join(t.removeprefix("input should be ") if n else t
                              for n, t in enumerate(texts))
-        problems.append(f"{where}: {merged}" if where else merged)
+        joint = " " if merged.startswith("is ") else ": "
+        problems.append(f"{where}{joint}{merged}" if where else merged)
     message = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)"
                                          if len(problems) > 5 else "")
     return FieldError(message.rstrip(".") + ".", field=first)
