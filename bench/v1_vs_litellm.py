@@ -40,11 +40,16 @@ LITELLM_KEY = "sk-bench-" + "0" * 32
 
 
 def bench_venv() -> Path:
-    litellm = BENCH_VENV / "bin" / "litellm"
-    if not litellm.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
-        subprocess.run([str(BENCH_VENV / "bin" / "pip"), "install", "-q", LITELLM], check=True)
-    return litellm
+    """LiteLLM's proxy command, installed first when the stamp does not name this pin (a
+    half-made environment is made again from scratch)."""
+    stamp = BENCH_VENV / ".hyperchat-litellm"
+    if not stamp.exists() or stamp.read_text() != LITELLM:
+        print(f"installing {LITELLM} into {BENCH_VENV} (once)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(BENCH_VENV)], check=True)
+        subprocess.run([str(BENCH_VENV / "bin" / "pip"), "install", "-q",
+                        "--disable-pip-version-check", LITELLM], check=True)
+        stamp.write_text(LITELLM)
+    return BENCH_VENV / "bin" / "litellm"
 
 
 def make_key(database_url: str) -> str:
