@@ -381,3 +381,27 @@ async def test_a_well_formed_multipart_form_is_read_csrf_token_included(client):
                  "HX-Request": "true"})
     assert response.status_code == 200
     assert (await Conversation.get(id=conversation.id)).title == "New title"
+
+
+@pytest.mark.parametrize("value", [0, -1, INT_MAX + 1, 2**63, True, "5", 1.0])
+def test_a_model_row_id_is_bounded_like_the_id_columns(value):
+    class Body(payloads.Body):
+        message_id: payloads.RowId
+
+    with pytest.raises(BadRequest) as refused:
+        payloads.validated(Body, {"message_id": value})
+    assert refused.value.field == "message_id" and "message_id" in refused.value.message
+    assert payloads.validated(Body, {"message_id": INT_MAX}).message_id == INT_MAX
+
+
+def test_a_model_refusal_names_each_field_and_a_union_once():
+    from hyperchat.chat.completions import ChatCompletionRequest
+
+    with pytest.raises(BadRequest) as refused:
+        payloads.validated(ChatCompletionRequest, {
+            "model": "m", "messages": [{"role": "user", "content": 5}], "temperature": "hot",
+            "frobnicate": 1})
+    message = refused.value.message
+    assert refused.value.field == "messages[0].content"
+    assert message.count("messages[0].content") == 1 and "temperature" in message
+    assert "Unknown field: frobnicate" in message
