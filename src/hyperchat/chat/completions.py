@@ -110,7 +110,9 @@ class ChatCompletionRequest(BaseModel):
     range; any other field is refused, as OpenAI refuses it. `topP` is seed 003's name for
     `top_p`."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra={"example": {
+        "model": "hyperchat/demo", "messages": [{"role": "user", "content": "Hello"}],
+        "stream": False}})
     model: Annotated[str, Constraint(min_length=1)]
     messages: Annotated[list[ChatMessage], Constraint(min_length=1)]
     temperature: Annotated[float, Constraint(ge=0, le=2)] | None = None

@@ -106,8 +106,10 @@ async def _record(call: Call, catalog) -> None:
 @payloads.takes_json(completions.ChatCompletionRequest)
 @document_response(completions.ChatCompletion)
 async def create_completion():
-    """Answer a chat completion, whole or streamed as chunks; with X-Hyperchat-Session,
-    saved in that conversation too."""
+    """Answer a chat completion, whole or streamed as chunks.
+
+    With `X-Hyperchat-Session: <id>` or `new` the call is also saved in that conversation;
+    with `X-Hyperchat-Casing: camel` the answer's keys are camelCase."""
     camel = payloads.header(CASING_HEADER, payloads.Choice("camel", "snake")) == "camel"
     named = saved_calls.session_id(payloads.header(SESSION_HEADER, payloads.Text(20)))
     call = Call(request=completions.parse_request(payloads.model(), _catalog()),
