@@ -1,6 +1,7 @@
 # One command for each loop: make run, make test, make bench, make lint.
 # `make run` needs only python3 (3.11+) and npm: SQLite and the offline demo model.
-# `make test` also needs Debian's chromium, postgresql and redis-server (make deps-system).
+# `make test` also needs Debian's chromium, postgresql, redis-server and tesseract-ocr (with its
+# English data) (make deps-system); without tesseract `make run` works, OCR shows as unavailable.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,8 @@ VENV_STAMP := $(VENV)/.hyperchat-deps
 NODE_STAMP := node_modules/.hyperchat-deps
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k share -x"
 PYTEST_ARGS ?=
-SYSTEM_PACKAGES := chromium postgresql redis-server
+# fonts-dejavu-core: the tests draw text in DejaVu Sans for OCR to read.
+SYSTEM_PACKAGES := chromium postgresql redis-server tesseract-ocr tesseract-ocr-eng fonts-dejavu-core
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -42,6 +44,7 @@ deps-system:
 			chromium) command -v chromium >/dev/null 2>&1 && continue ;; \
 			redis-server) command -v redis-server >/dev/null 2>&1 && continue ;; \
 			postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && continue ;; \
+			tesseract-ocr) command -v tesseract >/dev/null 2>&1 && continue ;; \
 		esac; \
 		dpkg -s $$p >/dev/null 2>&1 && [ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p)" = installed ] \
 			&& continue; \
