@@ -149,6 +149,8 @@ def app_config(database_url, fake_upstream, tmp_path):
         # database): checking again costs each test a second Tortoise start-up (~40 ms).
         # Tests of migrating at start-up turn it back on.
         "RUN_MIGRATIONS": False,
+        # Originals of uploaded files, per test.
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
     }
 
 

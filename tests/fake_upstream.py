@@ -259,6 +259,8 @@ class FakeUpstream:
     Routes, under /api/v1:
       POST /chat/completions  -> next enqueued Reply, or `default` when the queue is empty
       GET  /models            -> STREAMS_DIR/models.json, or `models_reply` if it is set
+      POST /audio/transcriptions -> {"text": transcript} (OpenAI's shape) for a multipart body
+                                 with a file part, or `transcription_reply` if it is set
       anything else           -> 404 JSON error (405 for a wrong method on a known path)
     Connections are kept alive: httpx pools reuse them, and each request records a `conn`
     number, so tests can check that a connection was reused.
@@ -275,6 +277,8 @@ class FakeUpstream:
         self.record_requests = record_requests
         self.default: Reply = Tokens(["Hello", " world", "!"])
         self.models_reply: Reply | None = None
+        self.transcript = "This is the transcript of the recording."
+        self.transcription_reply: Reply | None = None
         # Chat-completions requests being answered right now, from the request being read until
         # the response ends (Hang included). Goes back to 0 when the app stops streaming.
         self.active_streams = 0
@@ -507,6 +511,17 @@ class FakeUpstream:
                 return await self._reply(self.models_reply, reader, writer)
             body = (STREAMS_DIR / "models.json").read_bytes()
             return await self._reply(HttpError(200, body), reader, writer)
+        if path == f"{API_PREFIX}/audio/transcriptions":
+            if method != "POST":
+                return await self._reply(_method_not_allowed(method, path), reader, writer)
+            if self.transcription_reply is not None:
+                return await self._reply(self.transcription_reply, reader, writer)
+            content_type = request["headers"].get("content-type", "")
+            if not content_type.startswith("multipart/form-data") or \
+                    b'name="file"' not in request["body"]:
+                error = {"error": {"code": 400, "message": "Send the audio in a part named file"}}
+                return await self._reply(HttpError(400, error), reader, writer)
+            return await self._reply(HttpError(200, {"text": self.transcript}), reader, writer)
         error = {"error": {"code": 404, "message": f"No route for {method} {path}"}}
         return await self._reply(HttpError(404, error), reader, writer)
 

@@ -37,9 +37,14 @@ Module map (ARCHITECTURE.md follows a request through it):
                 SVG icons), theme.py (the colour scheme cookie), payloads.py (all request
                 input, checked against each view's declaration: fields, or pydantic models
                 for JSON), openapi.py (quart-schema: /openapi.json from those models),
-                event_stream.py (SSE to browsers),
+                event_stream.py (SSE to browsers), uploads.py (multipart read as it
+                streams in, limits enforced on the way),
                 rendering.py (markdown, off the event loop), templating.py,
                 view_helpers.py, url_rules.py (URL builders compiled on first use)
+  files/        files in chat: storage.py (originals, content-addressed), sniffing.py (kind
+                by content), extractors.py + extraction.py (text in worker processes),
+                transcription.py (audio, by the provider), attachments.py (the rows, the
+                background extraction, the document blocks the model reads)
   views/        one blueprint per resource; views import web/ and the domain, never
                 each other
 """
@@ -64,6 +69,7 @@ from hyperchat.views import (
     catalog,
     conversations,
     exports,
+    files,
     health,
     messages,
     openai_api,
@@ -81,14 +87,15 @@ from hyperchat.web import (
     proxies,
     security,
     templating,
+    uploads,
     url_rules,
     write_limits,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
-              health, analytics, catalog, settings, usage, auth, account, admin, appearance,
-              openai_api, api_docs)
+              files, health, analytics, catalog, settings, usage, auth, account, admin,
+              appearance, openai_api, api_docs)
 
 
 def create_app(config: dict | None = None) -> Quart:
@@ -105,6 +112,11 @@ def create_app(config: dict | None = None) -> Quart:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = configuration.persistent_secret_key()
     app.config["DEMO_MODE"] = app.config["DEFAULT_MODEL"] == demo.MODEL_ID
+    if app.config["ATTACHMENT_OVERFLOW"] not in ("truncate", "refuse"):
+        raise configuration.ConfigError(
+            f"ATTACHMENT_OVERFLOW={app.config['ATTACHMENT_OVERFLOW']!r}: use truncate or refuse.")
+    app.request_class = uploads.request_class(app.config["MAX_UPLOAD_SIZE"],
+                                              app.config["MAX_FILES_PER_MESSAGE"])
     if app.config["SIGNUP_POLICY"] not in POLICIES:
         raise configuration.ConfigError(
             f"SIGNUP_POLICY={app.config['SIGNUP_POLICY']!r}: use one of {', '.join(POLICIES)}.")

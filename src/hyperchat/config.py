@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 
 
 # The settings that are yes/no, whichever layer sets them.
-YES_NO = ("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", "GUEST_MODE")
+YES_NO = ("CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS", "GUEST_MODE", "OCR_ENABLED")
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -94,6 +94,23 @@ def from_environment() -> dict:
         # How long a sign-in lasts: "Remember me" (days), else (hours).
         "REMEMBER_ME_DAYS": float(env.get("REMEMBER_ME_DAYS") or 30),
         "SESSION_HOURS": float(env.get("SESSION_HOURS") or 24),
+        # Files in chat (hyperchat/files/). Originals are kept in UPLOAD_DIR, content-addressed.
+        "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(data_dir() / "uploads"),
+        "MAX_UPLOAD_SIZE": int(env.get("MAX_UPLOAD_SIZE") or 25 * 1024 * 1024),
+        # Bytes of originals one person may keep (files in the trash count until purged).
+        "STORAGE_QUOTA": int(env.get("STORAGE_QUOTA") or 500 * 1024 * 1024),
+        # Off: images and pages without a text layer are not read (the info endpoint says so).
+        "OCR_ENABLED": flag("OCR_ENABLED", True),
+        "OCR_LANGUAGES": env.get("OCR_LANGUAGES") or "eng",
+        # Audio: an OpenAI-compatible POST {base}/audio/transcriptions. Unset: audio is refused
+        # with a message saying transcription is not configured.
+        "TRANSCRIPTION_BASE_URL": env.get("TRANSCRIPTION_BASE_URL") or None,
+        "TRANSCRIPTION_API_KEY": env.get("TRANSCRIPTION_API_KEY") or None,
+        "TRANSCRIPTION_MODEL": env.get("TRANSCRIPTION_MODEL") or "whisper-1",
+        # A file's text longer than this many tokens (~4 characters each) is "truncate"d (the
+        # model gets the beginning, and the chip and the document block say so) or "refuse"d.
+        "ATTACHMENT_MAX_TOKENS": int(env.get("ATTACHMENT_MAX_TOKENS") or 32_000),
+        "ATTACHMENT_OVERFLOW": (env.get("ATTACHMENT_OVERFLOW") or "truncate").strip().lower(),
     }
 
 
@@ -179,4 +196,17 @@ DEFAULTS = {
     "SIGN_IN_LOCK_SECONDS": 2.0,
     "SIGN_IN_MAX_LOCK_SECONDS": 900.0,
     "SIGN_IN_FORGET_SECONDS": 3600.0,
+    # Files: at most this many per message (and per batch upload); text is extracted in
+    # EXTRACT_WORKERS processes, at most EXTRACT_TIMEOUT seconds per file; a PDF may have
+    # PDF_MAX_PAGES pages; an image may decode to MAX_IMAGE_PIXELS pixels (a PNG of a few
+    # kilobytes can claim gigapixels); a DOCX may unpack to DOCX_MAX_UNPACKED bytes.
+    "MAX_FILES_PER_MESSAGE": 10,
+    "EXTRACT_WORKERS": 1,
+    "EXTRACT_TIMEOUT": 120.0,
+    "PDF_MAX_PAGES": 500,
+    "MAX_IMAGE_PIXELS": 40_000_000,
+    "DOCX_MAX_UNPACKED": 200 * 1024 * 1024,
+    "TRANSCRIPTION_TIMEOUT": 120.0,
+    # A file uploaded but never sent is forgotten after this many hours.
+    "STAGED_FILE_HOURS": 24,
 }

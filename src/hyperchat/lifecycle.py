@@ -10,6 +10,10 @@ from quart import Quart
 from hyperchat.accounts import sessions, throttle
 from hyperchat.chat import conversations, message_actions
 from hyperchat.chat.generation import Generations, end_unfinished
+from hyperchat.files.attachments import Files, Overflow
+from hyperchat.files.extraction import Extractor, Limits
+from hyperchat.files.storage import DirectoryStorage
+from hyperchat.files.transcription import Transcriber
 from hyperchat.live.redis_backed import RedisEventBus, RedisStreamHub
 from hyperchat.live.reply_buffer import MemoryStreamHub
 from hyperchat.live.tab_events import MemoryEventBus
@@ -91,10 +95,15 @@ async def start_services(app: Quart) -> None:
     ext["renderer"] = Renderer(workers=config["RENDER_WORKERS"],
                                timeout=config["RENDER_TIMEOUT"],
                                cache_chars=config["RENDER_CACHE_CHARS"])
-    # 6. Background jobs.
+    # 6. Files: originals kept in UPLOAD_DIR, text extracted in processes of their own (started
+    # on first need), audio transcribed by the provider.
+    ext["files"] = files_service(config)
+    # 7. Background jobs.
     ext["background"] = [
         asyncio.create_task(catalog.run(), name="catalog-refresh"),
-        asyncio.create_task(purge_trash_periodically(config["TRASH_RETENTION_DAYS"]),
+        asyncio.create_task(purge_trash_periodically(config["TRASH_RETENTION_DAYS"],
+                                                     files=ext["files"],
+                                                     staged_hours=config["STAGED_FILE_HOURS"]),
                             name="trash-purge"),
         asyncio.create_task(clean_up_actions_periodically(app), name="actions-cleanup"),
         asyncio.create_task(reap_orphaned_replies_periodically(
@@ -114,6 +123,7 @@ async def stop_services(app: Quart) -> None:
         if hasattr(seam, "aclose"):
             await seam.aclose()
     await ext["renderer"].aclose()
+    await ext["files"].aclose()
     await database.disconnect()
 
 
@@ -153,14 +163,35 @@ async def reap_orphaned_replies_periodically(hub, every: float) -> None:
             log.exception("orphaned replies: reaper failed")
 
 
-async def purge_trash_periodically(retention_days: int, every: float = 3600) -> None:
-    """Delete conversations kept in the trash longer than the retention, expired sign-in
-    sessions and sign-in counts quiet for a day, now and hourly."""
+def files_service(config) -> Files:
+    from pathlib import Path
+    root = Path(config["UPLOAD_DIR"])
+    extractor = Extractor(config["EXTRACT_WORKERS"], Limits(
+        timeout=config["EXTRACT_TIMEOUT"], pdf_max_pages=config["PDF_MAX_PAGES"],
+        max_image_pixels=config["MAX_IMAGE_PIXELS"],
+        docx_max_unpacked=config["DOCX_MAX_UNPACKED"], ocr=config["OCR_ENABLED"],
+        languages=config["OCR_LANGUAGES"]))
+    transcriber = Transcriber(config["TRANSCRIPTION_BASE_URL"],
+                              config["TRANSCRIPTION_API_KEY"], config["TRANSCRIPTION_MODEL"],
+                              config["TRANSCRIPTION_TIMEOUT"], demo=config["DEMO_MODE"])
+    return Files(DirectoryStorage(root), extractor, transcriber,
+                 Overflow(config["ATTACHMENT_MAX_TOKENS"], config["ATTACHMENT_OVERFLOW"]),
+                 incoming=root / ".incoming")
+
+
+async def purge_trash_periodically(retention_days: int, every: float = 3600, *,
+                                   files: Files | None = None,
+                                   staged_hours: float = 24) -> None:
+    """Delete conversations kept in the trash longer than the retention (their attachments
+    with them, and then the originals no attachment names), uploads never sent, expired
+    sign-in sessions and sign-in counts quiet for a day, now and hourly."""
     while True:
         try:
             purged = await conversations.purge_trash(retention_days)
             if purged:
                 log.info("purged %d conversations from the trash", purged)
+            if files is not None:
+                await files.collect(staged_hours)
             await sessions.purge_expired()
             await throttle.forget_quiet()
         except Exception:

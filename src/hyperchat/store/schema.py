@@ -133,6 +133,9 @@ class Conversation(Model):
     mode = fields.CharEnumField(Mode, max_length=16, default=Mode.SOLO, db_default="solo")
     # Off: messages are saved and no reply is generated.
     with_ai = fields.BooleanField(default=True, db_default=True)
+    # On: the share page lists the messages' attachments (names and extracted text, never
+    # the originals). Off by default: a file is often more private than the chat about it.
+    share_attachments = fields.BooleanField(default=False, db_default=False)
 
     messages: fields.ReverseRelation["Message"]
 
@@ -203,6 +206,51 @@ class Message(Model):
     @property
     def is_assistant(self) -> bool:
         return self.role == Role.ASSISTANT
+
+
+class AttachmentStatus(StrEnum):
+    EXTRACTING = "extracting"
+    READY = "ready"
+    ERROR = "error"
+
+
+class Attachment(Model):
+    """A file a person uploaded: its text as extracted (what the model is given) and where
+    its original is (`sha256`, the key in hyperchat/files/storage.py). Staged (no message)
+    until sent with a message; then it belongs to the message's conversation and goes with
+    it."""
+
+    id = fields.IntField(primary_key=True)
+    owner = CharField(max_length=64, db_index=True)
+    conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="attachments", null=True,
+        on_delete=fields.CASCADE)
+    # A plain id, as Message.parent_id: messages are deleted in bulk with their conversation.
+    message_id = fields.IntField(null=True, db_index=True)
+    name = CharField(max_length=255)
+    kind = CharField(max_length=16)  # files/sniffing.py's kinds: pdf, docx, text, image, audio
+    media_type = CharField(max_length=100)
+    size = fields.IntField()
+    sha256 = CharField(max_length=64, db_index=True)
+    status = fields.CharEnumField(AttachmentStatus, max_length=16,
+                                  default=AttachmentStatus.EXTRACTING)
+    error = TextField(null=True)
+    text = TextField(default="")
+    # PDFs: pages read so far and in all (the chip's "page N of M"), and how many were OCR'd.
+    pages_done = fields.IntField(null=True)
+    pages_total = fields.IntField(null=True)
+    ocr_pages = fields.IntField(default=0, db_default=0)
+    # Tesseract's mean word confidence (0-100) over what was OCR'd; null: nothing was.
+    ocr_confidence = fields.FloatField(null=True)
+    tokens = fields.IntField(default=0, db_default=0)
+    # The text was cut to ATTACHMENT_MAX_TOKENS (the chip and the model's document say so).
+    truncated = fields.BooleanField(default=False, db_default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "attachment"
+        ordering = ["id"]
 
 
 class FeedbackType(StrEnum):

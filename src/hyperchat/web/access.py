@@ -5,7 +5,7 @@ Someone else's id answers exactly as an id that does not exist (404, the same me
 every route, HTML or JSON: a different answer would tell a stranger which ids exist."""
 
 from hyperchat.chat import sharing
-from hyperchat.store.schema import Conversation, Message
+from hyperchat.store.schema import Attachment, Conversation, Message
 from hyperchat.web.errors import NotFound
 
 
@@ -22,6 +22,13 @@ async def get_message(message_id: int, owner: str) -> Message:
     if message is None:
         raise NotFound("That message does not exist.")
     return message
+
+
+async def get_attachment(attachment_id: int, owner: str) -> Attachment:
+    attachment = await Attachment.get_or_none(id=attachment_id, owner=owner)
+    if attachment is None:
+        raise NotFound("That file does not exist (it was removed, or never uploaded).")
+    return attachment
 
 
 async def get_shared_conversation(share_id: str) -> Conversation:

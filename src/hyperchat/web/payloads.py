@@ -298,6 +298,7 @@ class Spec:
         self.strict = False  # an unknown body field is an error
         self.model: type[BaseModel] | None = None  # the JSON body, as a pydantic model
         self.query_model: type[BaseModel] | None = None
+        self.stream = False  # the view reads its body itself as it arrives (web/uploads.py)
 
 
 def _spec(view: Callable) -> Spec:
@@ -333,6 +334,15 @@ def takes_document():
     def declare(view):
         spec = _spec(view)
         spec.json_only = spec.document = True
+        return view
+    return declare
+
+
+def takes_stream():
+    """Declare a view that reads its (multipart) body itself as it streams in, through
+    web/uploads.py: no hook reads it first, and its CSRF token must come as a header."""
+    def declare(view):
+        _spec(view).stream = True
         return view
     return declare
 
@@ -629,7 +639,7 @@ async def read_request() -> None:
         # The last of a repeated argument, as for fields.
         g.input_query_model = validated(spec.query_model,
                                         {name: values[-1] for name, values in given.items()})
-    if request.method in BODY_METHODS:
+    if request.method in BODY_METHODS and not spec.stream:
         await _read_body(spec)
 
 

@@ -11,12 +11,17 @@ from quart import Quart, current_app
 
 from hyperchat.accounts import sessions
 from hyperchat.chat import sharing
+from hyperchat.files import sniffing
 from hyperchat.metering import model_choice, quotas, usage
 from hyperchat.store.schema import Conversation
 from hyperchat.web.icons import icon
 from hyperchat.web.rendering import shorten_model_name
 from hyperchat.web.security import csrf_token, current_account, current_user, htmx_headers
 from hyperchat.web.theme import current_theme
+from hyperchat.web.uploads import size_text
+
+FILE_ICONS = {"pdf": "file-pdf", "docx": "file-word", "text": "file-lines",
+              "image": "file-image", "audio": "file-audio"}
 
 
 def init_app(app: Quart) -> None:
@@ -27,6 +32,9 @@ def init_app(app: Quart) -> None:
     env.filters["usd"] = usage.format_usd
     env.filters["chart_value"] = chart_value
     env.filters["browser"] = sessions.browser_label
+    env.filters["filesize"] = size_text
+    env.globals["file_label"] = lambda kind: sniffing.LABELS.get(kind, "File")
+    env.globals["file_icon"] = lambda kind: FILE_ICONS.get(kind, "file")
     env.globals["csrf_token"] = csrf_token
     env.globals["htmx_headers"] = htmx_headers
     env.globals["icon"] = icon
