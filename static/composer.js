@@ -17,7 +17,8 @@
     const form = event.target;
     if (form.id !== "composer") return;
     const input = form.querySelector("textarea[name=content]");
-    if (!input.value.trim()) {
+    // Files alone may be sent (a ready chip carries an "attachments" field).
+    if (!input.value.trim() && !document.querySelector("#attachments input[name=attachments]")) {
       // Nothing to send: not even a request.
       event.preventDefault();
       event.stopImmediatePropagation();

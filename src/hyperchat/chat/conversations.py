@@ -7,7 +7,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
-from hyperchat.store.schema import Conversation, Message, new_share_id
+from hyperchat.store.schema import Attachment, Conversation, Message, new_share_id
 from hyperchat.web.errors import BadRequest
 
 TITLE_MAX = 200
@@ -78,6 +78,8 @@ async def restore(conversation: Conversation) -> Conversation:
 async def delete_permanently(conversation: Conversation) -> None:
     """Delete it with its messages; its share link dies with it."""
     async with in_transaction():
+        # Its files' rows too (their originals go with the next collection, lifecycle.py).
+        await Attachment.filter(conversation_id=conversation.id).delete()
         await Message.filter(conversation_id=conversation.id).delete()
         await Conversation.filter(id=conversation.id).delete()
 
@@ -88,6 +90,7 @@ async def purge_trash(retention_days: int, now: datetime | None = None) -> int:
     expired = await Conversation.filter(deleted_at__lt=cutoff).values_list("id", flat=True)
     if expired:
         async with in_transaction():
+            await Attachment.filter(conversation_id__in=expired).delete()
             await Message.filter(conversation_id__in=expired).delete()
             await Conversation.filter(id__in=expired).delete()
     return len(expired)

@@ -9,7 +9,8 @@ from tortoise.transactions import in_transaction
 
 from hyperchat.chat import versions
 from hyperchat.chat.conversations import title_from
-from hyperchat.store.schema import Conversation, Message, Role, Status
+from hyperchat.files import attachments
+from hyperchat.store.schema import Attachment, Conversation, Message, Role, Status
 from hyperchat.upstream.client import ChatMessage
 from hyperchat.web.errors import BadRequest
 
@@ -38,7 +39,8 @@ def checked_content(value, limit: int, *, empty: str = "Type a message first.",
 
 
 async def send(owner: str, conversation: Conversation | None, content: str, *,
-               answer: bool, model_override: str | None) -> Sent:
+               answer: bool, model_override: str | None,
+               files: list[Attachment] = ()) -> Sent:
     """Save `content` as `owner`'s next message (in a new conversation when `conversation` is
     None) and, when `answer`, the streaming reply after it. The message is saved before the
     upstream is called, so it is never lost."""
@@ -48,7 +50,8 @@ async def send(owner: str, conversation: Conversation | None, content: str, *,
         if conversation is None:
             # A new conversation: nobody else can see it yet, so there is no branch end to
             # look up and no lock to take.
-            conversation = await Conversation.create(owner=owner, title=title_from(content))
+            conversation = await Conversation.create(
+                owner=owner, title=title_from(content or files[0].name))
             parent_id = None
         else:
             await Conversation.filter(id=conversation.id).update(last_activity_at=now)
@@ -59,6 +62,8 @@ async def send(owner: str, conversation: Conversation | None, content: str, *,
         message = await versions.append(
             conversation.id, parent_id, role=Role.USER, content=content,
             status=Status.COMPLETE, finished_at=now, model_override=model_override)
+        await attachments.attach(list(files), conversation.id, message.id)
+        message.attachments = list(files)
         reply = await versions.append(conversation.id, message.id, role=Role.ASSISTANT,
                                       status=Status.STREAMING) if answer else None
     return Sent(conversation, message, reply, new)
@@ -67,5 +72,6 @@ async def send(owner: str, conversation: Conversation | None, content: str, *,
 async def context_for(sent: Sent) -> list[ChatMessage]:
     """What the model sees for the reply: the branch up to the message just sent."""
     if sent.new_conversation:
-        return [ChatMessage(Role.USER.value, sent.message.content)]
+        return [ChatMessage(Role.USER.value, attachments.with_documents(
+            sent.message.content, sent.message.attachments))]
     return await versions.context(sent.conversation.id, sent.message.id)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from tortoise import connections
 from tortoise.expressions import Q
 
+from hyperchat.files import attachments
 from hyperchat.store.schema import FINISHED, Conversation, Message, Role, UsageRecord
 from hyperchat.upstream.client import ChatMessage
 
@@ -162,9 +163,12 @@ async def context(conversation_id: int, upto: int | None) -> list[ChatMessage]:
     while id_ is not None and id_ in by_id:
         chain.append(by_id[id_])
         id_ = by_id[id_][1]
-    return [ChatMessage(role=str(role), content=content)
-            for _, _, role, content, status, deleted_at in reversed(chain)
-            if deleted_at is None and status in FINISHED and content
+    # A person's files go with their message, as document blocks before its text.
+    files = await attachments.of_messages([row[0] for row in chain if row[2] == Role.USER])
+    return [ChatMessage(role=str(role), content=attachments.with_documents(
+                content, files.get(id_, [])))
+            for id_, _, role, content, status, deleted_at in reversed(chain)
+            if deleted_at is None and status in FINISHED and (content or files.get(id_))
             and role in (Role.USER, Role.ASSISTANT, Role.SYSTEM)]
 
 
@@ -177,8 +181,10 @@ async def annotate(messages: list[Message]) -> list[Message]:
     costs = dict(await UsageRecord.filter(
         message_id__in=[m.id for m in messages], cost_source="provider").values_list(
         "message_id", "cost"))
+    files = await attachments.of_messages([m.id for m in messages if m.role == Role.USER])
     for message in messages:
         message.reported_cost = costs.get(message.id)
+        message.attachments = files.get(message.id, [])
     conversation_ids = {m.conversation_id for m in messages}
     parents = [m.parent_id for m in messages if m.parent_id is not None]
     where = Q(parent_id__isnull=True)

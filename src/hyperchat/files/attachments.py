@@ -238,7 +238,7 @@ def document_block(attachment: Attachment) -> str:
     if attachment.truncated:
         attributes.append(f'truncated="only the first {len(attachment.text):,} characters of '
                           f'about {attachment.tokens * CHARS_PER_TOKEN:,}"')
-    return f"<document {' '.join(attributes)}>\n{attachment.text}\n</document>"
+    return f"<document {' '.join(attributes)}>\n{attachment.text.rstrip()}\n</document>"
 
 
 def with_documents(content: str, attachments: list[Attachment]) -> str:

@@ -19,6 +19,8 @@ from quart import (
 from quart_schema import document_response
 
 from hyperchat.chat import audit, generation, message_actions, sending
+from hyperchat.files import attachments
+from hyperchat.files.extractors import ExtractionError
 from hyperchat.live import tab_events
 from hyperchat.metering import model_choice, quotas
 from hyperchat.store.schema import Conversation, Message, Role, Status
@@ -46,16 +48,24 @@ bp = Blueprint("messages", __name__)
 
 @bp.post("/messages")
 @payloads.takes_body(content=payloads.Text(), conversation_id=payloads.Id(),
-                     model=payloads.Text())
+                     model=payloads.Text(), attachments=payloads.Texts(max_items=10,
+                                                                       max_length=12))
 async def create():
-    """Save the user's message, start the reply, and return both bubbles."""
-    # A form from the composer, or JSON ({"content", "conversation_id", "model"}).
+    """Save the user's message with its files, start the reply, and return both bubbles."""
+    # A form from the composer, or JSON ({"content", "conversation_id", "model",
+    # "attachments": [ids of uploads]}).
     form = payloads.body()
+    config = current_app.config
     try:
-        content = sending.checked_content(form.get("content"),
-                                          current_app.config["MAX_MESSAGE_CHARS"])
+        ids = _attachment_ids(form.get("attachments") or [], config["MAX_FILES_PER_MESSAGE"])
+        files = await attachments.staged(current_user(), ids)
+        # With files, the text may be empty: the files are the message.
+        content = "" if files and not (form.get("content") or "").strip() else \
+            sending.checked_content(form.get("content"), config["MAX_MESSAGE_CHARS"])
     except BadRequest as refused:
         return await _composer_error(refused.message)
+    except ExtractionError as refused:
+        return await _composer_error(str(refused))
     conversation_id = form.get("conversation_id")
     conversation = (await get_conversation(conversation_id, current_user())
                     if conversation_id else None)
@@ -66,7 +76,7 @@ async def create():
         model = model_choice.choose(override, conversation)
         await quotas.check(current_user())
     sent = await sending.send(current_user(), conversation, content, answer=answer,
-                              model_override=override)
+                              model_override=override, files=files)
     if sent.reply is not None:
         await claim(sent.reply)
         await generations().start(sent.reply, model, await sending.context_for(sent),
@@ -85,11 +95,22 @@ async def create():
     return body, 200, headers
 
 
+def _attachment_ids(values: list[str], limit: int) -> list[int]:
+    if len(values) > limit:
+        raise BadRequest(f"At most {limit} files per message; remove some and send again.")
+    if not all(v.strip().isdigit() and 0 < int(v) < 2**31 for v in values):
+        raise BadRequest("attachments must be the ids of your uploads.")
+    return [int(v) for v in values]
+
+
 def message_json(user_message: Message, reply: Message | None,
                  conversation: Conversation) -> dict:
     return {"conversation_id": conversation.id,
             "message": {"id": user_message.id, "role": "user",
-                        "content": user_message.content, "model": user_message.model_override},
+                        "content": user_message.content, "model": user_message.model_override,
+                        "attachments": [{"id": a.id, "filename": a.name, "kind": a.kind,
+                                         "size": a.size, "tokens": a.tokens}
+                                        for a in getattr(user_message, "attachments", [])]},
             "reply": None if reply is None else {
                 "id": reply.id, "status": str(reply.status),
                 "stream_url": url_for("messages.stream", message_id=reply.id)}}
