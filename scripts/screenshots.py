@@ -31,6 +31,7 @@ def main() -> int:
             "DATABASE_URL": f"sqlite://{data}/screenshots.sqlite3",
             "SECRET_KEY": "screenshots", "OPENROUTER_BASE_URL": fake.url,
             "OPENROUTER_API_KEY": "screenshots", "DEFAULT_MODEL": "openai/gpt-4o-mini",
+            "UPLOAD_DIR": f"{data}/uploads",
         }))
         server.start()
         saved = 0

@@ -24,6 +24,9 @@
   }
 
   function failed(chip, message) {
+    // The chip names the file already.
+    const name = chip.querySelector(".chip-name").textContent;
+    if (message.startsWith(`${name}: `)) message = message.slice(name.length + 2);
     chip.classList.remove("chip-uploading");
     chip.classList.add("chip-error");
     chip.dataset.status = "error";
@@ -32,6 +35,7 @@
     stage.classList.add("chip-error-text");
     stage.setAttribute("role", "alert");
     stage.textContent = message;
+    stage.title = message;
     const remove = chip.querySelector(".chip-remove");
     remove.title = "Remove";
     remove.querySelector(".visually-hidden").textContent = "Remove";
@@ -101,7 +105,7 @@
     const out = document.getElementById("attachments-estimate");
     const list = tray();
     if (!out || !list) return;
-    const chips = [...list.querySelectorAll(".chip")];
+    const chips = [...list.querySelectorAll(".chip")].filter((chip) => chip.dataset.status !== "error");
     if (!chips.length) { out.textContent = ""; return; }
     const input = document.getElementById("composer-input");
     const text = Math.ceil((input?.value.length || 0) / 4);

@@ -128,6 +128,7 @@ def live_server(upstream, tmp_path_factory):
         # limit would refuse later tests. test_models_usage.py checks a 429 on its own.
         "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": 100_000,
         "RATE_LIMIT_PER_MINUTE": 100_000,
+        "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
     })
     server = LiveServer(app)
     server.start()

@@ -6,14 +6,18 @@ state's name once it is showing; the caller looks (a screenshot) or checks, then
 on. `fake` is the fake upstream (tests/fake_upstream.py) whose queue answers the replies.
 """
 
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 from playwright.sync_api import expect
 
+from tests import files_helpers
 from tests.fake_upstream import Tokens
 
-STATES = ("new-chat", "conversation", "streaming", "reasoning", "edit-form", "versions",
+STATES = ("new-chat", "conversation", "composer-files", "files-on-bubble", "streaming",
+          "reasoning", "edit-form", "versions",
           "feedback-form", "model-picker", "help-dialog", "search-results", "drawer",
           "list-actions", "settings",
           "usage", "analytics", "activity", "share-page", "undo-toast", "trash",
@@ -79,6 +83,28 @@ def tour(page, fake) -> Iterator[str]:
     settled(page)
     conversation_url = page.url
     yield "conversation"
+
+    # Files in the composer: two read (a PDF with its preview open, an image by OCR) and one
+    # refused (a program named .pdf); then sent, on the bubble.
+    folder = Path(tempfile.mkdtemp(prefix="tour-files-"))
+    (folder / "quarterly-report-2026.pdf").write_bytes(
+        files_helpers.text_pdf(["Revenue grew 12% to 42 million", "Costs were flat"]))
+    (folder / "whiteboard.png").write_bytes(files_helpers.png(["Ship the files feature",
+                                                               "by Friday"]))
+    (folder / "setup.pdf").write_bytes(b"MZ\x90\x00" + b"\x00" * 400)
+    page.locator("#attach-input").set_input_files([str(p) for p in sorted(folder.iterdir())])
+    chips = page.locator("#attachments .chip")
+    expect(chips.filter(has_text="quarterly")).to_have_attribute("data-status", "ready")
+    expect(chips.filter(has_text="whiteboard")).to_have_attribute("data-status", "ready")
+    expect(chips.filter(has_text="setup.pdf")).to_have_attribute("data-status", "error")
+    chips.filter(has_text="quarterly").locator("summary").click()
+    page.locator("#composer-input").fill("What changed this quarter?")
+    yield "composer-files"
+    chips.filter(has_text="setup.pdf").locator(".chip-remove").click()
+    fake.enqueue(Tokens(words("Revenue grew by 12%, to 42 million; costs were flat.")))
+    send(page, "What changed this quarter?")
+    settled(page)
+    yield "files-on-bubble"
 
     fake.enqueue(Tokens(words(CODE_AND_TABLE * 2), interval=0.15))
     send(page, "And once more, slowly")

@@ -74,8 +74,7 @@ def _described(mime: str) -> str:
 
 
 def accepted_sentence() -> str:
-    return ("Accepted: PDF, Word (.docx), text (txt, md, csv, json, source code), images "
-            "(PNG, JPEG, WebP, GIF, TIFF) and audio (mp3, wav, m4a, webm, ogg).")
+    return "Accepted: PDF, Word (.docx), text and code, images, audio."
 
 
 def _is_text(head: bytes, complete: bool) -> bool:
