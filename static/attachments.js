@@ -175,6 +175,25 @@
     }
   });
 
+  // The thread keeps room for the composer however tall its files make it (the composer is
+  // fixed over the page): its height is a CSS variable the thread's padding follows, and a
+  // page at its end stays at its end as the composer grows.
+  function followComposer() {
+    const composer = document.getElementById("composer");
+    if (!composer || composer.dataset.followed) return;
+    composer.dataset.followed = "true";
+    let height = composer.offsetHeight;
+    new ResizeObserver(() => {
+      const grown = composer.offsetHeight - height;
+      height = composer.offsetHeight;
+      const atEnd = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80 - Math.max(grown, 0);
+      document.documentElement.style.setProperty("--composer-height", `${height}px`);
+      if (grown > 0 && atEnd) window.scrollTo({top: document.body.scrollHeight});
+    }).observe(composer);
+  }
+  followComposer();
+  document.addEventListener("htmx:after:settle", followComposer);
+
   document.addEventListener("input", (event) => {
     if (event.target.id === "composer-input") estimate();
   });

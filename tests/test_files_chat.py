@@ -151,3 +151,61 @@ async def test_extracting_chip_polls_and_cancel_removes_everything(app, client):
     async def gone():
         return stored(app) == []
     await wait_until(gone, timeout=10)
+
+
+async def test_exports_carry_the_files_text_and_import_brings_it_back(client, fake_upstream):
+    attachment_id = await uploaded(client, "plan.docx", made.docx_file())
+    response = await send(client, "see the plan", attachments=[str(attachment_id)])
+    await finished(new_id(await response.get_data(as_text=True))[-1])
+    conversation = await Conversation.get()
+    document = await (await client.get(f"/c/{conversation.id}/export.json")).get_json()
+    [file] = document["messages"][0]["attachments"]
+    assert (file["name"], file["kind"], file["size"]) == ("plan.docx", "docx",
+                                                            len(made.docx_file()))
+    assert file["text"].startswith("# Quarterly report")
+    assert "attachments" not in document["messages"][1]
+    markdown = await (await client.get(f"/c/{conversation.id}/export.md")).get_data(as_text=True)
+    assert "**Attached: plan.docx** (docx," in markdown and "> # Quarterly report" in markdown
+    response = await CsrfClient(client).post("/api/chat/sessions/import/", json=document)
+    assert response.status_code == 201, await response.get_data(as_text=True)
+    imported = (await response.get_json())["id"]
+    again = await (await client.get(f"/c/{imported}/export.json")).get_json()
+    assert again["messages"] == document["messages"]
+    # The imported file goes to the model like any other; it has no original to download.
+    copy = await Attachment.get(conversation_id=imported)
+    assert (await client.get(f"/api/v1/files/{copy.id}/original")).status_code == 410
+
+
+@pytest.mark.parametrize("attachments, says", [
+    ([{"name": "a", "kind": "exe", "text": "x"}], "kind must be one of"),
+    ([{"name": "a", "kind": "text"}], 'needs "text"'),
+    ([{"name": "a", "kind": "text", "text": "x", "secret": 1}], "unknown keys"),
+    ("nope", "must be a list"),
+])
+async def test_import_checks_the_files(client, attachments, says):
+    document = {"format": "hyperchat.conversation.v1", "title": "t", "messages": [
+        {"role": "user", "content": "hi", "attachments": attachments}]}
+    response = await CsrfClient(client).post("/api/chat/sessions/import/", json=document)
+    assert response.status_code == 400
+    assert says in (await response.get_json())["error"]
+
+
+async def test_share_page_lists_files_only_when_the_owner_chooses(client, fake_upstream):
+    attachment_id = await uploaded(client, "private-notes.txt", b"secret plans\n")
+    response = await send(client, "see", attachments=[str(attachment_id)])
+    await finished(new_id(await response.get_data(as_text=True))[-1])
+    conversation = await Conversation.get()
+    browser = CsrfClient(client)
+    await browser.post(f"/c/{conversation.id}/share")
+    stranger_page = f"/share/{conversation.share_id}"
+    page = await (await client.get(stranger_page)).get_data(as_text=True)
+    assert "private-notes.txt" not in page and "secret plans" not in page
+    form = urlencode([("expires_in_days", ""), ("attachments", "off"), ("attachments", "on")])
+    response = await browser.post(f"/c/{conversation.id}/share", data=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200
+    page = soup(await (await client.get(stranger_page)).get_data(as_text=True))
+    [item] = page.select(".attached-file")
+    assert item.select_one(".attached-name").get_text() == "private-notes.txt"
+    assert item.select_one("a") is None  # never the original
+    assert "secret plans" not in str(page)

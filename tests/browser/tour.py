@@ -99,6 +99,11 @@ def tour(page, fake) -> Iterator[str]:
     expect(chips.filter(has_text="setup.pdf")).to_have_attribute("data-status", "error")
     chips.filter(has_text="quarterly").locator("summary").click()
     page.locator("#composer-input").fill("What changed this quarter?")
+    # The thread makes room for the taller composer (static/attachments.js) on its next frame.
+    page.wait_for_function("() => innerHeight + scrollY >= document.body.scrollHeight - 2 && "
+                           "getComputedStyle(document.documentElement)"
+                           ".getPropertyValue('--composer-height') === "
+                           "document.getElementById('composer').offsetHeight + 'px'")
     yield "composer-files"
     chips.filter(has_text="setup.pdf").locator(".chip-remove").click()
     fake.enqueue(Tokens(words("Revenue grew by 12%, to 42 million; costs were flat.")))

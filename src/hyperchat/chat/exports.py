@@ -19,9 +19,15 @@ The JSON format, `hyperchat.conversation.v1`::
          "modelIdUsed": "openai/gpt-4o-mini" | null,
          "promptTokens": 10 | null, "completionTokens": 15 | null,
          "tokensEstimated": false,               # true: counts are our ~4 chars/token guess
-         "error": "..." | null}
+         "error": "..." | null,
+         "attachments": [                        # a person's files; left out when none
+           {"name": "report.pdf", "kind": "pdf", "mediaType": "application/pdf",
+            "size": 1234, "pages": 3 | null, "truncated": false,
+            "text": "..."}]}                     # the text the model was given
       ]
     }
+
+The originals are not in an export: an imported file has its text and no download.
 
 Times are ISO 8601 with a timezone (exports write UTC milliseconds with a Z). Importing is
 strict: `format`, `title` and `messages` are required, every message needs `role` and
@@ -41,6 +47,7 @@ Command line (DATABASE_URL from the environment, as for the app)::
 
 import argparse
 import asyncio
+import hashlib
 import json
 import logging
 import sys
@@ -56,8 +63,18 @@ from tortoise.transactions import in_transaction
 from hyperchat.chat import versions
 from hyperchat.chat.conversations import clean_title
 from hyperchat.config import DEFAULTS
+from hyperchat.files import attachments, sniffing
 from hyperchat.store import database
-from hyperchat.store.schema import INT_MAX, Conversation, Message, Role, Status, unstorable
+from hyperchat.store.schema import (
+    INT_MAX,
+    Attachment,
+    AttachmentStatus,
+    Conversation,
+    Message,
+    Role,
+    Status,
+    unstorable,
+)
 from hyperchat.web.errors import BadRequest
 from hyperchat.web.payloads import parse_json
 
@@ -97,7 +114,10 @@ class TextLimits:
 
 
 MESSAGE_KEYS = {"role", "content", "reasoning", "createdAt", "finishedAt", "status", "rating",
-                "modelIdUsed", "promptTokens", "completionTokens", "tokensEstimated", "error"}
+                "modelIdUsed", "promptTokens", "completionTokens", "tokensEstimated", "error",
+                "attachments"}
+ATTACHMENT_KEYS = {"name", "kind", "mediaType", "size", "pages", "truncated", "text"}
+MAX_ATTACHMENT_CHARS = 2_000_000
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -111,6 +131,7 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def message_dict(message: Message) -> dict:
+    files = getattr(message, "attachments", None)
     return {
         "role": str(message.role),
         "content": message.content,
@@ -124,7 +145,19 @@ def message_dict(message: Message) -> dict:
         "completionTokens": message.completion_tokens,
         "tokensEstimated": message.tokens_estimated,
         "error": message.error,
+        **({"attachments": [{"name": a.name, "kind": a.kind, "mediaType": a.media_type,
+                             "size": a.size, "pages": a.pages_total,
+                             "truncated": a.truncated, "text": a.text} for a in files]}
+           if files else {}),
     }
+
+
+async def with_files(messages: list[Message]) -> list[Message]:
+    """`messages`, each with its `attachments` (one query)."""
+    files = await attachments.of_messages([m.id for m in messages])
+    for message in messages:
+        message.attachments = files.get(message.id, [])
+    return messages
 
 
 def conversation_dict(conversation: Conversation, messages: list[Message],
@@ -146,7 +179,7 @@ def dumps(document: dict) -> str:
 
 async def messages_of(conversation: Conversation) -> list[Message]:
     """What the conversation shows: its active branch, without deleted messages."""
-    return await versions.shown(conversation.id).order_by("id")
+    return await with_files(await versions.shown(conversation.id).order_by("id"))
 
 
 async def to_json(conversation: Conversation) -> str:
@@ -159,6 +192,9 @@ async def to_markdown(conversation: Conversation) -> str:
     blocks = [f"# {conversation.title}"]
     for message in await messages_of(conversation):
         blocks.append(f"## {HEADINGS.get(message.role, str(message.role).title())}")
+        for file in getattr(message, "attachments", []):
+            blocks.append(f"**Attached: {file.name}** ({file.kind}, {file.size:,} bytes)\n\n"
+                          + quoted(file.text))
         if message.reasoning:
             blocks.append(quoted("**Thought process**\n\n" + message.reasoning))
         if message.content:
@@ -227,7 +263,7 @@ async def _pages(conversation_id: int) -> AsyncIterator[list[Message]]:
                                     deleted_at=None, id__gt=after) \
             .order_by("id").limit(EXPORT_PAGE)
         if page:
-            yield page
+            yield await with_files(page)
         if len(page) < EXPORT_PAGE:
             return
         after = page[-1].id
@@ -370,7 +406,37 @@ def _message(item: object, index: int, default_time: datetime, limits: TextLimit
         "tokens_estimated": _flag(item.get("tokensEstimated", False),
                                   f"{where}.tokensEstimated"),
         "error": error,
+        "attachments": _attachments(item.get("attachments", []), f"{where}.attachments", role),
     }
+
+
+def _attachments(value: object, where: str, role: Role) -> list[dict]:
+    if not isinstance(value, list):
+        _fail(where, "must be a list")
+    if value and role != Role.USER:
+        _fail(where, "must be empty: only a person's message has files")
+    found = []
+    for i, item in enumerate(value):
+        here = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            _fail(here, "must be an object")
+        _check_keys(item, ATTACHMENT_KEYS, here)
+        for key in ("name", "kind", "text"):
+            if key not in item:
+                _fail(here, f'needs "{key}"')
+        if item["kind"] not in sniffing.KINDS:
+            _fail(f"{here}.kind", f"must be one of {', '.join(sniffing.KINDS)}")
+        text = _text(item["text"], f"{here}.text", max_length=MAX_ATTACHMENT_CHARS)
+        found.append({
+            "name": _text(item["name"], f"{here}.name", max_length=255) or "file",
+            "kind": item["kind"],
+            "media_type": _text(item.get("mediaType"), f"{here}.mediaType", nullable=True,
+                                max_length=100) or "application/octet-stream",
+            "size": _count(item.get("size"), f"{here}.size") or 0,
+            "pages_total": _count(item.get("pages"), f"{here}.pages"),
+            "truncated": _flag(item.get("truncated", False), f"{here}.truncated"),
+            "text": text, "tokens": attachments.estimate_tokens(text)})
+    return found
 
 
 def parse(document: object, limits: TextLimits) -> tuple[dict, list[dict]]:
@@ -405,7 +471,8 @@ def parse(document: object, limits: TextLimits) -> tuple[dict, list[dict]]:
 
 def _rows(messages: list[dict]) -> list[Message]:
     # conversation_id: a placeholder until the conversation exists (Insert.set).
-    return [Message(conversation_id=0, **m) for m in messages]
+    return [Message(conversation_id=0, **{k: v for k, v in m.items() if k != "attachments"})
+            for m in messages]
 
 
 async def import_conversation(document: object, owner: str,
@@ -427,6 +494,7 @@ async def import_conversation(document: object, owner: str,
                 await insert.run(start, start + IMPORT_CHUNK)
                 # An export is one branch in order: each message follows the one before it.
                 await versions.link_linear(conversation.id)
+        await _import_files(conversation.id, owner, messages)
         await Conversation.filter(id=conversation.id).update(owner=owner, deleted_at=None)
     except BaseException:
         await asyncio.shield(_discard(conversation.id))
@@ -435,9 +503,24 @@ async def import_conversation(document: object, owner: str,
     return conversation
 
 
+async def _import_files(conversation_id: int, owner: str, messages: list[dict]) -> None:
+    """The files' text, on the imported messages (in order: the import's ids ascend)."""
+    if not any(m["attachments"] for m in messages):
+        return
+    ids = await Message.filter(conversation_id=conversation_id).order_by("id").values_list(
+        "id", flat=True)
+    rows = [Attachment(owner=owner, conversation_id=conversation_id, message_id=id_,
+                       status=AttachmentStatus.READY, finished_at=datetime.now(UTC),
+                       # No original: a hash of the text names it, so no stored file matches.
+                       sha256=hashlib.sha256(f["text"].encode()).hexdigest(), **f)
+            for id_, m in zip(ids, messages, strict=True) for f in m["attachments"]]
+    await Attachment.bulk_create(rows)
+
+
 async def _discard(conversation_id: int) -> None:
     try:
         async with in_transaction():
+            await Attachment.filter(conversation_id=conversation_id).delete()
             await Message.filter(conversation_id=conversation_id).delete()
             await Conversation.filter(id=conversation_id).delete()
     except Exception:

@@ -4,6 +4,7 @@ see when they press Share), can refresh it, give it an expiry, and withdraw it."
 from quart import Blueprint, jsonify, render_template, url_for
 
 from hyperchat.chat import sharing
+from hyperchat.files import attachments
 from hyperchat.store.schema import Conversation
 from hyperchat.web import htmx, payloads
 from hyperchat.web.access import get_conversation, get_shared_conversation
@@ -32,16 +33,22 @@ async def _status_response(conversation: Conversation, *, html: bool | None = No
         "shared_at": conversation.shared_at.isoformat() if conversation.shared_at else None,
         "expires_at": conversation.share_expires_at.isoformat()
         if conversation.share_expires_at else None,
-        "messages": count, "views": conversation.share_views})
+        "messages": count, "views": conversation.share_views,
+        "attachments": conversation.share_attachments})
 
 
 @bp.post("/c/<int:conversation_id>/share")
-@payloads.takes_body(expires_in_days=payloads.Raw())
+@payloads.takes_body(expires_in_days=payloads.Raw(), attachments=payloads.Flag(checkbox=True))
 async def create(conversation_id: int):
     """Publish (or replace) the snapshot of what the owner sees now; `expires_in_days`
-    (empty, 1, 7 or 30) sets its lifetime."""
+    (empty, 1, 7 or 30) sets its lifetime; `attachments` whether the page lists the
+    messages' files (names and kinds; never their text or originals). Unsaid: unchanged."""
     conversation = await get_conversation(conversation_id, current_user())
     days = sharing.expiry_days(payloads.body().get("expires_in_days"))
+    show_files = payloads.body().get("attachments")
+    if show_files is not None and show_files != conversation.share_attachments:
+        conversation.share_attachments = show_files
+        await conversation.save(update_fields=["share_attachments"])
     await sharing.publish(conversation, days)
     return await _status_response(conversation)
 
@@ -67,6 +74,7 @@ async def show(share_id: str):
     conversation = await get_shared_conversation(share_id)
     await sharing.count_view(conversation)
     messages, has_earlier = await sharing.window(conversation, None, WINDOW)
+    await _with_files(conversation, messages)
     body = await render_template("shares/show.html", conversation=conversation,
                                  messages=messages, has_earlier=has_earlier, live={},
                                  readonly=True)
@@ -82,9 +90,19 @@ async def messages(share_id: str):
     if before is None:
         raise BadRequest("Say before=<message id>.")
     rows, more = await sharing.window(conversation, before, WINDOW)
+    await _with_files(conversation, rows)
     body = await render_template("shares/_window.html", conversation=conversation,
                                  messages=rows, has_earlier=more, live={}, readonly=True)
     return body, 200, SHARE_HEADERS
+
+
+async def _with_files(conversation: Conversation, shared: list) -> None:
+    """The files of the shared messages, only when the owner chose to show them."""
+    if not conversation.share_attachments:
+        return
+    files = await attachments.of_messages([m.id for m in shared])  # the original ids
+    for message in shared:
+        message.attachments = files.get(message.id, [])
 
 
 @bp.get("/c/<int:conversation_id>/share")
