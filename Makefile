@@ -79,7 +79,8 @@ test: deps deps-system
 # Streams and page weight (app and fake upstream as processes), then /v1 beside LiteLLM's
 # proxy (installed from PyPI into .venv-bench, never into the app's .venv), then search over 100,000
 # messages, then server time for a 1,000-message conversation page, then the event loop's worst
-# lag while heavy requests run (markdown, import, export, share). Figures, not a pass/fail.
+# lag while heavy requests run (markdown, import, export, share), then files (extraction per
+# page, upload throughput, stream frame gaps while a 200-page PDF is read). Figures only.
 bench: deps
 	$(PY) bench/run.py
 	@echo; echo "== /v1 beside LiteLLM's proxy (LiteLLM in .venv-bench, made on first run)"
@@ -87,6 +88,8 @@ bench: deps
 	@echo; echo "== search"; $(PY) bench/search_bench.py
 	@echo; echo "== page render"; $(PY) bench/page_bench.py
 	@echo; echo "== heavy requests (event loop lag)"; $(PY) bench/stall_bench.py
+	@echo; echo "== files (extraction per page, upload, 50 streams during a 200-page PDF)"; \
+		$(PY) bench/files_bench.py
 
 # PNGs of every page and state at 1280x800 and 390x844, light and dark (needs chromium).
 screenshots: deps deps-system
