@@ -1,10 +1,12 @@
 """The file endpoints (/api/v1/files) with real files made in tests/files_helpers.py, through
 the cookie session (CSRF header) and a Bearer key, on SQLite and PostgreSQL."""
 
+import asyncio
 import hashlib
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hyperchat.accounts import api_keys
@@ -296,3 +298,61 @@ async def test_htmx_upload_answers_a_chip_at_once_then_its_state(browser):
                                     headers={"HX-Request": "true"})).get_data(as_text=True)
     assert 'data-status="ready"' in chip and 'name="attachments"' in chip
     assert "3 pages" in chip
+
+
+@pytest.mark.config(MAX_UPLOAD_SIZE=100_000)
+async def test_a_large_upload_is_answered_413_while_it_still_streams_in(request, app_config):
+    """Behind a real server: a chunked upload (no length announced) of a file far past the
+    limit is answered 413 after about the limit, while the client is still sending."""
+    import socket
+
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from hyperchat import create_app
+    from tests.conftest import marked_config
+
+    app = create_app({**app_config, **marked_config(request.node)})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = config.errorlog = None
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+    try:
+        async with httpx.AsyncClient() as probe:  # up once it answers (after its lifespan)
+            for _ in range(200):
+                try:
+                    await probe.get(f"http://127.0.0.1:{port}/health")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+        user = await User.create(username="big", username_key="big", password_hash="-")
+        _row, key = await api_keys.create(user, "tests")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        boundary = "b0undary"
+        writer.write((f"POST {UPLOAD}/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      f"Authorization: Bearer {key}\r\nTransfer-Encoding: chunked\r\n"
+                      f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n").encode())
+        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; "
+                f"filename=\"huge.txt\"\r\n\r\n").encode()
+        writer.write(b"%x\r\n%s\r\n" % (len(head), head))
+        sent = 0
+        answer = asyncio.create_task(reader.readuntil(b"\r\n\r\n"))
+        # A 50 MB file, 64 KB at a time, until the server answers.
+        while not answer.done() and sent < 50_000_000:
+            chunk = b"x" * 65_536
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent += len(chunk)
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        status_line = (await asyncio.wait_for(answer, 10)).split(b"\r\n", 1)[0]
+        assert status_line.startswith(b"HTTP/1.1 413")
+        assert sent < 2_000_000, f"answered only after {sent:,} bytes"
+        writer.close()
+        assert await Attachment.all().count() == 0
+    finally:
+        stop.set()
+        await server
