@@ -209,3 +209,32 @@ async def test_share_page_lists_files_only_when_the_owner_chooses(client, fake_u
     assert item.select_one(".attached-name").get_text() == "private-notes.txt"
     assert item.select_one("a") is None  # never the original
     assert "secret plans" not in str(page)
+
+
+async def test_an_edited_message_keeps_its_files_for_the_model(client, fake_upstream):
+    attachment_id = await uploaded(client, "facts.txt", b"the sky is green\n")
+    response = await send(client, "what colour?", attachments=[str(attachment_id)])
+    message_id, reply_id = new_id(await response.get_data(as_text=True))
+    await finished(reply_id)
+    response = await CsrfClient(client).post(f"/messages/{message_id}/edit", form={
+        "content": "what colour is the sky?"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    await finished(new_id(await response.get_data(as_text=True))[-1])
+    [(role, content)] = sent(fake_upstream)
+    assert content == ('<document name="facts.txt" kind="Text">\nthe sky is green\n'
+                       "</document>\n\nwhat colour is the sky?")
+    assert await Attachment.filter(sha256=(await Attachment.get(id=attachment_id)).sha256) \
+        .count() == 2
+
+
+@pytest.mark.config(EXTRACT_TIMEOUT=0.3)
+async def test_a_file_that_takes_too_long_ends_in_a_clear_error(app, client):
+    scan = made.scanned_pdf(["One line that takes OCR a while"] * 1)
+    response = await upload(CsrfClient(client), UPLOAD, ("file", "slow.pdf", scan))
+    found = await response.get_json()
+    assert response.status_code == 422, found
+    assert "took longer than the limit" in found["error"]
+    assert stored(app) == []
+    # The pool is usable again for the next file.
+    assert (await upload(CsrfClient(client), UPLOAD, ("file", "a.txt", b"ok\n"))).status_code \
+        == 201

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from hyperchat.chat import audit, versions
+from hyperchat.files import attachments
 from hyperchat.store.schema import Conversation, Message, MessageEdit, Role, Status
 from hyperchat.upstream.client import ChatMessage
 from hyperchat.web.errors import BadRequest, NotFound
@@ -76,6 +77,8 @@ async def edit(message: Message, content: str, owner: str) -> Started:
         before = await versions.shown_ids(cid)
         new = await versions.add_version(message, content=content, status=Status.COMPLETE,
                                          finished_at=now, model_override=message.model_override)
+        # The new version keeps the files: the edit changes the words, not what was attached.
+        await attachments.copy_to(message.id, new.id)
         reply = await versions.append(cid, new.id, role=Role.ASSISTANT,
                                       status=Status.STREAMING)
         await MessageEdit.create(message_id=message.id, new_message_id=new.id,

@@ -216,6 +216,17 @@ async def attach(attachments: list[Attachment], conversation_id: int, message_id
             conversation_id=conversation_id, message_id=message_id)
 
 
+async def copy_to(message_id: int, new_message_id: int) -> None:
+    """Give a new version of a message the files of the one it edits (rows of their own,
+    naming the same originals)."""
+    rows = await Attachment.filter(message_id=message_id, status=AttachmentStatus.READY)
+    if rows:
+        await Attachment.bulk_create([Attachment(**{
+            **{name: getattr(row, name) for name in row._meta.fields_db_projection
+               if name not in ("id", "created_at")},
+            "message_id": new_message_id}) for row in rows])
+
+
 async def of_messages(message_ids: list[int]) -> dict[int, list[Attachment]]:
     found: dict[int, list[Attachment]] = {}
     if not message_ids:
