@@ -238,3 +238,16 @@ async def test_a_file_that_takes_too_long_ends_in_a_clear_error(app, client):
     # The pool is usable again for the next file.
     assert (await upload(CsrfClient(client), UPLOAD, ("file", "a.txt", b"ok\n"))).status_code \
         == 201
+
+
+async def test_search_finds_a_message_by_its_files_name_and_text(client, fake_upstream):
+    attachment_id = await uploaded(client, "zeppelin-manual.txt", b"helium valves open slowly\n")
+    response = await send(client, "read this", attachments=[str(attachment_id)])
+    await finished(new_id(await response.get_data(as_text=True))[-1])
+    conversation = await Conversation.get()
+    for query, marked in (("zeppelin", "zeppelin"), ("helium valves", "helium")):
+        page = soup(await (await client.get(f"/search?q={query}")).get_data(as_text=True))
+        [hit] = page.select(".search-hit")
+        assert f"/c/{conversation.id}" in hit.select_one("a")["href"]
+        assert "zeppelin-manual.txt" in hit.get_text()
+        assert marked in [m.get_text().lower() for m in hit.select("mark")]

@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
 from tortoise import connections
+from tortoise.expressions import Q
+
+from hyperchat.store.schema import Attachment, AttachmentStatus, Message
 
 # A longer query is cut here: a handful of words already narrows the results, and each one
 # costs an index lookup.
@@ -64,7 +67,7 @@ async def search(owner: str, query: str, *, limit: int = 20,
     else:
         sql, params = _postgres_query(words, owner, limit, archived)
     rows = await conn.execute_query_dict(sql, params)
-    return [
+    hits = [
         SearchHit(
             conversation_id=row["conversation_id"],
             conversation_title=row["title"],
@@ -76,6 +79,42 @@ async def search(owner: str, query: str, *, limit: int = 20,
         )
         for row in rows
     ]
+    # Files sent with messages: their names and text, after the messages' own matches.
+    found = {hit.message_id for hit in hits}
+    for hit in await _file_hits(words, owner, limit, archived):
+        if len(hits) >= limit:
+            break
+        if hit.message_id not in found:
+            found.add(hit.message_id)
+            hits.append(hit)
+    return hits
+
+
+# Files searched per query: the newest matching ones of the owner. Their text is not in the
+# full-text indexes (a file can hold a book); a substring match over one person's files is
+# cheap at the sizes a chat's files come in.
+FILE_CANDIDATES = 20
+
+
+async def _file_hits(words: list[str], owner: str, limit: int,
+                     archived: bool | None) -> list[SearchHit]:
+    where = Q(owner=owner, status=AttachmentStatus.READY, message_id__not_isnull=True,
+              conversation__deleted_at__isnull=True)
+    if archived is not None:
+        where &= Q(conversation__archived=archived)
+    for word in words:
+        where &= Q(name__icontains=word) | Q(text__icontains=word)
+    files = await Attachment.filter(where).order_by("-id").limit(min(limit, FILE_CANDIDATES)) \
+        .select_related("conversation")
+    shown = set(await Message.filter(id__in=[f.message_id for f in files], on_path=True,
+                                     deleted_at=None).values_list("id", flat=True))
+    return [SearchHit(
+        conversation_id=file.conversation_id, conversation_title=file.conversation.title,
+        message_id=file.message_id, role="user",
+        snippet=highlight(file.name, words) + Markup(": ")
+        + highlight(file.text, words, SNIPPET_WORDS),
+        last_activity_at=file.conversation.last_activity_at)
+        for file in files if file.message_id in shown]
 
 
 # Both queries take the newest CANDIDATES matching messages (ids grow with time), rank them
