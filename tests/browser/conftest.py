@@ -28,7 +28,9 @@ from tests.fake_upstream import FakeUpstream, Tokens
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 # The voice recorder: a synthetic microphone (a beep), allowed without asking.
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 # Generous for a loaded CI machine, but a passing test never waits for it.
 TIMEOUT_MS = 10_000
 expect.set_options(timeout=TIMEOUT_MS)
@@ -129,6 +131,8 @@ def live_server(upstream, tmp_path_factory):
         "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": 100_000,
         "RATE_LIMIT_PER_MINUTE": 100_000,
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+        # Audio goes to the fake upstream's /audio/transcriptions.
+        "TRANSCRIPTION_BASE_URL": upstream.url,
     })
     server = LiveServer(app)
     server.start()

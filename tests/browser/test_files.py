@@ -95,3 +95,20 @@ def test_the_shortcut_opens_the_file_picker(chat, page, tmp_path):
     # The help lists it.
     page.keyboard.press("Control+/")
     expect(page.locator("dialog[open]")).to_contain_text("Attach files")
+
+
+def test_record_stop_and_the_transcript_lands_in_the_box(chat, fake, page):
+    chat.input.fill("Before:")
+    page.locator("#record-btn").click()
+    expect(page.locator("#record-btn")).to_have_attribute("aria-pressed", "true")
+    meter = page.locator("#record-level")
+    expect(meter).to_be_visible()
+    # The synthetic microphone's beep moves the level meter.
+    page.wait_for_function("() => document.getElementById('record-level').value > 0")
+    page.locator("#record-btn").click()
+    expect(chat.input).to_have_value(f"Before: {fake.transcript}")
+    expect(meter).to_be_hidden()
+    request = [r for r in fake.requests if r["path"].endswith("/audio/transcriptions")][-1]
+    assert b'filename="recording.webm"' in request["body"]
+    # Nothing was kept: the transcript only.
+    expect(page.locator("#attachments .chip")).to_have_count(0)
