@@ -356,3 +356,26 @@ async def test_a_large_upload_is_answered_413_while_it_still_streams_in(request,
     finally:
         stop.set()
         await server
+
+
+async def test_without_tesseract_ocr_shows_as_not_installed(browser, monkeypatch):
+    from hyperchat.files import extractors
+
+    monkeypatch.setattr(extractors.shutil, "which", lambda name: None)
+    extractors.ocr_available.cache_clear()
+    try:
+        found = await (await browser.get(f"{UPLOAD}/info")).get_json()
+        assert found["extractors"]["ocr"] is False
+        assert "tesseract-ocr is not installed" in found["extractors"]["ocr_reason"]
+        # A scanned PDF then says why its pages could not be read.
+        response = await upload(browser, UPLOAD, ("file", "scan.pdf", made.scanned_pdf(["x"])))
+        assert response.status_code == 422
+        assert "not installed" in (await response.get_json())["error"]
+    finally:
+        extractors.ocr_available.cache_clear()
+
+
+@pytest.mark.config(DEFAULT_MODEL="hyperchat/demo")
+async def test_the_offline_demo_explains_that_it_cannot_transcribe(browser):
+    found = await (await browser.get(f"{UPLOAD}/info")).get_json()
+    assert "offline demo model cannot transcribe" in found["extractors"]["transcription_reason"]
