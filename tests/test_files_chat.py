@@ -251,3 +251,18 @@ async def test_search_finds_a_message_by_its_files_name_and_text(client, fake_up
         assert f"/c/{conversation.id}" in hit.select_one("a")["href"]
         assert "zeppelin-manual.txt" in hit.get_text()
         assert marked in [m.get_text().lower() for m in hit.select("mark")]
+
+
+async def test_a_reading_no_worker_does_ends_in_a_clear_error(app, client):
+    from datetime import UTC, datetime, timedelta
+    await csrf(client)
+    async with client.session_transaction() as session:
+        owner = session["user_identifier"]
+    attachment = await Attachment.create(owner=owner, name="lost.pdf", kind="pdf",
+                                         media_type="application/pdf", size=10,
+                                         sha256="0" * 64)
+    await Attachment.filter(id=attachment.id).update(
+        created_at=datetime.now(UTC) - timedelta(hours=1))
+    chip = await (await client.get(f"/api/v1/files/{attachment.id}",
+                                   headers={"HX-Request": "true"})).get_data(as_text=True)
+    assert 'data-status="error"' in chip and "server stopped while reading" in chip

@@ -20,6 +20,8 @@ from hyperchat.store.schema import Attachment, AttachmentStatus
 
 log = logging.getLogger(__name__)
 
+STUCK_GRACE = 60.0  # seconds past EXTRACT_TIMEOUT before a reading nobody does is failed
+STOPPED = "The server stopped while reading this file; remove it and attach it again."
 CHARS_PER_TOKEN = 4  # the estimate used everywhere (web/rendering.py's estimate_tokens)
 TRUNCATE, REFUSE = "truncate", "refuse"
 
@@ -85,8 +87,20 @@ class Files:
         else:
             while attachment.status == AttachmentStatus.EXTRACTING:
                 await asyncio.sleep(0.2)
-                attachment = await Attachment.get(id=attachment.id)
+                attachment = await self.unstuck(await Attachment.get(id=attachment.id))
         return await Attachment.get(id=attachment.id)
+
+    async def unstuck(self, attachment: Attachment) -> Attachment:
+        """`attachment`, failed if it is still "extracting" well past the time limit with no
+        task of this process reading it (its worker stopped): its chip must not wait
+        forever."""
+        limit = timedelta(seconds=self.extractor.limits.timeout + STUCK_GRACE)
+        if (attachment.status == AttachmentStatus.EXTRACTING
+                and attachment.id not in self._tasks
+                and _now() - attachment.created_at > limit):
+            await self._failed(attachment, STOPPED)
+            attachment = await Attachment.get(id=attachment.id)
+        return attachment
 
     async def remove(self, attachment: Attachment) -> None:
         """Remove (or cancel) a staged upload: its extraction stopped, its row and (when no
@@ -168,6 +182,8 @@ class Files:
         deleted). An original younger than an hour is left: its row may be being written."""
         cutoff = _now() - timedelta(hours=staged_hours)
         await Attachment.filter(message_id=None, created_at__lt=cutoff).delete()
+        for attachment in await Attachment.filter(status=AttachmentStatus.EXTRACTING):
+            await self.unstuck(attachment)
         kept = set(await Attachment.exclude(status=AttachmentStatus.ERROR).values_list(
             "sha256", flat=True))
         removed = 0

@@ -102,7 +102,7 @@ async def info():
 @bp.get("/<int:attachment_id>")
 async def show(attachment_id: int):
     """An upload's state: its chip (polled while it is read), or JSON."""
-    attachment = await get_attachment(attachment_id, current_user())
+    attachment = await _files().unstuck(await get_attachment(attachment_id, current_user()))
     if htmx.is_request():
         return await render_template("files/_chip.html", attachment=attachment)
     return jsonify(file_json(attachment))
