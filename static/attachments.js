@@ -182,14 +182,14 @@
     const composer = document.getElementById("composer");
     if (!composer || composer.dataset.followed) return;
     composer.dataset.followed = "true";
-    let height = composer.offsetHeight;
-    new ResizeObserver(() => {
-      const grown = composer.offsetHeight - height;
-      height = composer.offsetHeight;
-      const atEnd = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80 - Math.max(grown, 0);
-      document.documentElement.style.setProperty("--composer-height", `${height}px`);
-      if (grown > 0 && atEnd) window.scrollTo({top: document.body.scrollHeight});
-    }).observe(composer);
+    const apply = () => {
+      // Measured before the padding changes: a page read at its end stays at its end.
+      const atEnd = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
+      document.documentElement.style.setProperty("--composer-height", `${composer.offsetHeight}px`);
+      if (atEnd) window.scrollTo({top: document.body.scrollHeight});
+    };
+    apply();
+    new ResizeObserver(apply).observe(composer);
   }
   followComposer();
   document.addEventListener("htmx:after:settle", followComposer);
