@@ -22,7 +22,8 @@ def _register_shape(state) -> None:
     # Every error of this API is JSON ({success, error}), even one raised before a view
     # runs (a missing CSRF token, a write limit); the composer's script reads it for the chip.
     state.app.extensions.setdefault("error_shapes", {})[bp.name] = (
-        lambda status, message: {"success": False, "error": message})
+        lambda status, message, field=None: {"success": False, "error": message,
+                                             **({"field": field} if field else {})})
 
 
 def _files() -> Files:
