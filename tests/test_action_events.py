@@ -251,3 +251,15 @@ async def test_a_regeneration_reports_its_progress_to_every_tab(app, client, fak
     assert all(bar is not None and not bar.has_attr("value") and bar["aria-label"] for bar in bars)
     counts = [int(p.get_text().split("≈")[1].split()[0]) for p in progress]
     assert counts == sorted(counts) and counts[-1] > 0
+
+
+async def test_an_events_json_data_travels_with_it(make_bus):
+    bus = await make_bus()
+    follower = bus.follow(7, await bus.position(7), 5)
+    data = {"conversationId": 7, "messageId": 3, "content": "é\n<b>", "progress": 42.5}
+    await bus.publish(7, tab_events.MESSAGE_EDITED, "<a>", "tab", data)
+    await bus.publish(7, tab_events.THREAD_CHANGED, "<b>", None)
+    first, second = await take(follower, 2)
+    assert (first.type, first.html, first.data) == (tab_events.MESSAGE_EDITED, "<a>", data)
+    assert second.data is None
+    await follower.aclose()

@@ -200,6 +200,7 @@ async def seeded(client, fake_upstream):
         "api_key": key,
         "conversation_id": conversation.id,
         "message_id": reply.id,
+        "task_id": reply.id,  # a regeneration task is its reply's id
         "share_id": conversation.share_id,
         "filename": "app.js",
         "name": "htmx.min.js",
@@ -212,8 +213,9 @@ async def seeded(client, fake_upstream):
     }
 
 
-PATH_VALUES = {"conversation_id", "message_id", "share_id", "filename", "name", "style",
-               "session_id", "key_id", "user_id", "token", "model_id", "attachment_id"}
+PATH_VALUES = {"conversation_id", "message_id", "task_id", "share_id", "filename", "name",
+               "style", "session_id", "key_id", "user_id", "token", "model_id",
+               "attachment_id"}
 
 
 async def snapshot() -> dict:
@@ -246,7 +248,10 @@ class Checker:
         where = f"{method} {path or self.path} with {what}"
         body = await response.get_json(silent=True) if response.mimetype.endswith("json") \
             else None
-        error = (body or {}).get("error") if isinstance(body, dict) else None
+        # Errors are {"error": ...}, or {"detail": ...} where an API speaks FastAPI's shape
+        # (/conversations/, /api/v1/chat).
+        error = ((body or {}).get("error") or (body or {}).get("detail")) \
+            if isinstance(body, dict) else None
         if isinstance(error, dict):  # the /v1 API answers errors in OpenAI's shape
             error = error.get("message")
         if response.status_code != status:

@@ -4,6 +4,7 @@ the app in this process; worker B is `python -m hyperchat` in a process of its o
 same database and Redis. Also: WORKERS, and the failures at start and mid-stream."""
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -190,6 +191,24 @@ async def test_an_action_event_published_on_one_worker_reaches_a_tab_on_another(
     (frame,) = [e for e in await asyncio.wait_for(tab_b, 10) if e["id"]]
     assert frame["id"] == await bus.position(reply.conversation_id) != position
     assert soup(frame["data"]).select(f"[id^=msg-{reply_id}]")
+
+
+async def test_a_json_event_published_on_one_worker_reaches_a_program_on_another(
+        client, fake_upstream, worker_b):
+    _token, cookie = await session_of(client)
+    reply_id = await start_reply(client, fake_upstream, Tokens(["done"]))
+    reply = await finished(reply_id)
+    bus = client.app.extensions["events"]
+    position = await bus.position(reply.conversation_id)
+    url = f"/api/conversations/{reply.conversation_id}/events?after={position}"
+    program = asyncio.create_task(read_sse(worker_b, url, cookie, frames=1))
+    await asyncio.sleep(0.5)  # B's stream is connected
+    assert (await vote(client, reply_id, -1)).status_code == 200
+    (frame,) = [e for e in await asyncio.wait_for(program, 10) if e["id"]]
+    assert frame["event"] == "feedback_submitted"
+    assert json.loads(frame["data"]) == {
+        "conversationId": reply.conversation_id, "messageId": reply_id,
+        "feedbackType": "downvote", "rating": -1, "reasons": [], "reason": ""}
 
 
 async def test_redis_lost_mid_stream_the_reply_is_saved_and_the_reader_ends_with_it(

@@ -38,7 +38,8 @@ Module map (ARCHITECTURE.md follows a request through it):
                 input, checked against each view's declaration: fields, or pydantic models
                 for JSON), openapi.py (quart-schema: /openapi.json from those models),
                 event_stream.py (SSE to browsers), uploads.py (multipart read as it
-                streams in, limits enforced on the way),
+                streams in, limits enforced on the way), api_shapes.py (the REST APIs'
+                models),
                 rendering.py (markdown, off the event loop), templating.py,
                 view_helpers.py, url_rules.py (URL builders compiled on first use)
   files/        files in chat: storage.py (originals, content-addressed), sniffing.py (kind
@@ -67,10 +68,13 @@ from hyperchat.views import (
     assets,
     auth,
     catalog,
+    chat_api,
     conversations,
+    conversations_api,
     exports,
     files,
     health,
+    message_api,
     messages,
     openai_api,
     search,
@@ -95,7 +99,7 @@ from hyperchat.web import (
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
               files, health, analytics, catalog, settings, usage, auth, account, admin,
-              appearance, openai_api, api_docs)
+              appearance, openai_api, api_docs, message_api, conversations_api, chat_api)
 
 
 def create_app(config: dict | None = None) -> Quart:

@@ -32,6 +32,22 @@ def owned_by(owner: str, view: View = View.ACTIVE):
     return query.order_by("-last_activity_at", "-id")
 
 
+def kept(owner: str):
+    """The owner's conversations not in the trash, active and archived alike, most recent
+    activity first."""
+    return Conversation.filter(owner=owner, deleted_at__isnull=True) \
+        .order_by("-last_activity_at", "-id")
+
+
+async def message_counts(conversation_ids: list[int]) -> dict[int, int]:
+    """Messages per conversation, in one grouped query whatever the number of ids."""
+    if not conversation_ids:
+        return {}
+    rows = await Message.filter(conversation_id__in=conversation_ids).annotate(
+        count=Count("id")).group_by("conversation_id").values_list("conversation_id", "count")
+    return dict(rows)
+
+
 def title_from(content: str) -> str:
     """The first five words of the first message, with "..." when there were more."""
     words = content.split()
@@ -125,5 +141,6 @@ async def stats(owner: str) -> dict:
     }
 
 
-__all__ = ["View", "owned_by", "title_from", "clean_title", "rename", "set_archived",
-           "move_to_trash", "restore", "delete_permanently", "purge_trash", "stats", "new_share_id"]
+__all__ = ["View", "owned_by", "kept", "message_counts", "title_from", "clean_title", "rename",
+           "set_archived", "move_to_trash", "restore", "delete_permanently", "purge_trash",
+           "stats", "new_share_id"]

@@ -26,10 +26,11 @@ CONTINUE_PROMPT = ("Continue your last message from exactly where it stopped. Do
 class Started:
     """A reply to generate: the message, its context, and the thread's change."""
 
-    reply: Message
+    reply: Message | None  # None: an edit saved without a new reply
     context: list[ChatMessage]
     change: versions.ThreadChange
     prefix: str = ""
+    version_id: int | None = None  # an edit's new version of the message
 
 
 def refuse_deleted(message: Message) -> None:
@@ -52,13 +53,27 @@ async def _recheck(message: Message, doing: str | None = None) -> None:
         refuse_streaming(fresh, doing)
 
 
+async def ai_is_on(conversation_id: int) -> bool:
+    """The conversation's `with_ai` setting, read now (a settings page may have just changed
+    it): off, no path writes a reply."""
+    found = await Conversation.filter(id=conversation_id).values_list("with_ai", flat=True)
+    return bool(found and found[0])
+
+
+async def refuse_without_ai(conversation_id: int, doing: str) -> None:
+    if not await ai_is_on(conversation_id):
+        raise BadRequest(f"The AI is off in this conversation (see its settings): turn it on "
+                         f"to {doing}.")
+
+
 async def _touch(conversation_id: int) -> None:
     await Conversation.filter(id=conversation_id).update(last_activity_at=datetime.now(UTC))
 
 
-async def edit(message: Message, content: str, owner: str) -> Started:
-    """Save `content` as a new version of a user message and start a new reply to it; the
-    old version and everything after it stay, as another branch."""
+async def edit(message: Message, content: str, owner: str, *, rerun: bool = True) -> Started:
+    """Save `content` as a new version of a user message and, with `rerun` and the AI on,
+    start a new reply to it (else the version is saved alone: `reply` is None); the old
+    version and everything after it stay, as another branch."""
     refuse_deleted(message)
     if message.role != Role.USER:
         raise BadRequest("Only your own messages can be edited; regenerate a reply instead.")
@@ -74,22 +89,24 @@ async def edit(message: Message, content: str, owner: str) -> Started:
     async with in_transaction():
         await versions.lock(cid)
         await _recheck(message)
+        answer = rerun and await ai_is_on(cid)
         before = await versions.shown_ids(cid)
         new = await versions.add_version(message, content=content, status=Status.COMPLETE,
                                          finished_at=now, model_override=message.model_override)
         # The new version keeps the files: the edit changes the words, not what was attached.
         await attachments.copy_to(message.id, new.id)
         reply = await versions.append(cid, new.id, role=Role.ASSISTANT,
-                                      status=Status.STREAMING)
+                                      status=Status.STREAMING) if answer else None
         await MessageEdit.create(message_id=message.id, new_message_id=new.id,
                                  conversation_id=cid, owner=owner,
                                  original_content=message.content, edited_content=content)
         await audit.record(audit.EDIT, cid, owner, message.id, new_message_id=new.id,
-                           reply_id=reply.id, original_length=len(message.content),
-                           edited_length=len(content))
+                           reply_id=reply.id if reply else None,
+                           original_length=len(message.content), edited_length=len(content))
         await _touch(cid)
         change = await versions.change(cid, before)
-    return Started(reply, await versions.context(cid, new.id), change)
+    context = await versions.context(cid, new.id) if reply else []
+    return Started(reply, context, change, version_id=new.id)
 
 
 async def regenerate(message: Message, owner: str, temperature: float | None,
@@ -101,6 +118,7 @@ async def regenerate(message: Message, owner: str, temperature: float | None,
         raise BadRequest("Only a reply can be regenerated; edit your message instead.")
     refuse_streaming(message, doing)
     cid = message.conversation_id
+    await refuse_without_ai(cid, doing)
     async with in_transaction():
         await versions.lock(cid)
         await _recheck(message, doing)
@@ -193,6 +211,7 @@ async def continue_(message: Message, owner: str) -> Started:
         raise BadRequest("Only a reply that was stopped or cut short by the length limit "
                          "can be continued.")
     cid = message.conversation_id
+    await refuse_without_ai(cid, "continue")
     async with in_transaction():
         await versions.lock(cid)
         updated = await Message.filter(id=message.id, status=message.status).update(

@@ -19,6 +19,7 @@ of the replies it opened.
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlsplit
@@ -271,12 +272,10 @@ _PUBLISH = """
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local seq = 1
 if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) + 1 end
-if ARGV[5] == '' then
-  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 't', ARGV[3], 'h', ARGV[4])
-else
-  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', 't', ARGV[3], 'h', ARGV[4],
-             'o', ARGV[5])
-end
+local entry = {'t', ARGV[3], 'h', ARGV[4]}
+if ARGV[5] ~= '' then table.insert(entry, 'o'); table.insert(entry, ARGV[5]) end
+if ARGV[6] ~= '' then table.insert(entry, 'j'); table.insert(entry, ARGV[6]) end
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], seq .. '-0', unpack(entry))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return seq
 """
@@ -322,16 +321,17 @@ class RedisEventBus:
         return f"{self.epoch}-{_seq(last) or 0}"
 
     async def publish(self, conversation_id: int, type: str, html: str,
-                      origin: str | None) -> Event:
+                      origin: str | None, data: dict | None = None) -> Event:
         try:
             seq = await self._publish(keys=[self._key(conversation_id)],
                                       args=[self.backlog, self.idle_ttl, type, html,
-                                            origin or ""])
+                                            origin or "",
+                                            json.dumps(data) if data is not None else ""])
         except RedisError:
             # The action itself is saved; its other tabs see it on their next load.
             log.exception("event %s of conversation %s not published", type, conversation_id)
             seq = 0
-        return Event(f"{self.epoch}-{seq}", type, html, origin)
+        return Event(f"{self.epoch}-{seq}", type, html, origin, data)
 
     async def follow(self, conversation_id: int, after: str | None,
                      keepalive: float) -> AsyncIterator[Event | None]:
@@ -355,8 +355,9 @@ class RedisEventBus:
                     continue
                 for entry_id, fields in response[0][1]:
                     position = int(entry_id.partition("-")[0])
+                    data = fields.get("j")
                     yield Event(f"{self.epoch}-{position}", fields["t"], fields["h"],
-                                fields.get("o"))
+                                fields.get("o"), json.loads(data) if data else None)
         except RedisError:
             log.exception("events of conversation %s: Redis lost while following",
                           conversation_id)

@@ -6,6 +6,10 @@ its page was rendered at, so nothing between render and connect is lost; a recon
 from `Last-Event-ID`. Positions carry the process's epoch: after a restart, or when a tab has
 fallen behind the kept backlog, it is told to reload its thread instead of missing events.
 
+Each event also carries `data`, the same change as JSON for programs (`messageId`,
+`progress`, `content`...), which `GET /api/conversations/<id>/events` sends as named
+`event: <type>` frames; an event without data only moves that stream's position.
+
 `EventBus` is the seam for several workers: RedisEventBus (live/redis_backed.py, a capped stream
 per conversation) fills the same interface when REDIS_URL is set. `position` is async for it
 (one Redis read); templates call it through Jinja's async mode, which awaits it.
@@ -37,12 +41,13 @@ class Event:
     type: str
     html: str
     origin: str | None  # the tab that acted, which already has the change
+    data: dict | None = None  # the change as JSON, for the programs' stream
 
 
 class EventBus(Protocol):
     async def position(self, conversation_id: int) -> str: ...
     async def publish(self, conversation_id: int, type: str, html: str,
-                      origin: str | None) -> Event: ...
+                      origin: str | None, data: dict | None = None) -> Event: ...
     def follow(self, conversation_id: int, after: str | None,
                keepalive: float) -> AsyncIterator[Event | None]: ...
     def cleanup(self) -> int: ...
@@ -76,10 +81,10 @@ class MemoryEventBus:
         return f"{self.epoch}-{channel.seq if channel else 0}"
 
     async def publish(self, conversation_id: int, type: str, html: str,
-                      origin: str | None) -> Event:
+                      origin: str | None, data: dict | None = None) -> Event:
         channel = self._channel(conversation_id)
         channel.seq += 1
-        event = Event(f"{self.epoch}-{channel.seq}", type, html, origin)
+        event = Event(f"{self.epoch}-{channel.seq}", type, html, origin, data)
         channel.events.append((channel.seq, event))
         while len(channel.events) > self.backlog:
             channel.events.popleft()

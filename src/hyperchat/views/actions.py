@@ -13,11 +13,11 @@ from quart import (
 )
 
 from hyperchat.accounts import account_names
-from hyperchat.chat import audit, feedback, message_actions, sending, versions
+from hyperchat.chat import audit, feedback, message_actions, versions
 from hyperchat.live import tab_events
 from hyperchat.metering import model_choice
 from hyperchat.store.schema import Role
-from hyperchat.web import event_stream, payloads
+from hyperchat.web import event_stream, payloads, view_helpers
 from hyperchat.web.access import get_conversation, get_message
 from hyperchat.web.errors import BadRequest
 from hyperchat.web.security import current_user
@@ -29,7 +29,6 @@ from hyperchat.web.view_helpers import (
     live_snapshots,
     message_window,
     publish,
-    publish_feedback,
     render_change,
     render_feedback,
     render_feedback_changed,
@@ -77,21 +76,16 @@ async def edit_form(message_id: int):
 
 
 @bp.post("/messages/<int:message_id>/edit")
-@payloads.takes_body(content=payloads.Text())
+@payloads.takes_body(content=payloads.Text(), rerun=payloads.Flag(checkbox=True))
 async def edit(message_id: int):
-    """Save an edit as a new version and rerun the reply; the old branch is kept."""
+    """Save an edit as a new version and rerun the reply (unless `rerun` is off: the form's
+    Save); the old branch is kept."""
     message = await get_message(message_id, current_user())
-    content = sending.checked_content(
-        payloads.body().get("content"), current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"],
-        empty="The message cannot be empty.", again="save again (your text is still there)")
-    model = model_choice.choose(message.model_override, message.conversation)
-    await check_limits(generates=True)
-    started = await message_actions.edit(message, content, current_user())
-    await start(started, model)
-    html = await render_change(started.change, message.conversation)
-    await publish(message.conversation_id, tab_events.MESSAGE_EDITED, html)
-    return answer(message.conversation_id, html,
-                  {"version_id": started.reply.parent_id, **streaming(started.reply)})
+    given = payloads.body()
+    started, html = await view_helpers.edit(message, given.get("content"),
+                                            rerun=given.get("rerun", True))
+    reply = streaming(started.reply) if started.reply else {"message_id": None}
+    return answer(message.conversation_id, html, {"version_id": started.version_id, **reply})
 
 
 @bp.post("/messages/<int:message_id>/regenerate")
@@ -102,12 +96,7 @@ async def regenerate(message_id: int):
     """Write a new version of a reply, optionally with another temperature or model."""
     message = await get_message(message_id, current_user())
     temperature, model = regenerate_args(payloads.body())
-    model = model or await model_choice.model_for_retry(message, message.conversation)
-    await check_limits(generates=True)
-    started = await message_actions.regenerate(message, current_user(), temperature, model)
-    await start(started, model, temperature)
-    html = await render_change(started.change, message.conversation)
-    await publish(message.conversation_id, tab_events.MESSAGE_REGENERATING, html)
+    started, html = await view_helpers.regenerate(message, temperature, model)
     return answer(message.conversation_id, html, streaming(started.reply))
 
 
@@ -126,17 +115,13 @@ async def select(message_id: int):
 async def delete(message_id: int):
     """Delete a message (yours with its replies), with an Undo."""
     message = await get_message(message_id, current_user())
-    await check_limits()
-    change = await message_actions.delete(message, current_user())
-    html = await render_change(change, message.conversation)
-    await publish(message.conversation_id, tab_events.MESSAGE_DELETED, html)
+    change, html = await view_helpers.delete(message)
     what = "Message and its reply deleted." if message.role == Role.USER else "Reply deleted."
     undo_url = url_for(".restore", message_id=message.id)
     toast = await render_template("actions/_undo_toast.html", text=what, undo_url=undo_url,
                                   message=message)
     return answer(message.conversation_id, html + toast,
-                  {"deleted": change.deleted + [i.target for i in change.inserts
-                                                if i.swap == "outerHTML"],
+                  {"deleted": view_helpers.removed_ids(change),
                    "undo_url": undo_url, **await shown_now(message.conversation_id)})
 
 
@@ -165,7 +150,8 @@ async def continue_(message_id: int):
     started = await message_actions.continue_(message, current_user())
     await start(started, model, message.temperature)
     html = await render_change(started.change, message.conversation)
-    await publish(message.conversation_id, tab_events.MESSAGE_REGENERATING, html)
+    await publish(message.conversation_id, tab_events.MESSAGE_REGENERATING, html,
+                  view_helpers.regenerating(started.reply, message))
     return answer(message.conversation_id, html, streaming(started.reply))
 
 
@@ -186,20 +172,11 @@ async def feedback_form(message_id: int):
 async def save_feedback(message_id: int):
     """Save your vote on a reply with its reasons and comment (one record, editable)."""
     message = await get_message(message_id, current_user())
-    message_actions.refuse_deleted(message)
-    if message.role != Role.ASSISTANT:
-        raise BadRequest("Only replies take feedback.")
-    rating, reasons, comment = feedback.parse(
-        payloads.body(), current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"])
-    await check_limits()
-    await feedback.save(message, current_user(), rating, reasons, comment)
-    await audit.record(audit.FEEDBACK, message.conversation_id, current_user(), message.id,
-                       rating=rating, reasons=reasons, comment_length=len(comment))
+    record = await view_helpers.save_feedback(message, payloads.body())
     html = await render_feedback(message, editing=False)
-    await publish_feedback(message)
     return answer(message.conversation_id, html, {"feedback": {
-        "message_id": message.id, "feedback_type": feedback.RATING_TYPES[rating].value,
-        "reasons": reasons, "comment": comment}})
+        "message_id": message.id, "feedback_type": record.feedback_type.value,
+        "reasons": feedback.reasons_of(record), "comment": record.comment}})
 
 
 @bp.post("/messages/<int:message_id>/vote")

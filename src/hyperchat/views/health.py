@@ -56,6 +56,7 @@ def upstream_status() -> dict:
 
 
 @bp.get("/health")
+@bp.get("/api/v1/chat/health")  # the chat API's health check: the same one
 @json_api
 async def show():
     """Report the database, the upstream and the version; 503 if the database is down."""

@@ -9,7 +9,6 @@ from pydantic import Field as Constraint
 from quart import (
     Blueprint,
     current_app,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -22,20 +21,20 @@ from hyperchat.chat import audit, generation, message_actions, sending
 from hyperchat.files import attachments
 from hyperchat.files.extractors import ExtractionError
 from hyperchat.live import tab_events
-from hyperchat.metering import model_choice, quotas
+from hyperchat.metering import model_choice
 from hyperchat.store.schema import Conversation, Message, Role, Status
-from hyperchat.web import event_stream, htmx, payloads
+from hyperchat.web import event_stream, htmx, payloads, view_helpers
 from hyperchat.web.access import get_conversation, get_message
 from hyperchat.web.errors import BadRequest, json_api, wants_json
 from hyperchat.web.security import current_user
 from hyperchat.web.view_helpers import (
     answer,
     check_limits,
-    claim,
     event_stream_response,
     finish_publisher,
     generations,
     publish,
+    regenerating,
     render_change,
     render_final,
     start,
@@ -69,18 +68,8 @@ async def create():
     conversation_id = form.get("conversation_id")
     conversation = (await get_conversation(conversation_id, current_user())
                     if conversation_id else None)
-    # The model, and whether a reply may start now: refused before anything is saved.
-    override = model_choice.known_model(form.get("model"))
-    answer = conversation is None or conversation.with_ai
-    if answer:
-        model = model_choice.choose(override, conversation)
-        await quotas.check(current_user())
-    sent = await sending.send(current_user(), conversation, content, answer=answer,
-                              model_override=override, files=files)
-    if sent.reply is not None:
-        await claim(sent.reply)
-        await generations().start(sent.reply, model, await sending.context_for(sent),
-                                  received_at=g.get("received_at"))
+    sent = await view_helpers.send(conversation, content,
+                                   model_choice.known_model(form.get("model")), files=files)
     conversation = sent.conversation
     if wants_json():
         return jsonify(message_json(sent.message, sent.reply, conversation)), 201
@@ -201,7 +190,8 @@ async def retry(message_id: int):
                                                doing="retry")
     await start(started, model)
     html = await render_change(started.change, message.conversation)
-    await publish(message.conversation_id, tab_events.MESSAGE_REGENERATING, html)
+    await publish(message.conversation_id, tab_events.MESSAGE_REGENERATING, html,
+                  regenerating(started.reply, message))
     return answer(message.conversation_id, html, streaming(started.reply))
 
 

@@ -11,10 +11,9 @@ from pydantic import BaseModel
 from pydantic import Field as Constraint
 from quart import Blueprint, current_app, g, jsonify, request, url_for
 from quart_schema import document_response
-from tortoise.functions import Count
 
 from hyperchat.chat import conversations, exports, versions
-from hyperchat.chat.conversations import View
+from hyperchat.chat.conversations import View, message_counts
 from hyperchat.chat.exports import iso
 from hyperchat.store.schema import Conversation, Message
 from hyperchat.web import payloads
@@ -150,15 +149,6 @@ def message_json(message: Message) -> dict:
     if not current_app.config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"]:
         document["reasoning"] = None
     return {"id": message.id, **document}
-
-
-async def message_counts(conversation_ids: list[int]) -> dict[int, int]:
-    """Messages per conversation, in one grouped query whatever the number of ids."""
-    if not conversation_ids:
-        return {}
-    rows = await Message.filter(conversation_id__in=conversation_ids).annotate(
-        count=Count("id")).group_by("conversation_id").values_list("conversation_id", "count")
-    return dict(rows)
 
 
 async def one_session_json(conversation: Conversation) -> dict:

@@ -19,12 +19,20 @@ from quart import (
     url_for,
 )
 
-from hyperchat.chat import audit, conversations, feedback, message_actions, versions
+from hyperchat.chat import (
+    audit,
+    conversations,
+    feedback,
+    message_actions,
+    sending,
+    tasks,
+    versions,
+)
 from hyperchat.chat.generation import Generations
 from hyperchat.live import tab_events
 from hyperchat.live.reply_buffer import Batch
-from hyperchat.metering import limits, quotas
-from hyperchat.store.schema import Conversation, Message, Role, Status
+from hyperchat.metering import limits, model_choice, quotas
+from hyperchat.store.schema import Conversation, Message, MessageFeedback, Role, Status
 from hyperchat.web import event_stream, htmx, payloads
 from hyperchat.web.errors import BadRequest, wants_json
 from hyperchat.web.security import TAB_HEADER, current_user
@@ -137,8 +145,17 @@ async def check_limits(*, generates: bool = False) -> None:
         await quotas.check(current_user())
 
 
-async def publish(conversation_id: int, type: str, html: str) -> None:
-    await bus().publish(conversation_id, type, html, tab())
+async def publish(conversation_id: int, type: str, html: str,
+                  data: dict | None = None) -> None:
+    """Send a change to the conversation's other tabs (`html`, the partials) and to the
+    programs following its JSON events (`data`, camelCase: `messageId`, `content`...)."""
+    payload = None if data is None else {"conversationId": conversation_id, **data}
+    await bus().publish(conversation_id, type, html, tab(), payload)
+
+
+def removed_ids(change: versions.ThreadChange) -> list[int]:
+    """The messages a change took off the branch shown."""
+    return change.deleted + [i.target for i in change.inserts if i.swap == "outerHTML"]
 
 
 async def render_change(change: versions.ThreadChange, conversation, **extra) -> str:
@@ -199,13 +216,16 @@ async def shown_now(conversation_id: int) -> dict:
     return {"shown": await versions.shown_ids(conversation_id)}
 
 
-def progress_publisher(app, conversation_id: int):
+def progress_publisher(app, conversation_id: int, expected_chars: int):
     async def on_progress(message: Message, text: str, elapsed: float) -> None:
         async with app.app_context():
             html = await render_template("actions/_progress.html", message_id=message.id,
                                          chars=len(text), elapsed=elapsed)
+        data = {"conversationId": conversation_id, "messageId": message.id,
+                "taskId": message.id, "progress": tasks.progress(len(text), expected_chars),
+                "chars": len(text), "elapsed": round(elapsed, 3)}
         await app.extensions["events"].publish(conversation_id, tab_events.REGENERATION_PROGRESS,
-                                               html, None)
+                                               html, None, data)
     return on_progress
 
 
@@ -214,8 +234,12 @@ def finish_publisher(app, conversation_id: int, origin: str | None):
         finished = await Message.get(id=message.id).select_related("conversation")
         async with app.app_context():
             html = await render_final(finished)
+            task = await tasks.read(finished, app.extensions["generations"].hub)
+        data = {"conversationId": conversation_id, "messageId": finished.id,
+                "taskId": finished.id, "status": task.status, "content": finished.content,
+                "error": task.error, "model": finished.model_id_used}
         await app.extensions["events"].publish(conversation_id, tab_events.MESSAGE_REGENERATED,
-                                               html, None)
+                                               html, None, data)
     return on_finish
 
 
@@ -240,10 +264,108 @@ async def start(started: message_actions.Started, model: str | None = None,
     app = current_app._get_current_object()
     cid = started.reply.conversation_id
     await claim(started.reply)
+    expected = await tasks.expected_chars(started.reply)
     await generations().start(
         started.reply, model or current_app.config["DEFAULT_MODEL"], started.context,
         temperature=temperature, prefix=started.prefix, received_at=g.get("received_at"),
-        on_progress=progress_publisher(app, cid), on_finish=finish_publisher(app, cid, tab()))
+        on_progress=progress_publisher(app, cid, expected),
+        on_finish=finish_publisher(app, cid, tab()))
+
+
+def checked_message(value) -> str:
+    """A message's text from a program, stripped; BadRequest when empty or too long."""
+    return sending.checked_content(value, current_app.config["MAX_MESSAGE_CHARS"],
+                                   again="send it again")
+
+
+async def send(conversation: Conversation | None, content: str,
+               override: str | None, files: list | None = None) -> sending.Sent:
+    """Send `content` (checked) as the person's next message in `conversation` (None: a new
+    one) with its model `override` (checked against the catalog), and start its reply
+    unless the conversation's AI is off. The model and quotas are checked before anything
+    is saved."""
+    answer = conversation is None or conversation.with_ai
+    if answer:
+        model = model_choice.choose(override, conversation)
+        await quotas.check(current_user())
+    sent = await sending.send(current_user(), conversation, content, answer=answer,
+                              model_override=override, files=files or [])
+    if sent.reply is not None:
+        await claim(sent.reply)
+        await generations().start(sent.reply, model, await sending.context_for(sent),
+                                  received_at=g.get("received_at"))
+    return sent
+
+
+# The message actions as every view runs them (the page's forms, the JSON APIs): checked,
+# limited, done in the domain, the reply started, and the change published to the other tabs
+# and to the JSON events. Each returns what it did and the fragments for the acting tab.
+
+
+async def regenerate(message: Message, temperature: float | None, model: str | None,
+                     ) -> tuple[message_actions.Started, str]:
+    """A new version of a reply (`model`: already checked against the catalog; None: the
+    tiers of the reply's first answer)."""
+    model = model or await model_choice.model_for_retry(message, message.conversation)
+    await check_limits(generates=True)
+    started = await message_actions.regenerate(message, current_user(), temperature, model)
+    await start(started, model, temperature)
+    html = await render_change(started.change, message.conversation)
+    await publish(message.conversation_id, tab_events.MESSAGE_REGENERATING, html,
+                  regenerating(started.reply, message))
+    return started, html
+
+
+def regenerating(reply: Message, original: Message) -> dict:
+    """The JSON of a `message_regenerating` event (a regeneration, retry or continuation)."""
+    return {"messageId": reply.id, "taskId": reply.id, "regenerates": original.id,
+            "status": tasks.PENDING}
+
+
+async def edit(message: Message, content, rerun: bool) -> tuple[message_actions.Started, str]:
+    """Save an edit of a user message as a new version; with `rerun` (and the AI on in its
+    conversation) start a new reply to it."""
+    content = sending.checked_content(
+        content, current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"],
+        empty="The message cannot be empty.", again="save again (your text is still there)")
+    generates = rerun and message.conversation.with_ai
+    model = model_choice.choose(message.model_override, message.conversation) \
+        if generates else None
+    await check_limits(generates=generates)
+    started = await message_actions.edit(message, content, current_user(), rerun=rerun)
+    if started.reply is not None:
+        await start(started, model)
+    html = await render_change(started.change, message.conversation)
+    await publish(message.conversation_id, tab_events.MESSAGE_EDITED, html, {
+        "messageId": message.id, "newMessageId": started.version_id, "content": content,
+        "taskId": started.reply.id if started.reply else None})
+    return started, html
+
+
+async def delete(message: Message) -> tuple[versions.ThreadChange, str]:
+    """Delete a message (a user message with its replies), undoable for a while."""
+    await check_limits()
+    change = await message_actions.delete(message, current_user())
+    html = await render_change(change, message.conversation)
+    await publish(message.conversation_id, tab_events.MESSAGE_DELETED, html, {
+        "messageId": message.id, "removedIds": removed_ids(change)})
+    return change, html
+
+
+async def save_feedback(message: Message, given) -> MessageFeedback:
+    """Save the person's vote on a reply with its reasons and free text (`given`: the
+    fields as a form or JSON sends them), and show it in their other tabs."""
+    message_actions.refuse_deleted(message)
+    if message.role != Role.ASSISTANT:
+        raise BadRequest("Only replies take feedback.")
+    rating, reasons, comment = feedback.parse(
+        given, current_app.config["CHAT_ACTIONS_MAX_CONTENT_LENGTH"])
+    await check_limits()
+    record = await feedback.save(message, current_user(), rating, reasons, comment)
+    await audit.record(audit.FEEDBACK, message.conversation_id, current_user(), message.id,
+                       rating=rating, reasons=reasons, comment_length=len(comment))
+    await publish_feedback(message)
+    return record
 
 
 async def feedback_context(message: Message) -> dict:
@@ -270,8 +392,13 @@ async def render_feedback_changed(message: Message, editing: bool = False) -> st
 
 async def publish_feedback(message: Message) -> None:
     """Other tabs: the reply's vote buttons and feedback summary."""
+    record = await feedback.of(message, current_user())
     await publish(message.conversation_id, tab_events.FEEDBACK_SUBMITTED,
-                  await render_feedback_changed(message))
+                  await render_feedback_changed(message), {
+                      "messageId": message.id,
+                      "feedbackType": record.feedback_type.value if record else None,
+                      "rating": message.rating, "reasons": feedback.reasons_of(record),
+                      "reason": record.comment if record else None})
 
 
 async def vote(message: Message, rating: int) -> None:
