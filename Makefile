@@ -90,6 +90,7 @@ bench: deps
 	@echo; echo "== heavy requests (event loop lag)"; $(PY) bench/stall_bench.py
 	@echo; echo "== files (extraction per page, upload, 50 streams during a 200-page PDF)"; \
 		$(PY) bench/files_bench.py
+	@echo; echo "== group room (one reply to every member's tab)"; $(PY) bench/room_bench.py
 
 # PNGs of every page and state at 1280x800 and 390x844, light and dark (needs chromium).
 screenshots: deps deps-system

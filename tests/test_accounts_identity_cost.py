@@ -16,7 +16,8 @@ def identity_queries(executed: list[str]) -> list[str]:
 
 async def test_a_signed_in_stream_resolves_identity_once(client, fake_upstream, monkeypatch):
     await register(client, "alice")
-    fake_upstream.enqueue(Tokens([f"t{n} " for n in range(60)], ttft=0.05, interval=0.005))
+    # Long enough (1.3 s) to be still streaming when the stream is opened on a busy machine.
+    fake_upstream.enqueue(Tokens([f"t{n} " for n in range(60)], ttft=0.05, interval=0.02))
     page = soup(await (await send(client, "hi")).get_data(as_text=True))
     reply_id = page.select("article.message")[1]["data-message-id"]
     executed = count_queries(monkeypatch)

@@ -207,7 +207,7 @@ async def seeded(client, fake_upstream):
         "style": "solid",
         # Accounts: input is checked before the row is looked up, so any id will do.
         "session_id": 1, "key_id": 1, "user_id": 1, "token": "no-such-token",
-        "model_id": "openai/gpt-4o-mini",
+        "model_id": "openai/gpt-4o-mini", "invite_id": 1,
         # Files: input is checked before the row is looked up (a missing one is a 404).
         "attachment_id": 1,
     }
@@ -215,7 +215,7 @@ async def seeded(client, fake_upstream):
 
 PATH_VALUES = {"conversation_id", "message_id", "task_id", "share_id", "filename", "name",
                "style", "session_id", "key_id", "user_id", "token", "model_id",
-               "attachment_id"}
+               "attachment_id", "invite_id"}
 
 
 async def snapshot() -> dict:

@@ -4,6 +4,7 @@ ids refused before anything goes upstream, and owner-only conversation settings.
 import pytest
 
 from hyperchat.store.schema import Conversation, Message, Mode, Role, Status
+from tests.accounts_helpers import register
 from tests.fake_upstream import Tokens
 from tests.helpers import (
     CsrfClient,
@@ -96,6 +97,8 @@ async def test_conversation_default_that_left_the_catalog_is_refused_clearly(cli
 
 
 async def test_put_updates_the_seed_body_and_get_reads_it(client):
+    # A group room needs an account (tests/test_rooms.py: a guest's is refused).
+    await register(client, "seed_owner")
     await send(client, "hi")
     conversation = await Conversation.get()
     response = await put(client, conversation.id, {
@@ -148,6 +151,7 @@ async def test_only_the_owner_may_read_or_change_settings(app, client):
 
 
 async def test_settings_page_saves_through_the_form(client):
+    await register(client, "form_owner")  # a partner room needs an account
     token = await csrf(client)
     await send(client, "hi", token=token)
     conversation = await Conversation.get()

@@ -12,7 +12,8 @@ API = "/api/chat/sessions"
 SESSION_KEYS = {"id", "title", "createdAt", "updatedAt", "lastActivityAt", "archived",
                 "deletedAt", "messageCount", "sharedAt", "shareId", "shareUrl"}
 MESSAGE_KEYS = {"id", "role", "content", "reasoning", "createdAt", "status", "rating",
-                "modelIdUsed", "promptTokens", "completionTokens", "tokensEstimated", "error"}
+                "modelIdUsed", "promptTokens", "completionTokens", "tokensEstimated", "error",
+                "author"}
 
 
 async def call(client, method, path, **kwargs):
@@ -238,7 +239,9 @@ async def test_show_session_includes_its_messages_oldest_first(client):
         "reasoning": None, "createdAt": body["messages"][0]["createdAt"], "status": "complete",
         "rating": 0,
         "modelIdUsed": None, "promptTokens": None, "completionTokens": None,
-        "tokensEstimated": False, "error": None}
+        "tokensEstimated": False, "error": None,
+        # A guest's message: no account, no name (names are shown in rooms only).
+        "author": {"user_id": None, "username": None}}
     assert body["messages"][1]["content"] == "Like **this**.\n\n```py\n@x\n```"
     assert (body["messages"][1]["rating"], body["messages"][1]["modelIdUsed"],
             body["messages"][1]["promptTokens"], body["messages"][1]["completionTokens"]) == (

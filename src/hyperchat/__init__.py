@@ -13,6 +13,7 @@ Module map (ARCHITECTURE.md follows a request through it):
     versions.py         the tree of messages: versions, branches, the thread shown
     message_actions.py  edit, regenerate, retry, choose a version, delete/undo, continue
     conversations.py    rename, archive, trash, stats
+    rooms.py            a room's people: roles, invites, the mode's cap, when the AI answers
     sharing.py          a share: the copy of the branch shown, its expiry and views
     feedback.py audit.py search.py sidebar.py
     exports.py          export to Markdown/JSON/zip and import back
@@ -74,6 +75,7 @@ from hyperchat.views import (
     exports,
     files,
     health,
+    members,
     message_api,
     messages,
     openai_api,
@@ -97,8 +99,8 @@ from hyperchat.web import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-BLUEPRINTS = (assets, conversations, messages, actions, search, shares, sessions_api, exports,
-              files, health, analytics, catalog, settings, usage, auth, account, admin,
+BLUEPRINTS = (assets, conversations, messages, actions, members, search, shares, sessions_api,
+              exports, files, health, analytics, catalog, settings, usage, auth, account, admin,
               appearance, openai_api, api_docs, message_api, conversations_api, chat_api)
 
 

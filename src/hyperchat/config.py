@@ -119,6 +119,8 @@ DEFAULTS = {
     # hold (from the upstream, which is ended there with the text kept, or in an import).
     # Rendering costs about 10 microseconds per character: these bound each message's render.
     "MAX_MESSAGE_CHARS": 10_000,
+    # The most people a group room holds (a partner room holds 2, solo 1).
+    "ROOM_MAX_PEOPLE": 20,
     "MAX_REPLY_CHARS": 100_000,
     "MAX_REASONING_CHARS": 200_000,
     # A live reply looks alive while its worker refreshes it (Redis: every quarter of this,

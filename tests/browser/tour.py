@@ -21,7 +21,7 @@ STATES = ("new-chat", "conversation", "composer-files", "files-on-bubble", "stre
           "feedback-form", "model-picker", "help-dialog", "search-results", "drawer",
           "list-actions", "settings",
           "usage", "analytics", "activity", "share-page", "undo-toast", "trash",
-          "sign-in", "sign-up", "account", "admin")
+          "sign-in", "sign-up", "account", "admin", "group-room", "members-panel")
 
 CODE_AND_TABLE = """Here is a small table and some Python:
 
@@ -217,3 +217,49 @@ def tour(page, fake) -> Iterator[str]:
     # Only the server's first account is an admin: later tours on the same server are not.
     if page.goto("/admin").status == 200:
         yield "admin"
+
+    yield from group_room(page, fake)
+
+
+def group_room(page, fake) -> Iterator[str]:
+    """The signed-in person makes a group room and invites a friend (an account signed up
+    in a second browser context), who writes and asks the AI."""
+    fake.enqueue(Tokens(words("Happy to help you both plan it.")))
+    page.goto("/")
+    send(page, "Shall we plan the trip together?")
+    settled(page)
+    room_url = page.url
+    page.locator("#members-summary").click()
+    page.get_by_role("button", name="Group room").click()
+    expect(page.locator("#members-summary .mode-badge")).to_have_text("group")
+    origin = room_url.split("/c/")[0]
+    friend = page.context.browser.new_context(base_url=origin,
+                                              viewport=page.viewport_size)
+    try:
+        name = f"friend_{uuid.uuid4().hex[:6]}"
+        token = friend.request.get("/api/v1/auth/me").json()["csrf_token"]
+        assert friend.request.post("/api/v1/auth/register", headers={"X-CSRF-Token": token},
+                                   data={"username": name,
+                                         "password": "a long enough tour password"}).ok
+        page.locator("#members-summary").click()
+        page.locator("#invite-username").fill(name)
+        page.get_by_role("button", name="Invite", exact=True).click()
+        expect(page.locator("#members-panel .member-name", has_text=name)).to_be_visible()
+        page.locator("#members-summary").click()  # closed again
+        other = friend.new_page()
+        other.goto(room_url)
+        other.locator("#composer-input").fill("I can book the train for Saturday.")
+        other.locator("#composer-input").press("Enter")
+        expect(page.locator("#thread article.message.user", has_text="book the train")
+               ).to_be_visible()
+        fake.enqueue(Tokens(words("Saturday works: the 9:10 train gets you there by noon.")))
+        other.locator("#composer-input").fill("@ai which train should we take?")
+        other.locator("#composer-input").press("Enter")
+        expect(page.locator("#thread article.message.assistant")).to_have_count(2)
+        settled(page)
+        yield "group-room"
+        page.locator("#members-summary").click()
+        expect(page.locator("#members-body")).to_be_visible()
+        yield "members-panel"
+    finally:
+        friend.close()

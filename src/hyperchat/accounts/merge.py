@@ -38,4 +38,7 @@ async def merge_guest(guest: str, owner: str) -> dict[str, int]:
                 await model.create(**{**rows[0], "owner": owner})
                 moved[table] = 1
             await model.filter(owner=guest).delete()
+        # Not an `owner` column, but an owner string all the same: who wrote each message.
+        moved["message.author"] = await schema.Message.filter(author=guest).update(
+            author=owner)
     return moved

@@ -3,11 +3,18 @@
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
-from hyperchat.store.schema import Attachment, Conversation, Message, new_share_id
+from hyperchat.chat.rooms import account_id
+from hyperchat.store.schema import (
+    Attachment,
+    Conversation,
+    ConversationMember,
+    Message,
+    new_share_id,
+)
 from hyperchat.web.errors import BadRequest
 
 TITLE_MAX = 200
@@ -23,8 +30,12 @@ class View(StrEnum):
 
 
 def owned_by(owner: str, view: View = View.ACTIVE):
-    """The owner's conversations in one view, most recent activity first."""
-    query = Conversation.filter(owner=owner)
+    """The owner's conversations in one view, and the rooms they are a member of, most
+    recent activity first."""
+    user_id = account_id(owner)
+    query = Conversation.filter(owner=owner) if user_id is None else Conversation.filter(
+        Q(owner=owner) | Q(id__in=Subquery(ConversationMember.filter(user_id=user_id)
+                                           .values("conversation_id"))))
     if view == View.TRASH:
         query = query.filter(deleted_at__not_isnull=True)
     else:

@@ -6,7 +6,7 @@ import json
 from tortoise.exceptions import IntegrityError
 
 from hyperchat.chat import audit
-from hyperchat.store.schema import FeedbackType, Message, MessageFeedback
+from hyperchat.store.schema import Conversation, FeedbackType, Message, MessageFeedback
 from hyperchat.web.errors import BadRequest
 
 # Reason chips, per vote. "other" asks for the free text.
@@ -34,9 +34,13 @@ async def of(message: Message, owner: str) -> MessageFeedback | None:
 
 
 async def record_vote(message: Message, owner: str, rating: int) -> MessageFeedback | None:
-    """A vote sets the reply's rating and the person's record: the type changes and any
-    reasons of the other type go; 0 clears the vote and the record."""
-    await Message.filter(id=message.id).update(rating=rating)
+    """A vote sets the person's record (the type changes and any reasons of the other type
+    go; 0 clears the vote and the record) and, the owner's vote, the reply's rating column
+    (what analytics and exports read). In a room each person's vote is their own record;
+    pages show each person theirs (chat/rooms.py:own_votes)."""
+    if owner == await Conversation.filter(id=message.conversation_id).first().values_list(
+            "owner", flat=True):
+        await Message.filter(id=message.id).update(rating=rating)
     message.rating = rating
     if rating == 0:
         await MessageFeedback.filter(message_id=message.id, owner=owner).delete()

@@ -92,11 +92,12 @@ async def edit(message: Message, content: str, owner: str, *, rerun: bool = True
         answer = rerun and await ai_is_on(cid)
         before = await versions.shown_ids(cid)
         new = await versions.add_version(message, content=content, status=Status.COMPLETE,
-                                         finished_at=now, model_override=message.model_override)
+                                         finished_at=now, model_override=message.model_override,
+                                         author=owner)
         # The new version keeps the files: the edit changes the words, not what was attached.
         await attachments.copy_to(message.id, new.id)
         reply = await versions.append(cid, new.id, role=Role.ASSISTANT,
-                                      status=Status.STREAMING) if answer else None
+                                      status=Status.STREAMING, author=owner) if answer else None
         await MessageEdit.create(message_id=message.id, new_message_id=new.id,
                                  conversation_id=cid, owner=owner,
                                  original_content=message.content, edited_content=content)
@@ -123,8 +124,9 @@ async def regenerate(message: Message, owner: str, temperature: float | None,
         await versions.lock(cid)
         await _recheck(message, doing)
         before = await versions.shown_ids(cid)
+        # The one who asks for the new version pays for it (and is its author).
         reply = await versions.add_version(message, status=Status.STREAMING,
-                                           temperature=temperature)
+                                           temperature=temperature, author=owner)
         retry = {"retry": True} if doing == "retry" else {}
         await audit.record(audit.REGENERATE, cid, owner, message.id, new_message_id=reply.id,
                            temperature=temperature, model=model, **retry)

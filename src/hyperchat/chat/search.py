@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from tortoise import connections
 from tortoise.expressions import Q
 
+from hyperchat.chat import rooms
 from hyperchat.store.schema import Attachment, AttachmentStatus, Message
 
 # A longer query is cut here: a handful of words already narrows the results, and each one
@@ -117,6 +118,16 @@ async def _file_hits(words: list[str], owner: str, limit: int,
         for file in files if file.message_id in shown]
 
 
+# The conversations someone owns, and the rooms they are a member of (chat/rooms.py).
+_MINE = ("(c.owner = {} OR c.id IN (SELECT cm.conversation_id FROM conversation_member cm "
+         "WHERE cm.user_id = {}))")
+
+
+def _member(owner: str) -> int:
+    """The account id to look rooms up by; a guest's (none) matches no row."""
+    return rooms.account_id(owner) or 0
+
+
 # Both queries take the newest CANDIDATES matching messages (ids grow with time), rank them
 # with the matching titles as (id, score) pairs, keep `limit`, and only then read the texts.
 # `rank` is lower-is-better on both: bm25() already is, ts_rank() is negated.
@@ -126,9 +137,9 @@ def _sqlite_query(words: list[str], owner: str, limit: int,
     # Every word is a quoted FTS5 string (a \w+ word holds no quote to escape); juxtaposed
     # strings are ANDed; `"last"*` is a prefix query.
     match = " ".join(f'"{word}"' for word in words) + "*"
-    where, scope = "c.owner = ? AND c.deleted_at IS NULL", [owner]
+    where, scope = f"{_MINE.format('?', '?')} AND c.deleted_at IS NULL", [owner, _member(owner)]
     if archived is not None:
-        where, scope = where + " AND c.archived = ?", [owner, archived]
+        where, scope = where + " AND c.archived = ?", [*scope, archived]
     sql = f"""
         WITH recent AS (
             SELECT c.id AS conversation_id, m.id AS message_id,
@@ -163,9 +174,9 @@ def _postgres_query(words: list[str], owner: str, limit: int,
     # quote or backslash to escape. A word the parser drops (a lone "_") is ignored with a
     # NOTICE, never an error. to_tsvector('simple', ...) repeats the indexes' expressions.
     tsquery = " & ".join(f"'{word}'" for word in words) + ":*"
-    where = "c.owner = $1 AND c.deleted_at IS NULL"
+    where = f"{_MINE.format('$1', '$4')} AND c.deleted_at IS NULL"
     if archived is not None:
-        where += " AND c.archived = $4"
+        where += " AND c.archived = $5"
     sql = f"""
         WITH recent AS (
             SELECT c.id AS conversation_id, m.id AS message_id,
@@ -192,7 +203,8 @@ def _postgres_query(words: list[str], owner: str, limit: int,
         JOIN conversation c ON c.id = h.conversation_id
         LEFT JOIN message m ON m.id = h.message_id
         ORDER BY h.rank, h.last_activity_at DESC, h.conversation_id DESC, h.message_id DESC"""
-    return sql, [owner, tsquery, limit] + ([archived] if archived is not None else [])
+    return sql, [owner, tsquery, limit, _member(owner)] + (
+        [archived] if archived is not None else [])
 
 
 def highlight(text: str, words: list[str], size: int | None = None) -> Markup:

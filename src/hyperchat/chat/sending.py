@@ -41,7 +41,8 @@ def checked_content(value, limit: int, *, empty: str = "Type a message first.",
 async def send(owner: str, conversation: Conversation | None, content: str, *,
                answer: bool, model_override: str | None,
                files: list[Attachment] = ()) -> Sent:
-    """Save `content` as `owner`'s next message (in a new conversation when `conversation` is
+    """Save `content` as `owner`'s next message (`owner`: the person writing, who owns a new
+    conversation and is the author in an existing one) (in a new conversation when `conversation` is
     None) and, when `answer`, the streaming reply after it. The message is saved before the
     upstream is called, so it is never lost."""
     now = datetime.now(UTC)
@@ -61,11 +62,13 @@ async def send(owner: str, conversation: Conversation | None, content: str, *,
             parent_id = await versions.leaf_id(conversation.id)
         message = await versions.append(
             conversation.id, parent_id, role=Role.USER, content=content,
-            status=Status.COMPLETE, finished_at=now, model_override=model_override)
+            status=Status.COMPLETE, finished_at=now, model_override=model_override,
+            author=owner)
         await attachments.attach(list(files), conversation.id, message.id)
         message.attachments = list(files)
+        # The reply's author is the person who asked for it, who pays for it.
         reply = await versions.append(conversation.id, message.id, role=Role.ASSISTANT,
-                                      status=Status.STREAMING) if answer else None
+                                      status=Status.STREAMING, author=owner) if answer else None
     return Sent(conversation, message, reply, new)
 
 

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from tortoise import connections
 from tortoise.expressions import Q
 
+from hyperchat.accounts import account_names
 from hyperchat.files import attachments
-from hyperchat.store.schema import FINISHED, Conversation, Message, Role, UsageRecord
+from hyperchat.store.schema import FINISHED, Conversation, Message, Mode, Role, UsageRecord
 from hyperchat.upstream.client import ChatMessage
 
 
@@ -152,11 +153,13 @@ async def link_linear(conversation_id: int) -> None:
 
 async def context(conversation_id: int, upto: int | None) -> list[ChatMessage]:
     """What the model is sent to write the message after `upto`: `upto` and its ancestors,
-    oldest first, finished and not deleted. `upto=None`: nothing (a first message)."""
+    oldest first, finished and not deleted. `upto=None`: nothing (a first message).
+    In a partner or group room each person's message is prefixed with their name
+    ("alice: text"), the rule chat/rooms.py describes."""
     if upto is None:
         return []
     rows = await Message.filter(conversation_id=conversation_id, id__lte=upto).values_list(
-        "id", "parent_id", "role", "content", "status", "deleted_at")
+        "id", "parent_id", "role", "content", "status", "deleted_at", "author")
     by_id = {row[0]: row for row in rows}
     chain = []
     id_ = upto
@@ -165,17 +168,42 @@ async def context(conversation_id: int, upto: int | None) -> list[ChatMessage]:
         id_ = by_id[id_][1]
     # A person's files go with their message, as document blocks before its text.
     files = await attachments.of_messages([row[0] for row in chain if row[2] == Role.USER])
-    return [ChatMessage(role=str(role), content=attachments.with_documents(
-                content, files.get(id_, [])))
-            for id_, _, role, content, status, deleted_at in reversed(chain)
-            if deleted_at is None and status in FINISHED and (content or files.get(id_))
-            and role in (Role.USER, Role.ASSISTANT, Role.SYSTEM)]
+    kept = [row for row in reversed(chain)
+            if row[5] is None and row[4] in FINISHED and (row[3] or files.get(row[0]))
+            and row[2] in (Role.USER, Role.ASSISTANT, Role.SYSTEM)]
+    room = await Conversation.filter(id=conversation_id).first().values("mode", "owner")
+    if not room or room["mode"] == Mode.SOLO:
+        return [ChatMessage(role=str(row[2]), content=attachments.with_documents(
+                    row[3], files.get(row[0], []))) for row in kept]
+    authors = {row[6] or room["owner"] for row in kept if row[2] == Role.USER}
+    names = await account_names(authors)
+    return [ChatMessage(role=str(row[2]), content=attachments.with_documents(
+                f"{names.get(row[6] or room['owner'], 'guest')}: {row[3]}"
+                if row[2] == Role.USER else row[3], files.get(row[0], [])))
+            for row in kept]
+
+
+async def _authors(messages: list[Message], conversation_ids: set[int]) -> None:
+    """Who wrote each message (`author_who`, an owner string: the same for every viewer, so
+    one rendering of a bubble serves every tab), and in a room their name (`author_name`;
+    None in a solo conversation, whose bubbles show no author)."""
+    rooms = {row[0]: row for row in await Conversation.filter(
+        id__in=list(conversation_ids)).values_list("id", "owner", "mode")}
+    in_room = [m for m in messages
+               if m.conversation_id in rooms and rooms[m.conversation_id][2] != Mode.SOLO]
+    names = await account_names({m.author or rooms[m.conversation_id][1] for m in in_room})
+    for message in messages:
+        owner = rooms.get(message.conversation_id, (None, ""))[1]
+        message.author_who = message.author or owner
+        message.author_name = None
+    for message in in_room:
+        message.author_name = names.get(message.author_who, "Deleted account")
 
 
 async def annotate(messages: list[Message]) -> list[Message]:
     """Set what a bubble shows beyond its row: `message.version` (a Version, or None for a
-    turn with one version) and `message.reported_cost` (what the provider said the reply
-    cost, from its usage record; None when it said nothing)."""
+    turn with one version), `message.reported_cost` (what the provider said the reply
+    cost, from its usage record; None when it said nothing) and its author (`_authors`)."""
     if not messages:
         return messages
     costs = dict(await UsageRecord.filter(
@@ -186,6 +214,7 @@ async def annotate(messages: list[Message]) -> list[Message]:
         message.reported_cost = costs.get(message.id)
         message.attachments = files.get(message.id, [])
     conversation_ids = {m.conversation_id for m in messages}
+    await _authors(messages, conversation_ids)
     parents = [m.parent_id for m in messages if m.parent_id is not None]
     where = Q(parent_id__isnull=True)
     if parents:

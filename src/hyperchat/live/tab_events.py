@@ -31,6 +31,28 @@ MESSAGE_DELETED = "message_deleted"
 FEEDBACK_SUBMITTED = "feedback_submitted"
 # Ours: the branch shown changed (a version chosen, a delete undone, a reply continued).
 THREAD_CHANGED = "thread_changed"
+# A room's people, roles, or settings (title, mode) changed. The channel renders these for
+# each person looking (their role decides what their panel offers) and ends the stream of
+# someone no longer in the room; the event's html is empty.
+MEMBERS_CHANGED = "members_changed"
+ROOM_CHANGED = "room_changed"
+PER_VIEWER = (MEMBERS_CHANGED, ROOM_CHANGED)
+# A message sent in the conversation: its bubbles (and the reply's, which each tab streams).
+MESSAGE_CREATED = "message_created"
+# A person's own change (their vote and feedback in a room): `personal(type, who)` names
+# an event only that person's tabs are sent.
+PERSONAL = "@"
+
+
+def personal(type: str, who: str) -> str:
+    return f"{type}{PERSONAL}{who}"
+
+
+def audience(type: str) -> str | None:
+    """The one person a personal event is for, or None when it is for everyone."""
+    return type.partition(PERSONAL)[2] or None
+
+
 # Sent to a tab that cannot be brought up to date event by event.
 RESYNC = "resync"
 

@@ -28,6 +28,7 @@ from typing import Protocol
 
 from quart import current_app, g, request
 from tortoise import connections
+from tortoise.expressions import Q
 
 from hyperchat.metering import usage
 from hyperchat.store.schema import Budget, Message, Role, Status
@@ -332,7 +333,7 @@ async def budget_and_running(person: str, address: str | None = None
     rows = await db.execute_query_dict(
         "SELECT b.daily_tokens AS daily_tokens, b.daily_cost AS daily_cost, "
         "(SELECT COUNT(*) FROM message m JOIN conversation c ON c.id = m.conversation_id "
-        f"WHERE c.owner = {mark} AND m.role = '{Role.ASSISTANT}' "
+        f"WHERE COALESCE(m.author, c.owner) = {mark} AND m.role = '{Role.ASSISTANT}' "
         f"AND m.status = '{Status.STREAMING}') AS running, "
         f"(SELECT COUNT(*) FROM message m WHERE m.client_address = {address_mark} "
         f"AND m.role = '{Role.ASSISTANT}' AND m.status = '{Status.STREAMING}') AS by_address "
@@ -349,8 +350,10 @@ async def budget_and_running(person: str, address: str | None = None
 async def running(person: str) -> int:
     """The person's replies being written right now, on any worker, plus the requests of this
     process that passed the check and have not finished (their reply may not exist yet)."""
-    return await Message.filter(conversation__owner=person, role=Role.ASSISTANT,
-                                status=Status.STREAMING).count() + _starting().get(person, 0)
+    # A reply counts for the person who asked for it (its author; before rooms, the owner).
+    return await Message.filter(
+        Q(author=person) | Q(author=None, conversation__owner=person), role=Role.ASSISTANT,
+        status=Status.STREAMING).count() + _starting().get(person, 0)
 
 
 class Starting:

@@ -70,10 +70,14 @@ async def record_reply(message: Message, requested_model: str, usage: Usage | No
         existing.tokens_estimated = existing.tokens_estimated or estimated
         await existing.save()
         return existing
+    # The person who asked for the reply pays (its author); rows from before rooms had
+    # several people have none: the conversation's owner asked.
     owner = await Conversation.filter(id=message.conversation_id).first().values_list(
         "owner", flat=True)
     if owner is None:
         return None
+    author = await Message.filter(id=message.id).first().values_list("author", flat=True)
+    owner = author or owner
     return await UsageRecord.create(
         message_id=message.id, owner=owner, conversation_id=message.conversation_id,
         model=model, prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,

@@ -136,6 +136,9 @@ class Conversation(Model):
     # On: the share page lists the messages' attachments (names and extracted text, never
     # the originals). Off by default: a file is often more private than the chat about it.
     share_attachments = fields.BooleanField(default=False, db_default=False)
+    # Partner and group rooms: on, the AI answers every message; off, only when addressed
+    # (chat/rooms.py:addressed). Solo conversations always answer every message.
+    ai_answers_all = fields.BooleanField(default=False, db_default=False)
 
     messages: fields.ReverseRelation["Message"]
 
@@ -190,6 +193,11 @@ class Message(Model):
     # and a fresh cookie would reset their limits: the concurrent-replies limit also counts
     # per address (metering/quotas.py).
     client_address = CharField(max_length=64, null=True)
+    # Who: on a user message, the person who wrote it; on a reply, the person who asked for
+    # it, who pays for it (limits, budgets, its usage record). An owner string ("u:<id>" or a
+    # guest id). Null on rows written before rooms had several people: the conversation's
+    # owner, the only person who could write then (chat/rooms.py:author_of).
+    author = CharField(max_length=64, null=True)
 
     class Meta:
         table = "message"
@@ -256,6 +264,57 @@ class Attachment(Model):
 class FeedbackType(StrEnum):
     UPVOTE = "upvote"
     DOWNVOTE = "downvote"
+
+
+class MemberRole(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class ConversationMember(Model):
+    """A person in a partner or group room besides its owner.
+
+    The owner has no row: `Conversation.owner` already says who it is, every conversation
+    made before rooms existed stays a solo one without a data migration, and a guest (who has
+    no account, so cannot be a row's `user`) still owns its conversations. Everyone else here
+    is an account: guests cannot be invited."""
+
+    id = fields.IntField(primary_key=True)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="members", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="memberships", on_delete=fields.CASCADE)
+    # ADMIN or MEMBER (the owner is Conversation.owner).
+    role = fields.CharEnumField(MemberRole, max_length=16, default=MemberRole.MEMBER)
+    joined_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "conversation_member"
+        unique_together = (("conversation", "user"),)
+        # The sidebar and search ask "which rooms is this account in".
+        indexes = [Index(fields=["user_id", "conversation_id"], name="idx_member_user")]
+
+
+class InviteLink(Model):
+    """A link that lets an account join a room: a random token (only its sha256 stored),
+    an expiry, a maximum number of uses, revocable."""
+
+    id = fields.IntField(primary_key=True)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="invites", on_delete=fields.CASCADE)
+    token_hash = CharField(max_length=64, unique=True)
+    created_by = CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    # Null: never expires.
+    expires_at = fields.DatetimeField(null=True)
+    # Null: no limit.
+    max_uses = fields.IntField(null=True)
+    uses = fields.IntField(default=0, db_default=0)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invite_link"
 
 
 class MessageFeedback(Model):

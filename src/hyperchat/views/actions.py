@@ -13,12 +13,17 @@ from quart import (
 )
 
 from hyperchat.accounts import account_names
-from hyperchat.chat import audit, feedback, message_actions, versions
+from hyperchat.chat import audit, feedback, message_actions, rooms, versions
 from hyperchat.live import tab_events
 from hyperchat.metering import model_choice
-from hyperchat.store.schema import Role
+from hyperchat.store.schema import Conversation, Role
 from hyperchat.web import event_stream, payloads, view_helpers
-from hyperchat.web.access import get_conversation, get_message
+from hyperchat.web.access import (
+    get_conversation,
+    get_message,
+    require_author,
+    require_may_delete,
+)
 from hyperchat.web.errors import BadRequest
 from hyperchat.web.security import current_user
 from hyperchat.web.view_helpers import (
@@ -32,6 +37,7 @@ from hyperchat.web.view_helpers import (
     render_change,
     render_feedback,
     render_feedback_changed,
+    room_context,
     shown_now,
     start,
     streaming,
@@ -68,6 +74,7 @@ async def body(message_id: int):
 async def edit_form(message_id: int):
     """Show the inline form that edits one of your messages."""
     message = await get_message(message_id, current_user())
+    require_author(message, current_user())
     message_actions.refuse_deleted(message)
     if message.role != Role.USER:
         raise BadRequest("Only your own messages can be edited; regenerate a reply instead.")
@@ -81,6 +88,7 @@ async def edit(message_id: int):
     """Save an edit as a new version and rerun the reply (unless `rerun` is off: the form's
     Save); the old branch is kept."""
     message = await get_message(message_id, current_user())
+    require_author(message, current_user())
     given = payloads.body()
     started, html = await view_helpers.edit(message, given.get("content"),
                                             rerun=given.get("rerun", True))
@@ -115,6 +123,7 @@ async def select(message_id: int):
 async def delete(message_id: int):
     """Delete a message (yours with its replies), with an Undo."""
     message = await get_message(message_id, current_user())
+    require_may_delete(message, current_user())
     change, html = await view_helpers.delete(message)
     what = "Message and its reply deleted." if message.role == Role.USER else "Reply deleted."
     undo_url = url_for(".restore", message_id=message.id)
@@ -129,6 +138,7 @@ async def delete(message_id: int):
 async def restore(message_id: int):
     """Undo a delete."""
     message = await get_message(message_id, current_user())
+    require_may_delete(message, current_user())
     await check_limits()
     change = await message_actions.restore(message, current_user(),
                                    current_app.config["MESSAGE_UNDO_SECONDS"])
@@ -200,6 +210,7 @@ async def vote_on(message_id: int):
 async def channel(conversation_id: int):
     """Follow a conversation's action events as SSE: each is fragments to swap in."""
     conversation = await get_conversation(conversation_id, current_user())
+    who = current_user()
     after = payloads.header("Last-Event-ID", payloads.Text(100)) or payloads.query().get("after")
     me = tab()
     keepalive = current_app.config["SSE_KEEPALIVE"]
@@ -210,6 +221,28 @@ async def channel(conversation_id: int):
         async for event in follow:
             if event is None:
                 yield event_stream.comment()
+            elif event.origin is not None and event.origin == me:
+                # This tab made the change (its own response shows it; a frame racing that
+                # response could replace the form it came from, and htmx would drop it).
+                yield event_stream.position(event.position)
+            elif event.type in tab_events.PER_VIEWER:
+                # Rare (people, roles, settings): rendered here for this tab's person, whose
+                # role may have changed; someone no longer in the room loses it now, and
+                # this stream ends (the fragment removes the elements of its other streams).
+                room = await Conversation.get_or_none(id=conversation.id)
+                role = await rooms.role_of(room, who) if room is not None else None
+                if role is None:
+                    html = await render_template("members/_access_lost.html",
+                                                 title=conversation.title)
+                    yield event_stream.frame(html, id=event.position)
+                    return
+                room.viewer, room.viewer_role = who, role
+                html = await render_template("members/_room_changed.html",
+                                             **await room_context(room))
+                yield event_stream.frame(html, id=event.position)
+            elif tab_events.audience(event.type) not in (None, who):
+                # Another person's own change (their vote): only move its position on.
+                yield event_stream.position(event.position)
             elif event.type == tab_events.RESYNC:
                 messages, has_earlier, has_later = await message_window(conversation, None)
                 await versions.annotate(messages)
@@ -218,9 +251,6 @@ async def channel(conversation_id: int):
                     has_earlier=has_earlier, has_later=has_later,
                     live=await live_snapshots(messages))
                 yield event_stream.frame(html, id=event.position)
-            elif event.origin is not None and event.origin == me:
-                # This tab made the change: only move its position on.
-                yield event_stream.position(event.position)
             else:
                 yield event_stream.frame(event.html, id=event.position)
 

@@ -6,12 +6,20 @@ from quart import Blueprint, current_app, render_template, request, url_for
 
 from hyperchat.chat import conversations, sidebar, versions
 from hyperchat.chat.conversations import View
+from hyperchat.live import tab_events
 from hyperchat.store.schema import Conversation
 from hyperchat.web import htmx, payloads
-from hyperchat.web.access import get_conversation
+from hyperchat.web.access import Need, get_conversation
 from hyperchat.web.errors import BadRequest
 from hyperchat.web.security import current_user
-from hyperchat.web.view_helpers import WINDOW, back, live_snapshots, message_window
+from hyperchat.web.view_helpers import (
+    WINDOW,
+    back,
+    live_snapshots,
+    message_window,
+    publish,
+    room_context,
+)
 
 bp = Blueprint("conversations", __name__)
 
@@ -49,7 +57,8 @@ async def render_chat(conversation: Conversation | None, *, around: int | None =
         messages, has_earlier, has_later = [], False, False
     context = {"conversation": conversation, "messages": messages,
                "live": await live_snapshots(messages), "has_earlier": has_earlier,
-               "has_later": has_later, "renaming": renaming}
+               "has_later": has_later, "renaming": renaming,
+               **(await room_context(conversation) if conversation is not None else {})}
     if htmx.is_request():
         # Switching conversations swaps only the main pane; the sidebar stays.
         body = await render_template("conversations/_main.html", **context)
@@ -143,7 +152,7 @@ async def title(conversation_id: int):
 @bp.get("/c/<int:conversation_id>/rename")
 async def rename_form(conversation_id: int):
     """Show the form that renames a conversation, in place of its heading."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.MANAGE)
     return await render_template("conversations/_title.html", conversation=conversation,
                                  renaming=True)
 
@@ -152,7 +161,7 @@ async def rename_form(conversation_id: int):
 @payloads.takes_body(title=payloads.Text())
 async def rename(conversation_id: int):
     """Rename a conversation (1-200 characters)."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.MANAGE)
     title = payloads.body().get("title")
     try:
         await conversations.rename(conversation, title)
@@ -162,13 +171,15 @@ async def rename(conversation_id: int):
         body = await render_template("conversations/_rename_error.html",
                                      conversation=conversation, message=error.message)
         return body, 400, htmx.retarget(f"#rename-error-{conversation.id}", "innerHTML")
+    # The new title in every open tab (every member's, in a room).
+    await publish(conversation.id, tab_events.ROOM_CHANGED, "")
     return await _item_changed(conversation)
 
 
 @bp.post("/c/<int:conversation_id>/archive")
 async def archive(conversation_id: int):
     """Archive a conversation (it leaves the active list)."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.OWN)
     await conversations.set_archived(conversation, True)
     return await _item_changed(conversation, "Archived.", removed=True,
                                undo_url=url_for(".unarchive", conversation_id=conversation.id))
@@ -177,7 +188,7 @@ async def archive(conversation_id: int):
 @bp.post("/c/<int:conversation_id>/unarchive")
 async def unarchive(conversation_id: int):
     """Bring an archived conversation back to the active list."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.OWN)
     await conversations.set_archived(conversation, False)
     return await _item_changed(conversation, "Moved back to your chats.", reload=True)
 
@@ -185,7 +196,7 @@ async def unarchive(conversation_id: int):
 @bp.post("/c/<int:conversation_id>/delete")
 async def delete(conversation_id: int):
     """Move a conversation to the trash, with an Undo."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.OWN)
     await conversations.move_to_trash(conversation)
     return await _item_changed(conversation, "Moved to the trash.", removed=True,
                                undo_url=url_for(".restore", conversation_id=conversation.id))
@@ -194,7 +205,7 @@ async def delete(conversation_id: int):
 @bp.post("/c/<int:conversation_id>/restore")
 async def restore(conversation_id: int):
     """Take a conversation out of the trash."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.OWN)
     await conversations.restore(conversation)
     return await _item_changed(conversation, "Restored.", reload=True)
 
@@ -202,7 +213,7 @@ async def restore(conversation_id: int):
 @bp.post("/c/<int:conversation_id>/destroy")
 async def destroy(conversation_id: int):
     """Delete a conversation for good, with its messages and share link."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.OWN)
     if conversation.deleted_at is None:
         raise BadRequest("Move the conversation to the trash before deleting it for good.")
     await conversations.delete_permanently(conversation)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from quart import Blueprint, Response
 
 from hyperchat.chat import exports
-from hyperchat.web.access import get_conversation
+from hyperchat.web.access import Need, get_conversation
 from hyperchat.web.security import current_user
 
 bp = Blueprint("exports", __name__)
@@ -23,7 +23,7 @@ def attachment(body, mimetype: str, filename: str) -> Response:
 @bp.get("/c/<int:conversation_id>/export.md")
 async def markdown(conversation_id: int):
     """Download a conversation as a Markdown transcript."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.OWN)
     return attachment(await exports.to_markdown(conversation), "text/markdown",
                       f"conversation-{conversation.id}.md")
 
@@ -31,7 +31,7 @@ async def markdown(conversation_id: int):
 @bp.get("/c/<int:conversation_id>/export.json")
 async def json(conversation_id: int):
     """Download a conversation as a hyperchat.conversation.v1 document."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.OWN)
     return attachment(await exports.to_json(conversation), "application/json",
                       f"conversation-{conversation.id}.json")
 

@@ -17,16 +17,16 @@ from quart import (
 )
 from quart_schema import document_response
 
-from hyperchat.chat import audit, generation, message_actions, sending
+from hyperchat.chat import audit, generation, message_actions, rooms, sending, versions
 from hyperchat.files import attachments
 from hyperchat.files.extractors import ExtractionError
 from hyperchat.live import tab_events
 from hyperchat.metering import model_choice
-from hyperchat.store.schema import Conversation, Message, Role, Status
+from hyperchat.store.schema import Conversation, MemberRole, Message, Role, Status
 from hyperchat.web import event_stream, htmx, payloads, view_helpers
 from hyperchat.web.access import get_conversation, get_message
 from hyperchat.web.errors import BadRequest, json_api, wants_json
-from hyperchat.web.security import current_user
+from hyperchat.web.security import current_account, current_user
 from hyperchat.web.view_helpers import (
     answer,
     check_limits,
@@ -35,8 +35,10 @@ from hyperchat.web.view_helpers import (
     generations,
     publish,
     regenerating,
+    removed_from,
     render_change,
     render_final,
+    room_context,
     start,
     streaming,
     vote,
@@ -48,11 +50,12 @@ bp = Blueprint("messages", __name__)
 @bp.post("/messages")
 @payloads.takes_body(content=payloads.Text(), conversation_id=payloads.Id(),
                      model=payloads.Text(), attachments=payloads.Texts(max_items=10,
-                                                                       max_length=12))
+                                                                       max_length=12),
+                     ask_ai=payloads.Flag(checkbox=True))
 async def create():
     """Save the user's message with its files, start the reply, and return both bubbles."""
     # A form from the composer, or JSON ({"content", "conversation_id", "model",
-    # "attachments": [ids of uploads]}).
+    # "attachments": [ids of uploads], "ask_ai"}).
     form = payloads.body()
     config = current_app.config
     try:
@@ -69,15 +72,26 @@ async def create():
     conversation = (await get_conversation(conversation_id, current_user())
                     if conversation_id else None)
     sent = await view_helpers.send(conversation, content,
-                                   model_choice.known_model(form.get("model")), files=files)
+                                   model_choice.known_model(form.get("model")), files=files,
+                                   ask_ai=bool(form.get("ask_ai")))
     conversation = sent.conversation
     if wants_json():
         return jsonify(message_json(sent.message, sent.reply, conversation)), 201
     if not htmx.is_request():
         return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
-    body = await render_template("messages/_created.html", conversation=conversation,
-                                 messages=[m for m in (sent.message, sent.reply) if m],
-                                 live={}, new_conversation=sent.new_conversation)
+    shown = await versions.annotate([m for m in (sent.message, sent.reply) if m])
+    if not sent.new_conversation:
+        # Every other open tab of the conversation (every member's, in a room) shows it too.
+        await publish(conversation.id, tab_events.MESSAGE_CREATED, await render_template(
+            "messages/_pushed.html", conversation=conversation, messages=shown, live={}))
+    room = {}
+    if sent.new_conversation:
+        # The new pane's members panel, for its owner.
+        conversation.viewer, conversation.viewer_role = current_user(), MemberRole.OWNER
+        room = await room_context(conversation)
+    body = await render_template("messages/_created.html", **{
+        **room, "conversation": conversation, "messages": shown, "live": {},
+        "new_conversation": sent.new_conversation})
     headers = {htmx.HX_PUSH_URL: url_for("conversations.show", conversation_id=conversation.id),
                # The sidebar lists a new conversation, or moves this one to the top.
                **htmx.trigger_on_body("conversations-changed")}
@@ -94,12 +108,16 @@ def _attachment_ids(values: list[str], limit: int) -> list[int]:
 
 def message_json(user_message: Message, reply: Message | None,
                  conversation: Conversation) -> dict:
+    account = current_account()
     return {"conversation_id": conversation.id,
             "message": {"id": user_message.id, "role": "user",
                         "content": user_message.content, "model": user_message.model_override,
                         "attachments": [{"id": a.id, "filename": a.name, "kind": a.kind,
                                          "size": a.size, "tokens": a.tokens}
-                                        for a in getattr(user_message, "attachments", [])]},
+                                        for a in getattr(user_message, "attachments", [])],
+                        # The sender (as in the sessions API; null for a guest).
+                        "author": {"user_id": account.id if account else None,
+                                   "username": account.username if account else None}},
             "reply": None if reply is None else {
                 "id": reply.id, "status": str(reply.status),
                 "stream_url": url_for("messages.stream", message_id=reply.id)}}
@@ -124,10 +142,31 @@ async def stream(message_id: int):
     config = current_app.config
     hub = generations().hub
 
+    # A member who is not the owner can be taken out of the room meanwhile: their stream
+    # ends then (checked between frames, which come at least every SSE_KEEPALIVE).
+    watch = rooms.is_room(message.conversation) \
+        and message.conversation.viewer_role != MemberRole.OWNER
+
+    who = current_user()
+
     @stream_with_context
     async def events():
+        removed = asyncio.ensure_future(removed_from(message.conversation, who)) \
+            if watch else None
+        frames = reply_frames(removed)
+        try:
+            async for frame in frames:
+                yield frame
+        finally:
+            if removed is not None:
+                removed.cancel()
+            await frames.aclose()
+
+    async def reply_frames(removed):
         seq = position
         async for batch in hub.follow(message.id, position, config["SSE_KEEPALIVE"]):
+            if removed is not None and removed.done():
+                return
             if batch is None:
                 yield event_stream.comment()
                 continue

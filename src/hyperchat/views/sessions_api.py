@@ -12,12 +12,12 @@ from pydantic import Field as Constraint
 from quart import Blueprint, current_app, g, jsonify, request, url_for
 from quart_schema import document_response
 
-from hyperchat.chat import conversations, exports, versions
+from hyperchat.chat import conversations, exports, rooms, versions
 from hyperchat.chat.conversations import View, message_counts
 from hyperchat.chat.exports import iso
-from hyperchat.store.schema import Conversation, Message
+from hyperchat.store.schema import Conversation, Message, Role
 from hyperchat.web import payloads
-from hyperchat.web.access import get_conversation
+from hyperchat.web.access import Need, get_conversation
 from hyperchat.web.errors import BadRequest, json_api
 from hyperchat.web.security import current_user
 
@@ -148,7 +148,20 @@ def message_json(message: Message) -> dict:
     # CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS off. (Exports keep it: the person's data.)
     if not current_app.config["CHAT_ACTIONS_ENABLE_THOUGHT_PROCESS"]:
         document["reasoning"] = None
-    return {"id": message.id, **document}
+    return {"id": message.id, **document, "author": author_json(message)}
+
+
+def author_json(message: Message) -> dict | None:
+    """Who wrote it (`message` annotated by versions.annotate): a person's account, or on a
+    reply the model and the person who asked for it. Usernames only in rooms (a solo
+    conversation's are all its owner's); user_id null for a guest."""
+    who = getattr(message, "author_who", None)
+    if who is None:
+        return None
+    person = {"user_id": rooms.account_id(who), "username": message.author_name}
+    if message.role == Role.ASSISTANT:
+        return {"model": message.model_id_used, "asked_by": person}
+    return person
 
 
 async def one_session_json(conversation: Conversation) -> dict:
@@ -156,9 +169,10 @@ async def one_session_json(conversation: Conversation) -> dict:
     return session_json(conversation, counts.get(conversation.id, 0))
 
 
-async def load(conversation_id: int) -> Conversation:
-    """The caller's conversation, or 404 whether it is unknown or someone else's."""
-    return await get_conversation(conversation_id, current_user())
+async def load(conversation_id: int, need: Need = Need.READ) -> Conversation:
+    """The caller's conversation, or 404 whether it is unknown or someone else's (403 for
+    a room's member who may not do this)."""
+    return await get_conversation(conversation_id, current_user(), need)
 
 
 async def matching_ids(owner: str, query: str, archived: bool) -> list[int]:
@@ -244,7 +258,8 @@ async def import_():
 async def show(conversation_id: int):
     """Show one session with all its messages, oldest first."""
     conversation = await load(conversation_id)
-    messages = await versions.shown(conversation.id).order_by("id")
+    messages = await versions.annotate(list(await versions.shown(conversation.id)
+                                            .order_by("id")))
     body = session_json(conversation, len(messages))
     body["messages"] = [message_json(m) for m in messages]
     return jsonify(body)
@@ -256,7 +271,7 @@ async def show(conversation_id: int):
 @document_response(Session)
 async def update(conversation_id: int):
     """Rename and/or (un)archive a session; every field is checked before any is saved."""
-    conversation = await load(conversation_id)
+    conversation = await load(conversation_id, Need.MANAGE)
     change = payloads.model()
     if change.title is None and change.archived is None:
         raise BadRequest('Send "title" and/or "archived".')
@@ -276,7 +291,7 @@ async def update(conversation_id: int):
 async def delete(conversation_id: int):
     """Move a session to the trash (200, the session); `?permanent=true` deletes it for
     good with its messages and share link (204)."""
-    conversation = await load(conversation_id)
+    conversation = await load(conversation_id, Need.OWN)
     if payloads.query_model().permanent:
         await conversations.delete_permanently(conversation)
         return "", 204
@@ -290,7 +305,7 @@ async def delete(conversation_id: int):
 @document_response(Session)
 async def restore(conversation_id: int):
     """Take a session out of the trash (a session not in the trash is left as it is)."""
-    conversation = await load(conversation_id)
+    conversation = await load(conversation_id, Need.OWN)
     if conversation.deleted_at is not None:
         await conversations.restore(conversation)
     return jsonify(await one_session_json(conversation))

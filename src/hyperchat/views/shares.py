@@ -7,7 +7,7 @@ from hyperchat.chat import sharing
 from hyperchat.files import attachments
 from hyperchat.store.schema import Conversation
 from hyperchat.web import htmx, payloads
-from hyperchat.web.access import get_conversation, get_shared_conversation
+from hyperchat.web.access import Need, get_conversation, get_shared_conversation
 from hyperchat.web.errors import BadRequest, wants_json
 from hyperchat.web.security import current_user
 from hyperchat.web.view_helpers import WINDOW
@@ -43,7 +43,7 @@ async def create(conversation_id: int):
     """Publish (or replace) the snapshot of what the owner sees now; `expires_in_days`
     (empty, 1, 7 or 30) sets its lifetime; `attachments` whether the page lists the
     messages' files (names and kinds; never their text or originals). Unsaid: unchanged."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.OWN)
     days = sharing.expiry_days(payloads.body().get("expires_in_days"))
     show_files = payloads.body().get("attachments")
     if show_files is not None and show_files != conversation.share_attachments:
@@ -56,7 +56,7 @@ async def create(conversation_id: int):
 @bp.post("/c/<int:conversation_id>/share/delete")
 async def destroy(conversation_id: int):
     """Stop sharing: the link 404s from now on, and sharing again issues a new one."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.OWN)
     await sharing.withdraw(conversation)
     return await _status_response(conversation)
 
@@ -108,5 +108,5 @@ async def _with_files(conversation: Conversation, shared: list) -> None:
 @bp.get("/c/<int:conversation_id>/share")
 async def status(conversation_id: int):
     """Show what is shared, since when, until when and how often it was opened."""
-    conversation = await get_conversation(conversation_id, current_user())
+    conversation = await get_conversation(conversation_id, current_user(), Need.OWN)
     return await _status_response(conversation, html=not wants_json())

@@ -7,10 +7,10 @@ them. Everything else a template shows comes from its view's context.
 from decimal import Decimal
 
 from markupsafe import Markup
-from quart import Quart, current_app
+from quart import Quart, current_app, g
 
 from hyperchat.accounts import sessions
-from hyperchat.chat import sharing
+from hyperchat.chat import rooms, sharing
 from hyperchat.files import sniffing
 from hyperchat.metering import model_choice, quotas, usage
 from hyperchat.store.schema import Conversation
@@ -38,6 +38,10 @@ def init_app(app: Quart) -> None:
     env.globals["csrf_token"] = csrf_token
     env.globals["htmx_headers"] = htmx_headers
     env.globals["icon"] = icon
+    env.globals["initials"] = rooms.initials
+    env.globals["avatar_hue"] = lambda who: rooms.hue(who) % 12
+    # Who is looking, for <body data-me> (static/room.js); empty on pages before sign-in.
+    env.globals["viewer_id"] = lambda: g.identity.owner if g.get("identity") else ""
     env.globals["current_theme"] = current_theme
     env.globals["model_picker"] = model_choice.picker_context
     # Who is signed in (None: a guest), decided once per request by web/security.py.

@@ -24,6 +24,7 @@ from hyperchat.chat import (
     conversations,
     feedback,
     message_actions,
+    rooms,
     sending,
     tasks,
     versions,
@@ -67,6 +68,7 @@ async def message_window(conversation: Conversation, around: int | None):
         messages = list(reversed(await query.order_by("-id").limit(WINDOW)))
     has_earlier = bool(messages) and await query.filter(id__lt=messages[0].id).exists()
     has_later = bool(messages) and await query.filter(id__gt=messages[-1].id).exists()
+    await rooms.own_votes(messages, conversation)
     return await versions.annotate(messages), has_earlier, has_later
 
 
@@ -279,14 +281,18 @@ def checked_message(value) -> str:
 
 
 async def send(conversation: Conversation | None, content: str,
-               override: str | None, files: list | None = None) -> sending.Sent:
+               override: str | None, files: list | None = None,
+               ask_ai: bool = False) -> sending.Sent:
     """Send `content` (checked) as the person's next message in `conversation` (None: a new
     one) with its model `override` (checked against the catalog), and start its reply
-    unless the conversation's AI is off. The model and quotas are checked before anything
-    is saved."""
-    answer = conversation is None or conversation.with_ai
+    unless the conversation's AI is off or, in a room, not addressed (`ask_ai`: the Ask AI
+    button). The model and quotas are checked before anything is saved."""
+    model = (model_choice.choose(override, conversation)
+             if conversation is None or conversation.with_ai else None)
+    # In a room the AI answers when addressed (or always, if the room says so); whoever
+    # asks pays, so their quotas are the ones checked.
+    answer = conversation is None or rooms.answers(conversation, content, model, ask_ai)
     if answer:
-        model = model_choice.choose(override, conversation)
         await quotas.check(current_user())
     sent = await sending.send(current_user(), conversation, content, answer=answer,
                               model_override=override, files=files or [])
@@ -385,6 +391,7 @@ async def render_feedback_changed(message: Message, editing: bool = False) -> st
     """The reply's vote buttons and feedback, out of band: what the other tabs are sent,
     and what the voting tab gets back (with the feedback form open: `editing`)."""
     await versions.annotate([message])
+    await rooms.own_votes([message], message.conversation)
     return await render_template("actions/_feedback_changed.html", editing=editing,
                                  conversation=message.conversation,
                                  **await feedback_context(message))
@@ -393,8 +400,11 @@ async def render_feedback_changed(message: Message, editing: bool = False) -> st
 async def publish_feedback(message: Message) -> None:
     """Other tabs: the reply's vote buttons and feedback summary."""
     record = await feedback.of(message, current_user())
-    await publish(message.conversation_id, tab_events.FEEDBACK_SUBMITTED,
-                  await render_feedback_changed(message), {
+    kind = tab_events.FEEDBACK_SUBMITTED
+    if rooms.is_room(message.conversation):
+        # In a room each person's vote is their own: only their tabs are sent it.
+        kind = tab_events.personal(kind, current_user())
+    await publish(message.conversation_id, kind, await render_feedback_changed(message), {
                       "messageId": message.id,
                       "feedbackType": record.feedback_type.value if record else None,
                       "rating": message.rating, "reasons": feedback.reasons_of(record),
@@ -410,3 +420,30 @@ async def vote(message: Message, rating: int) -> None:
     await audit.record(audit.VOTE, message.conversation_id, current_user(), message.id,
                        rating=rating)
     await publish_feedback(message)
+
+
+async def room_context(conversation: Conversation, **extra) -> dict:
+    """What the members panel (members/_panel.html and its parts) needs, for the person
+    looking (`conversation.viewer_role`, set by web/access.py)."""
+    people = await rooms.people(conversation)
+    # Invite links exist in rooms only (a solo conversation refuses them).
+    manager = (getattr(conversation, "viewer_role", None) in rooms.MANAGERS
+               and rooms.is_room(conversation))
+    return {"conversation": conversation, "people": people,
+            "capacity": rooms.capacity(conversation.mode, current_app.config["ROOM_MAX_PEOPLE"]),
+            "invites": await rooms.invites(conversation) if manager else [],
+            "new_link": None, "error": None, **extra}
+
+
+async def removed_from(conversation: Conversation, who: str) -> None:
+    """Return once `who` is no longer in the room (removed, or left in another tab): what a
+    member's reply stream watches beside the reply, so that it closes then. Only membership
+    events (rare) cost a query."""
+    events = bus()
+    keepalive = current_app.config["SSE_KEEPALIVE"]
+    async for event in events.follow(conversation.id, await events.position(conversation.id),
+                                     keepalive):
+        if event is not None and event.type in tab_events.PER_VIEWER:
+            room = await Conversation.get_or_none(id=conversation.id)
+            if room is None or await rooms.role_of(room, who) is None:
+                return
