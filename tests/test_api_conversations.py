@@ -5,12 +5,12 @@ message sent with its own model and the reply, the messages read; the page's own
 import pytest
 
 from hyperchat.accounts import api_keys
-from hyperchat.store.schema import Conversation, Message, Role, User
+from hyperchat.store.schema import Conversation, ConversationMember, Message, Role, User
 from tests.fake_upstream import Tokens
 from tests.helpers import CsrfClient, exchange, soup
 
 SUMMARY = {"id", "title", "mode", "with_ai", "default_model_id", "archived", "created_at",
-           "updated_at"}
+           "updated_at", "participant_usernames"}
 
 
 @pytest.fixture
@@ -147,3 +147,42 @@ async def test_the_write_limits_apply(client, key):
     assert (await client.post("/conversations/", json={}, headers=key)).status_code == 201
     refused = await client.post("/conversations/", json={}, headers=key)
     assert refused.status_code == 429 and "detail" in await refused.get_json()
+
+
+async def test_participant_usernames_make_a_room_with_those_people(client, key):
+    """Seed 002: a group created with its people, who are then its members."""
+    for name in ("bob", "Carol"):
+        await User.create(username=name, username_key=name.casefold(), password_hash="-")
+    response = await client.post("/conversations/", json={
+        "title": "Team", "mode": "group", "participant_usernames": ["bob", "CAROL"]},
+        headers=key)
+    assert response.status_code == 201, await response.get_data(as_text=True)
+    created = await response.get_json()
+    assert (created["mode"], created["participant_usernames"]) == ("group", ["bob", "Carol"])
+    members = await ConversationMember.filter(conversation_id=created["id"]) \
+        .values_list("user__username", flat=True)
+    assert sorted(members) == ["Carol", "bob"]
+
+
+@pytest.mark.parametrize("body, says", [
+    ({"mode": "group", "participant_usernames": ["bob", "nobody"]}, "no account named"),
+    ({"mode": "partner", "participant_usernames": ["bob", "carol"]}, "full"),
+    ({"mode": "solo", "participant_usernames": ["bob"]}, "solo"),
+    ({"mode": "group", "participant_usernames": ["bob", "bob"]}, "already"),
+])
+async def test_participants_are_all_added_or_nothing_is_created(client, key, body, says):
+    for name in ("bob", "carol"):
+        await User.create(username=name, username_key=name, password_hash="-")
+    response = await client.post("/conversations/", json={"title": "T", **body}, headers=key)
+    assert response.status_code == 400
+    assert says in (await response.get_json())["detail"]
+    assert await Conversation.all().count() == 0
+    assert await ConversationMember.all().count() == 0
+
+
+async def test_a_guest_cannot_make_a_room(client):
+    guest = CsrfClient(client)
+    response = await guest.post("/conversations/", json={
+        "mode": "group", "participant_usernames": []})
+    assert response.status_code == 400
+    assert "account" in (await response.get_json())["detail"]

@@ -8,10 +8,11 @@ settings are read and changed at `/conversations/<id>` (views/settings.py). Erro
 `{"detail": "..."}` (web/api_shapes.py).
 """
 
-from quart import Blueprint, url_for
+from quart import Blueprint, current_app, url_for
 from quart_schema import validate_querystring, validate_response
+from tortoise.transactions import in_transaction
 
-from hyperchat.chat import conversations, versions
+from hyperchat.chat import conversations, rooms, versions
 from hyperchat.metering import model_choice
 from hyperchat.store.schema import Conversation, Message, Mode
 from hyperchat.web import view_helpers
@@ -26,7 +27,7 @@ from hyperchat.web.api_shapes import (
     detail_error,
     takes,
 )
-from hyperchat.web.errors import json_api
+from hyperchat.web.errors import BadRequest, json_api
 from hyperchat.web.security import current_user
 
 bp = Blueprint("conversations_api", __name__)
@@ -38,14 +39,27 @@ answers_json(bp, ("/conversations/",), detail_error)
 @takes(ConversationCreate)
 @validate_response(ConversationSummary, 201)
 async def create(data: ConversationCreate):
-    """Create an empty conversation with its settings."""
+    """Create an empty conversation with its settings and, for a partner or group room, its
+    other people (`participant_usernames`): all of them or none (one transaction)."""
     title = conversations.clean_title(data.title) if data.title is not None else "New chat"
     model = model_choice.known_model(data.default_model_id, what="default_model_id")
-    conversation = await Conversation.create(owner=current_user(), title=title,
-                                             mode=Mode(data.mode), with_ai=data.with_ai,
-                                             default_model_id=model)
+    mode = Mode(data.mode)
+    if data.participant_usernames and mode == Mode.SOLO:
+        raise BadRequest("participant_usernames: a solo conversation has no other people; "
+                         "send mode \"partner\" or \"group\".")
+    if mode != Mode.SOLO and rooms.account_id(current_user()) is None:
+        raise BadRequest("mode: rooms need an account; sign up or use an API key.")
+    added = []
+    async with in_transaction():
+        conversation = await Conversation.create(owner=current_user(), title=title, mode=mode,
+                                                 with_ai=data.with_ai, default_model_id=model)
+        for name in data.participant_usernames:
+            user = await rooms.invite_by_username(conversation, name,
+                                                  current_app.config["ROOM_MAX_PEOPLE"])
+            added.append(user.username)
     location = url_for("settings.show", conversation_id=conversation.id)
-    return ConversationSummary.of(conversation), 201, {"Location": location}
+    summary = ConversationSummary.of(conversation, added if data.participant_usernames else None)
+    return summary, 201, {"Location": location}
 
 
 @bp.get("/conversations/")

@@ -14,7 +14,7 @@ naming the field (web/errors.py).
 """
 
 import functools
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, g, request
@@ -178,6 +178,9 @@ class ConversationCreate(Request):
     mode: Literal["solo", "partner", "group"] = "solo"
     with_ai: bool = True
     default_model_id: str | None = ModelId
+    # Seed 002: the other people of a partner or group room, by username (accounts only).
+    participant_usernames: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=100)
 
 
 class ConversationSummary(BaseModel):
@@ -191,14 +194,16 @@ class ConversationSummary(BaseModel):
     archived: bool
     created_at: str
     updated_at: str
+    participant_usernames: list[str] | None = None  # on creation, when people were added
 
     @classmethod
-    def of(cls, conversation: Conversation) -> "ConversationSummary":
+    def of(cls, conversation: Conversation,
+           participants: list[str] | None = None) -> "ConversationSummary":
         return cls(id=conversation.id, title=conversation.title, mode=str(conversation.mode),
                    with_ai=conversation.with_ai,
                    default_model_id=conversation.default_model_id,
                    archived=conversation.archived, created_at=iso(conversation.created_at),
-                   updated_at=iso(conversation.updated_at))
+                   updated_at=iso(conversation.updated_at), participant_usernames=participants)
 
 
 class ListQuery(BaseModel):
