@@ -6,6 +6,7 @@ Module map (ARCHITECTURE.md follows a request through it):
   __main__.py   `python -m hyperchat`: migrate, then serve (one process or WORKERS)
   config.py     settings and their defaults
   lifecycle.py  start-up and shutdown, in order; the background jobs
+  process_pools.py  the worker-process pools for markdown and file extraction
 
   chat/         what a conversation is and what can happen in it
     sending.py          send a message: saved, then its reply started

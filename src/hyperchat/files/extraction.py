@@ -5,7 +5,6 @@ call, so the chip can say "page N of M" and the time limit is checked between ca
 
 import asyncio
 import logging
-import multiprocessing
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 
 from hyperchat.files import extractors, sniffing
 from hyperchat.files.extractors import ExtractionError
+from hyperchat.process_pools import new_process_pool
 
 log = logging.getLogger(__name__)
 
@@ -133,13 +133,7 @@ class Extractor:
             return self._pool
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # forkserver, as for markdown (web/rendering.py): workers forked from a clean process.
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([extractors.__name__])
-        else:
-            context = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return new_process_pool(self.workers, extractors.__name__)
 
     async def _discard(self, pool: ProcessPoolExecutor) -> None:
         if self._pool is pool:

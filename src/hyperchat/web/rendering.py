@@ -8,7 +8,6 @@ with a time limit per text past which the text is shown unrendered, and caches t
 
 import asyncio
 import logging
-import multiprocessing
 import re
 import signal
 from collections import OrderedDict
@@ -24,6 +23,8 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
+
+from hyperchat.process_pools import new_process_pool
 
 _FORMATTER = HtmlFormatter(nowrap=True)  # classes, not inline styles: the CSP forbids those
 
@@ -218,14 +219,7 @@ class Renderer:
             return self._pool
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # forkserver: a fresh process forks the workers, not this one with its threads and
-        # connections; it imports this module once for all of them.
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
-        else:  # Windows, macOS without it
-            context = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return new_process_pool(self.workers, __name__)
 
     async def aclose(self) -> None:
         pool, self._pool = self._pool, None
