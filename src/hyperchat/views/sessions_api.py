@@ -18,6 +18,7 @@ from hyperchat.chat.exports import iso
 from hyperchat.store.schema import Conversation, Message, Role
 from hyperchat.web import payloads
 from hyperchat.web.access import Need, get_conversation
+from hyperchat.web.api_shapes import SessionStats
 from hyperchat.web.errors import BadRequest, json_api
 from hyperchat.web.security import current_user
 
@@ -79,16 +80,6 @@ class SessionPage(BaseModel):
     pageSize: int
     total: int
     hasMore: bool
-
-
-class SessionStats(BaseModel):
-    active: int
-    archived: int
-    trash: int
-    messages: int
-    promptTokens: int
-    completionTokens: int
-    tokens: int
 
 
 class Listing(payloads.Query):

@@ -348,8 +348,9 @@ class SearchResults(BaseModel):
     results: list[SearchHitV1]
 
 
-class Stats(BaseModel):
-    total: int
+class SessionStats(BaseModel):
+    """A person's conversation and token counts (the sessions API's stats)."""
+
     active: int
     archived: int
     trash: int
@@ -357,3 +358,9 @@ class Stats(BaseModel):
     promptTokens: int
     completionTokens: int
     tokens: int
+
+
+class Stats(SessionStats):
+    """Seed 004's stats: the same counts and the total of conversations."""
+
+    total: int
