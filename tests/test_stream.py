@@ -96,9 +96,11 @@ async def test_a_stream_outlives_quarts_response_timeout(client, fake_upstream):
     tokens = [f"slow{i} " for i in range(12)]
     # 12 tokens, 0.2 s apart, after 0.2 s: the reply takes about 2.4 s, over twice the
     # timeout that Quart would otherwise apply to the whole response.
-    reply_id = await start_reply(client, fake_upstream, Tokens(tokens, ttft=0.2, interval=0.2))
     loop = asyncio.get_running_loop()
+    # From before the POST: the reply starts streaming upstream as soon as it is sent, so a
+    # slow POST (PostgreSQL on a busy machine) would otherwise eat into the 2.4 s.
     started = loop.time()
+    reply_id = await start_reply(client, fake_upstream, Tokens(tokens, ttft=0.2, interval=0.2))
     events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream?after=0"))
                        .get_data(as_text=True))
     assert loop.time() - started > 2
