@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 
 from hyperchat.upstream import demo
+from hyperchat.upstream.transport import CONNECTING, REQUEST_SENT, AiohttpTransport
 from hyperchat.upstream.wire import (
     Done,
     Event,
@@ -56,12 +57,13 @@ class Upstream:
         self.last_status: int | None = None
         self.last_seen: datetime | None = None
         timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0, pool=30.0)
-        # Every live reply holds one connection; keep as many alive for the next replies.
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=1000)
         # The demo model is an OpenAI-compatible endpoint served in-process by an httpx
-        # transport, so its replies take exactly the path a real provider's do.
+        # transport, so its replies take exactly the path a real provider's do. Every other
+        # URL goes through aiohttp (see transport.py): every live reply holds one connection,
+        # unlimited, kept alive for the next replies. The transport reads the proxy settings
+        # from the environment itself, so httpx must not put its own proxy transport first.
         self.client = httpx.AsyncClient(
-            timeout=timeout, limits=limits, verify=tls_context(),
+            timeout=timeout, transport=AiohttpTransport(verify=tls_context()), trust_env=False,
             mounts={demo.BASE_URL: demo.DemoTransport(token_delay=demo_token_delay)},
         )
 
@@ -151,14 +153,13 @@ class Upstream:
                                 "before the model said it had finished.")
 
 
-# httpcore's trace events after which the request waits on the network, not on this process.
-_WAITING = frozenset({"connection.connect_tcp.started", "connection.connect_unix_socket.started",
-                      "http11.receive_response_headers.started",
-                      "http2.receive_response_headers.started"})
+# The trace events after which the request waits on the network, not on this process.
+_WAITING = frozenset({CONNECTING, REQUEST_SENT})
 
 
 def _tracer(on_sent: Callable[[], None]):
-    """An httpcore `trace` extension that calls `on_sent` at the first network wait."""
+    """A `trace` extension (httpcore's events, which the transport emits) that calls
+    `on_sent` at the first network wait."""
     async def trace(event: str, info: dict) -> None:
         if event in _WAITING:
             on_sent()
