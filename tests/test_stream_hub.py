@@ -238,3 +238,28 @@ async def test_live_replies_are_kept_alive_by_their_worker_and_expire_without_it
     await a.redis.pexpire(key, 50)
     assert all(item is None for item in await asyncio.wait_for(follower, 2))  # keep-alives
     assert await b.live([11]) == set()
+
+
+async def test_the_writing_workers_own_readers_follow_in_memory(workers):
+    """A reader on the worker that writes the reply costs Redis nothing per chunk: only the
+    writes go there (for readers elsewhere), and they still arrive whole."""
+    a, b = workers
+    await a.open(21, on_stop=lambda: None)
+    before = await a.redis.info("commandstats")
+    here = asyncio.create_task(collect(a.follow(21, after=0, keepalive=5)))
+    elsewhere = asyncio.create_task(collect(b.follow(21, after=0, keepalive=5)))
+    await asyncio.sleep(0.05)
+    await asyncio.gather(*(a.append(21, f"{i} ") for i in range(20)))
+    await a.close(21)
+    expected = "".join(f"{i} " for i in range(20))
+    assert "".join(x.text for x in await here) == expected
+    assert "".join(x.text for x in await elsewhere) == expected
+    after = await a.redis.info("commandstats")
+
+    def calls(stats, command):
+        return stats.get(f"cmdstat_{command}", {}).get("calls", 0)
+
+    assert calls(after, "xadd") - calls(before, "xadd") == 21  # 20 chunks, the close marker
+    # Only the reader on the other worker reads Redis: at most once per chunk (its XREADs
+    # return as soon as anything is new, so several chunks often come in one).
+    assert 1 <= calls(after, "xread") - calls(before, "xread") <= 21

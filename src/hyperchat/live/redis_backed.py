@@ -8,7 +8,11 @@ numbers, so a position (the SSE id) maps to an id without a lookup:
   `<n>-2`   closed after n chunks
 Replay after position p is XRANGE from `<p>-1` (the close marker after p and chunk p+1 both
 sort after it); following is XREAD BLOCK after the last id seen. The worker that opened a reply is
-the only writer, so it numbers the chunks itself: one XADD per chunk, one round trip. The key
+the only writer, so it numbers the chunks itself: one XADD per chunk. The XADDs of all the
+worker's replies that wait at the same moment go out in one pipeline (one round trip for
+many chunks); each append still returns only once Redis has its chunk. The worker also keeps
+its own replies in memory (a MemoryStreamHub), and its own readers follow them there: a Redis
+round trip per chunk and per reader is paid only by readers on other workers. The key
 expires `live_ttl` (REPLY_LIVE_TTL) after open unless refreshed (each worker refreshes its own
 live replies every `live_ttl` / 4, in one round trip, never per chunk: the worker's heartbeat)
 and CLOSED_TTL after close: a dead worker's replies stop looking live within `live_ttl`, and
@@ -22,12 +26,13 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from hyperchat.live.reply_buffer import Batch, Kind
+from hyperchat.live.reply_buffer import Batch, Kind, MemoryStreamHub
 from hyperchat.live.tab_events import RESYNC, Event
 
 log = logging.getLogger(__name__)
@@ -81,6 +86,19 @@ def _batch(entries, after: int) -> tuple[Batch | None, bool]:
     return Batch(seq, "".join(text), "".join(reasoning)), closed
 
 
+@dataclass
+class _Own:
+    """A reply this worker opened (and is the only one to write)."""
+
+    on_stop: Callable[[], None]
+    chunks: int = 0
+    streamed: bool = True  # False once Redis failed for it: the database still gets it all
+
+
+# Queued for the next pipeline: the reply, what to add to the pipeline, who waits for it.
+_Write = tuple[int, Callable[[redis.client.Pipeline], object], asyncio.Future]
+
+
 class RedisStreamHub:
     """Live replies shared by every worker through Redis. See the module's docstring."""
 
@@ -90,9 +108,10 @@ class RedisStreamHub:
         self.live_ttl = max(1, round(live_ttl))
         self.redis = connect(url)
         self.prefix = prefix
-        # The replies this worker opened: [their stop callback, their chunk count (None once
-        # Redis failed for the reply)].
-        self._own: dict[int, list] = {}
+        self._own: dict[int, _Own] = {}
+        self._local = MemoryStreamHub()  # the same replies, for this worker's own readers
+        self._queue: list[_Write] = []
+        self._writer: asyncio.Task | None = None
         self._subscriber: asyncio.Task | None = None
         self._refresher: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
@@ -113,13 +132,52 @@ class RedisStreamHub:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._writer is not None:  # what is queued still goes out
+            await asyncio.gather(self._writer, return_exceptions=True)
         await self.redis.aclose()
+
+    async def _write(self, message_id: int,
+                     command: Callable[[redis.client.Pipeline], object]) -> bool:
+        """Queue `command` (it adds one or more commands to a pipeline) for the next
+        pipeline; True once Redis has done it, False when Redis failed (logged)."""
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append((message_id, command, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="live-replies-writes")
+        return await done
+
+    async def _drain(self) -> None:
+        """Send what is queued, one pipeline at a time, until nothing is: the writes that
+        queue while one pipeline is on its way go out together in the next."""
+        while self._queue:
+            writes, self._queue = self._queue, []
+            outcomes = [False] * len(writes)
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    spans = []
+                    for _, command, _ in writes:
+                        start = len(pipe.command_stack)
+                        command(pipe)
+                        spans.append((start, len(pipe.command_stack)))
+                    results = await pipe.execute(raise_on_error=False)
+                outcomes = [not any(isinstance(r, Exception) for r in results[start:end])
+                            for start, end in spans]
+            except RedisError:
+                pass  # the connection: every write of this pipeline failed
+            for (message_id, _, done), ok in zip(writes, outcomes, strict=True):
+                own = self._own.get(message_id)
+                if not ok and own is not None and own.streamed:
+                    own.streamed = False
+                    log.error("reply %s: Redis lost mid-stream, it is saved but not streamed",
+                              message_id)
+                if not done.done():
+                    done.set_result(ok)
 
     async def _refresh(self, every: float | None = None) -> None:
         """Keep this worker's live replies from expiring while it is alive."""
         while True:
             await asyncio.sleep(every or self.live_ttl / 4)
-            live = [message_id for message_id, own in self._own.items() if own[1] is not None]
+            live = [message_id for message_id, own in self._own.items() if own.streamed]
             if not live:
                 continue
             try:
@@ -139,7 +197,7 @@ class RedisStreamHub:
                     async for message in pubsub.listen():
                         own = self._own.get(int(message["data"]))
                         if own is not None:
-                            own[0]()
+                            own.on_stop()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -148,7 +206,8 @@ class RedisStreamHub:
 
     async def open(self, message_id: int, on_stop: Callable[[], None]) -> None:
         key = self._key(message_id)
-        self._own[message_id] = [on_stop, 0]
+        self._own[message_id] = own = _Own(on_stop)
+        await self._local.open(message_id, on_stop)
         try:
             # A continued reply reopens its id: the old (closed) stream goes first.
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -156,38 +215,33 @@ class RedisStreamHub:
                 await pipe.execute()
         except RedisError:
             log.exception("reply %s: Redis unavailable, it is saved but not streamed", message_id)
-            self._own[message_id][1] = None
+            own.streamed = False
 
     async def append(self, message_id: int, text: str, kind: Kind = Kind.TEXT) -> int:
+        """The chunk's number, once Redis has it; 0 when Redis failed for this reply."""
         own = self._own[message_id]
-        if own[1] is None:  # Redis failed for this reply: the database still gets it all
+        own.chunks = await self._local.append(message_id, text, kind)
+        if not own.streamed:
             return 0
-        own[1] += 1
-        key, fields = self._key(message_id), {"t": text}
+        key, fields, entry = self._key(message_id), {"t": text}, f"{own.chunks}-0"
         if kind is Kind.REASONING:
             fields["k"] = "r"
-        try:
-            await self.redis.xadd(key, fields, id=f"{own[1]}-0")
-        except RedisError:
-            log.exception("reply %s: Redis lost mid-stream, it is saved but not streamed",
-                          message_id)
-            own[1] = None
+        if not await self._write(message_id, lambda pipe: pipe.xadd(key, fields, id=entry)):
             return 0
-        return own[1]
+        return own.chunks
 
     async def close(self, message_id: int) -> None:
         own = self._own.pop(message_id, None)
-        if own is None or own[1] is None:
+        await self._local.close(message_id)
+        if own is None or not own.streamed:
             return
-        key = self._key(message_id)
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.xadd(key, {"c": "1"}, id=f"{own[1]}-2").expire(key, CLOSED_TTL)
-                await pipe.execute()
-        except RedisError:
-            log.exception("reply %s: could not mark it closed in Redis", message_id)
+        key, entry = self._key(message_id), f"{own.chunks}-2"
+        await self._write(message_id, lambda pipe: pipe.xadd(key, {"c": "1"}, id=entry)
+                          .expire(key, CLOSED_TTL))
 
     async def snapshot(self, message_id: int) -> Batch | None:
+        if message_id in self._own:
+            return await self._local.snapshot(message_id)
         try:
             entries = await self.redis.xrange(self._key(message_id))
         except RedisError:
@@ -203,6 +257,10 @@ class RedisStreamHub:
         """Yield what is new after `after`, then each new batch until the reply closes;
         None after `keepalive` seconds of silence. Ends at once for a reply not live (and
         when Redis fails: the caller reads the outcome from the database)."""
+        if message_id in self._own:  # written here: followed in memory
+            async for batch in self._local.follow(message_id, after, keepalive):
+                yield batch
+            return
         key = self._key(message_id)
         position = max(0, after)
         try:
@@ -235,7 +293,7 @@ class RedisStreamHub:
     async def request_stop(self, message_id: int) -> bool:
         own = self._own.get(message_id)
         if own is not None:
-            own[0]()
+            own.on_stop()
             return True
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -249,18 +307,20 @@ class RedisStreamHub:
     async def live(self, message_ids: list[int]) -> set[int]:
         """Which of these replies are live on some worker (their stream is open). Without
         Redis it cannot tell, and says all: callers then leave them alone."""
-        if not message_ids:
-            return set()
+        here = {message_id for message_id in message_ids if message_id in self._own}
+        elsewhere = [message_id for message_id in message_ids if message_id not in here]
+        if not elsewhere:
+            return here
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for message_id in message_ids:
+                for message_id in elsewhere:
                     pipe.xrevrange(self._key(message_id), count=1)
                 lasts = await pipe.execute()
         except RedisError:
             log.exception("live replies: Redis unavailable")
             return set(message_ids)
-        return {message_id for message_id, last in zip(message_ids, lasts, strict=True)
-                if last and not _closed(last[0][0])}
+        return here | {message_id for message_id, last in zip(elsewhere, lasts, strict=True)
+                       if last and not _closed(last[0][0])}
 
     def __len__(self) -> int:
         return len(self._own)
