@@ -54,8 +54,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -90,6 +90,8 @@ BUDGET_FIRST_LOAD_KB = 150.0
 BUDGET_TTFT_FACTOR, BUDGET_TTFT_SLACK_MS = 3.0, 10.0
 BUDGET_CPU_FACTOR = 1.5
 BUDGET_STREAMS = 20
+
+SQLITE_URL = "sqlite://{tmp}/bench.sqlite3"  # the app's default database, in the run's tmp
 
 STARTUP_TIMEOUT = 30.0
 SAMPLE_TIMEOUT = 60.0  # one user's POST + whole stream; far above the 1.8 s a reply takes
@@ -143,9 +145,9 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def start_fake(tmp: Path) -> tuple[Service, str]:
+def start_fake(tmp: Path, tokens: int = TOKENS) -> tuple[Service, str]:
     args = [sys.executable, "-m", "tests.fake_upstream", "--port", "0", "--ttft", str(TTFT),
-            "--interval", str(INTERVAL), "--tokens", str(TOKENS), "--model", MODEL]
+            "--interval", str(INTERVAL), "--tokens", str(tokens), "--model", MODEL]
     fake = Service("fake upstream", args, child_env({}), tmp / "fake.log")
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -267,17 +269,72 @@ def fresh_postgres_database(name: str = "hyperchat_bench") -> str:
     return admin.rsplit("/", 1)[0] + "/" + name
 
 
+@dataclass
+class Stack:
+    """What `serving` runs: the fake upstream and the app, with their URLs."""
+
+    fake: Service
+    fake_url: str
+    app: Service
+    app_url: str
+    setup: str  # e.g. "WORKERS=2, PostgreSQL, Redis"
+
+
+@contextmanager
+def serving(workers: int | None = None, postgres: bool = False,
+            database_url: str = SQLITE_URL, profile: str | None = None,
+            tokens: int = TOKENS) -> Iterator[Stack]:
+    """The fake upstream and the app in a temporary directory; with `workers`, WORKERS=N
+    and a redis-server (whose CPU and RSS then count as the app's); with `postgres`, a fresh
+    PostgreSQL database. Every process is stopped on the way out, and their log tails are
+    printed when something failed."""
+    services: list[Service] = []
+    with tempfile.TemporaryDirectory(prefix="hyperchat-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        try:
+            fake, fake_url = start_fake(tmp, tokens)
+            services.append(fake)
+            extra: dict[str, str] = {}
+            if workers is not None:
+                redis, extra["REDIS_URL"] = start_redis(tmp)
+                services.append(redis)
+                extra["WORKERS"] = str(workers)
+            if postgres:
+                database_url = fresh_postgres_database()
+            setup = (f"WORKERS={workers or 1}, {'PostgreSQL' if postgres else 'SQLite'}"
+                     f"{', Redis' if workers is not None else ''}")
+            app, app_url = start_app(tmp, fake_url, database_url, profile, extra)
+            services.append(app)
+            if workers is not None:
+                app.pids.append(redis.pid)  # the live streams' cost is the app's too
+            yield Stack(fake, fake_url, app, app_url, setup)
+            for service in services:
+                service.check_alive()
+        except BaseException:
+            for service in services:
+                state = service.proc.poll()
+                state = "running" if state is None else f"exited with {state}"
+                print(f"--- {service.name} (pid {service.pid}, {state}) log tail:\n"
+                      f"{service.log_tail()}", file=sys.stderr)
+            raise
+        finally:
+            for service in reversed(services):
+                service.stop()
+
+
 # --------------------------------------------------------------------------- HTML
 
 
 class _Finder(HTMLParser):
-    """The CSRF token from the page's htmx headers (on <body>) and the reply's stream URL
-    from its shell."""
+    """The CSRF token from the page's htmx headers (on <body>), the reply's stream URL
+    from its shell, and a new API key from the account page (`#new-key code`)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.csrf: str | None = None
         self.stream_url: str | None = None
+        self.new_key: str | None = None
+        self._in_new_key = self._in_key_code = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -285,6 +342,16 @@ class _Finder(HTMLParser):
             self.csrf = json.loads(a["hx-headers:inherited"]).get("X-CSRF-Token")
         if "stream-source" in (a.get("class") or "").split() and self.stream_url is None:
             self.stream_url = a.get("hx-get")
+        self._in_new_key = self._in_new_key or a.get("id") == "new-key"
+        self._in_key_code = self._in_new_key and tag == "code"
+
+    def handle_endtag(self, tag):
+        if tag == "code":
+            self._in_key_code = False
+
+    def handle_data(self, data):
+        if self._in_key_code and self.new_key is None:
+            self.new_key = data.strip()
 
 
 def find(text: str) -> _Finder:
@@ -488,6 +555,21 @@ class User:
         response.raise_for_status()
         await self.load_page()
 
+    async def create_api_key(self, name: str = "bench") -> str:
+        """A new API key of this signed-in account, made on the account page as a person
+        does (the page shows it once)."""
+        form = urlencode({"name": name, "csrf_token": self.csrf})
+        response = await self.fetch("POST", "/account/keys",
+                                    {"Content-Type": "application/x-www-form-urlencoded"},
+                                    form.encode())
+        text = (await response.read()).decode()
+        response.release()
+        response.raise_for_status()
+        key = find(text).new_key
+        if not key:
+            raise RuntimeError("no #new-key code in the POST /account/keys reply")
+        return key
+
     async def send(self, n: int, load: Load) -> Sample:
         """Send a message as htmx does and follow its reply to `event: done`."""
         sample = Sample()
@@ -550,8 +632,11 @@ class User:
 
 
 async def direct_sample(host: str, port: int, path: str, load: Load,
-                        first_token_only: bool = False) -> Sample:
-    """The same path without the app: POST the fake's chat completions, time the first token."""
+                        first_token_only: bool = False,
+                        headers: dict[str, str] | None = None) -> Sample:
+    """The same path without the app: POST the fake's chat completions, time the first token.
+    Also the app's own /v1 (`path` "/v1", an API key in `headers`): the same request, client
+    and clock."""
     sample = Sample()
     body = json.dumps({"model": MODEL, "stream": True, "stream_options": {"include_usage": True},
                        "messages": [{"role": "user", "content": "Benchmark message"}]}).encode()
@@ -563,7 +648,8 @@ async def direct_sample(host: str, port: int, path: str, load: Load,
             await conn._connect()
             t0 = time.perf_counter()
             stream = await conn.request("POST", path + "/chat/completions",
-                                        {"Content-Type": "application/json"}, body)
+                                        {"Content-Type": "application/json", **(headers or {})},
+                                        body)
             stream.raise_for_status()
             sample.headers_ms = (time.perf_counter() - t0) * 1000
             load.opened()
@@ -1103,7 +1189,7 @@ def main() -> int:
                         help="concurrent levels (all started at once)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per concurrent level")
     parser.add_argument("--quick", action="store_true", help="5 samples, 1 round: a smoke run")
-    parser.add_argument("--database-url", default="sqlite://{tmp}/bench.sqlite3",
+    parser.add_argument("--database-url", default=SQLITE_URL,
                         help="the app's DATABASE_URL; {tmp} is the run's temporary directory")
     parser.add_argument("--no-browser", action="store_true", help="skip the page-weight part")
     parser.add_argument("--signed-in", action="store_true",
@@ -1145,52 +1231,23 @@ def main() -> int:
                     "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                     "load_before": loadavg()}
     print(f"load average {report['load_before']} on {report['cpus']} CPUs", flush=True)
-    services: list[Service] = []
-    with tempfile.TemporaryDirectory(prefix="hyperchat-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        try:
-            fake, fake_url = start_fake(tmp)
-            services.append(fake)
-            extra: dict[str, str] = {}
-            if args.workers is not None:
-                redis, extra["REDIS_URL"] = start_redis(tmp)
-                services.append(redis)
-                extra["WORKERS"] = str(args.workers)
-            if args.postgres:
-                args.database_url = fresh_postgres_database()
-            report["setup"] = (f"WORKERS={args.workers or 1}, "
-                               f"{'PostgreSQL' if args.postgres else 'SQLite'}"
-                               f"{', Redis' if args.workers is not None else ''}")
-            app, app_url = start_app(tmp, fake_url, args.database_url, args.profile, extra)
-            services.append(app)
-            if args.workers is not None:
-                app.pids.append(redis.pid)  # the live streams' cost is the app's too
-            print(f"setup: {report['setup']}; app processes {app.pids}", flush=True)
-            print(f"fake upstream {fake_url} (pid {fake.pid}), app {app_url} (pid {app.pid}), "
-                  f"idle RSS {rss_kib(app.pids)} KiB", flush=True)
-            print("streams (TTFT = app-added, ms):", flush=True)
-            asyncio.run(run_load(args, app, app_url, fake_url, report, fake.pid))
-            if not args.no_browser:
-                print("first load (Chromium):", flush=True)
-                try:
-                    report["weight"] = asyncio.run(first_load(app_url))
-                except Exception as exc:  # keep the stream figures already measured
-                    print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
-                else:
-                    print_weight("/", report["weight"]["home"])
-                    print_weight("conversation", report["weight"]["conversation"])
-            for service in services:
-                service.check_alive()
-        except BaseException:
-            for service in services:
-                state = service.proc.poll()
-                state = "running" if state is None else f"exited with {state}"
-                print(f"--- {service.name} (pid {service.pid}, {state}) log tail:\n"
-                      f"{service.log_tail()}", file=sys.stderr)
-            raise
-        finally:
-            for service in reversed(services):
-                service.stop()
+    with serving(args.workers, args.postgres, args.database_url, args.profile) as stack:
+        report["setup"] = stack.setup
+        app, fake = stack.app, stack.fake
+        print(f"setup: {stack.setup}; app processes {app.pids}", flush=True)
+        print(f"fake upstream {stack.fake_url} (pid {fake.pid}), app {stack.app_url} "
+              f"(pid {app.pid}), idle RSS {rss_kib(app.pids)} KiB", flush=True)
+        print("streams (TTFT = app-added, ms):", flush=True)
+        asyncio.run(run_load(args, app, stack.app_url, stack.fake_url, report, fake.pid))
+        if not args.no_browser:
+            print("first load (Chromium):", flush=True)
+            try:
+                report["weight"] = asyncio.run(first_load(stack.app_url))
+            except Exception as exc:  # keep the stream figures already measured
+                print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
+            else:
+                print_weight("/", report["weight"]["home"])
+                print_weight("conversation", report["weight"]["conversation"])
     report["load_after"] = loadavg()
 
     rss = report.get("rss")
