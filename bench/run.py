@@ -1209,6 +1209,11 @@ def main() -> int:
                              "--workers N > 1")
     parser.add_argument("--v1-vs-litellm", action="store_true",
                         help="only /v1 beside LiteLLM's proxy (bench/v1_vs_litellm.py)")
+    parser.add_argument("--capacity", action="store_true",
+                        help="only the largest steady rate of new replies that holds "
+                             "(bench/capacity.py): one worker and two, or --workers N")
+    parser.add_argument("--window", type=float, metavar="SECONDS",
+                        help="with --capacity: seconds of arrivals per rate (default 15)")
     args = parser.parse_args()
     if args.v1_vs_litellm:
         import v1_vs_litellm
@@ -1218,6 +1223,12 @@ def main() -> int:
         if args.profile:
             parser.error("--profile profiles one process: use it without --workers")
         args.postgres = True
+    if args.capacity:
+        if args.budgets or args.profile:
+            parser.error("--capacity goes without --budgets and --profile")
+        import capacity
+
+        return capacity.main(args)
     if args.quick:
         args.samples, args.rounds = 5, 1
     if args.record and not args.budgets:
