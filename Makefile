@@ -76,13 +76,19 @@ test: deps deps-system
 	$(PY) bench/run.py --budgets || status=$$((status ? status : 1)); \
 	exit $$status
 
-# Streams and page weight (app and fake upstream as processes), then /v1 beside LiteLLM's
+# Streams and page weight (app and fake upstream as processes), then app-added TTFT at one
+# stream over three runs (guest, signed in, /v1), then capacity (the largest steady rate of new
+# replies that one worker, then two, sustain; about 3 minutes each), then /v1 beside LiteLLM's
 # proxy (installed from PyPI into .venv-bench, never into the app's .venv), then search over 100,000
 # messages, then server time for a 1,000-message conversation page, then the event loop's worst
 # lag while heavy requests run (markdown, import, export, share), then files (extraction per
 # page, upload throughput, stream frame gaps while a 200-page PDF is read). Figures only.
-bench: deps
+bench: deps deps-system
 	$(PY) bench/run.py
+	@echo; echo "== TTFT at one stream, three runs: guest, signed in, /v1"
+	$(PY) bench/run.py --ttft-runs 3
+	@echo; echo "== capacity: steady arrivals of new replies, one worker and two"
+	$(PY) bench/run.py --capacity
 	@echo; echo "== /v1 beside LiteLLM's proxy (LiteLLM in .venv-bench, made on first run)"
 	$(PY) bench/run.py --v1-vs-litellm
 	@echo; echo "== search"; $(PY) bench/search_bench.py

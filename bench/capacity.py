@@ -150,9 +150,13 @@ async def run_step(stack: Stack, rate: int, window: float, expected: str,
 def print_step(step: Step, expected: str) -> None:
     replies, steady = step.replies, step.steady
     reasons = step.failures(expected)
+    # Where a tail comes from: the POST's answer (the database) or the stream; and whether
+    # the direct samples, which share the machine and this client, had one too.
     print(f"  {step.rate:>3}/s: {len(replies.app)} replies (started at {step.achieved:.1f}/s),"
           f" {len(steady.app)} steady: app-added TTFT p50 {fmt(steady.added(50))} p99 "
-          f"{fmt(steady.added(99))} ms (direct p50 {fmt(steady.ttft('direct', 50))} ms over "
+          f"{fmt(steady.added(99))} ms, POST answered p50 {fmt(steady.ttft('app', 50, 'post_ms'))}"
+          f" p99 {fmt(steady.ttft('app', 99, 'post_ms'))} ms (direct p50 "
+          f"{fmt(steady.ttft('direct', 50))} p99 {fmt(steady.ttft('direct', 99))} ms, "
           f"{len(steady.direct)} samples) | relayed {fmt(replies.relayed(expected))} % "
           f"({replies.intact(expected)}/{len(replies.app)} intact) | errors "
           f"{len(replies.errors('app'))} | app CPU {step.app_cpu:.0%} of one core "

@@ -22,6 +22,24 @@ way (it is non-zero only when the benchmark itself cannot run).
     .venv/bin/python bench/run.py --signed-in --levels       # a signed-in account vs a guest
     .venv/bin/python bench/run.py --budgets   # the speed budgets `make test` enforces (< 1 min)
     .venv/bin/python bench/run.py --v1-vs-litellm   # /v1 beside LiteLLM's proxy (own venv)
+    .venv/bin/python bench/run.py --ttft-runs 3     # 1 stream, 3 runs: guest, signed in, /v1
+    .venv/bin/python bench/run.py --capacity        # steady arrivals: one worker, then two
+    .venv/bin/python bench/run.py --capacity --workers 2 --window 20   # one configuration
+
+--ttft-runs N (bench/ttft_runs.py, about 1 minute a run) measures app-added TTFT at 1 stream
+N times in a row, each run --samples samples of every path in turn: a guest (POST /messages,
+then the SSE stream), a signed-in account (the same), /v1 (POST /v1/chat/completions, streamed,
+with that account's API key, to the first content chunk) and the fake directly; each path
+against the run's direct median. Per run and path: p50 / p99, PASS when <= 5 / 15 ms; then
+the spread of each across the runs.
+
+--capacity (bench/capacity.py, about 3 minutes a configuration) is an open-loop load: new
+replies arrive evenly spaced at R a second for --window seconds (15), each from its own
+person whose page was loaded before; R holds when app-added TTFT p99 <= 100 ms after the
+first reply's lifetime, every reply is relayed whole and nothing fails. R doubles from 4
+while it holds, then bisection to within 10 %. Reported per configuration (one worker on
+SQLite, two on Redis + PostgreSQL; or only --workers N): the largest R that held, TTFT p50 /
+p99 and app CPU there, every rate tried.
 
 --budgets is a short run (15 samples at 1 stream, one round of 20 streams, the first load of
 `/`) that exits with status 1 when a budget is broken, each against a baseline from the same
@@ -1214,6 +1232,9 @@ def main() -> int:
                              "(bench/capacity.py): one worker and two, or --workers N")
     parser.add_argument("--window", type=float, metavar="SECONDS",
                         help="with --capacity: seconds of arrivals per rate (default 15)")
+    parser.add_argument("--ttft-runs", type=int, metavar="N",
+                        help="only app-added TTFT at 1 stream, N consecutive runs of --samples "
+                             "each for a guest, a signed-in person and /v1 (bench/ttft_runs.py)")
     args = parser.parse_args()
     if args.v1_vs_litellm:
         import v1_vs_litellm
@@ -1223,14 +1244,18 @@ def main() -> int:
         if args.profile:
             parser.error("--profile profiles one process: use it without --workers")
         args.postgres = True
-    if args.capacity:
-        if args.budgets or args.profile:
-            parser.error("--capacity goes without --budgets and --profile")
-        import capacity
-
-        return capacity.main(args)
     if args.quick:
         args.samples, args.rounds = 5, 1
+    if args.capacity or args.ttft_runs:
+        if args.budgets or args.profile or (args.capacity and args.ttft_runs):
+            parser.error("--capacity and --ttft-runs each go alone (no --budgets, --profile)")
+        if args.capacity:
+            import capacity
+
+            return capacity.main(args)
+        import ttft_runs
+
+        return ttft_runs.main(args)
     if args.record and not args.budgets:
         parser.error("--record goes with --budgets")
     if args.budgets:
