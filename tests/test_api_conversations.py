@@ -114,7 +114,7 @@ async def test_another_persons_conversation_is_not_found(client, key, fake_upstr
     ("/conversations/", {"with_ai": "yes"}, "with_ai: input should be a valid boolean."),
     ("/conversations/", {"mode": "crowd"}, "mode: input should be 'solo', 'partner' or 'group'"),
     ("/conversations/", {"default_model_id": "nobody/nothing"}, "Unknown default_model_id"),
-    ("/conversations/", [], "input should be a valid dictionary"),
+    ("/conversations/", [], "Send a JSON object as the request body."),
     ("/conversations/{c}/messages", {}, "content is required."),
     ("/conversations/{c}/messages", {"content": ""}, "Type a message first."),
     ("/conversations/{c}/messages", {"content": "hi", "model": "nobody/nothing"},

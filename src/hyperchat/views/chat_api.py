@@ -16,7 +16,7 @@ from hyperchat.chat import conversations, search, versions
 from hyperchat.chat.exports import iso
 from hyperchat.metering import model_choice
 from hyperchat.store.schema import Conversation, Message
-from hyperchat.web import event_stream, view_helpers
+from hyperchat.web import event_stream, payloads, view_helpers
 from hyperchat.web.access import get_conversation
 from hyperchat.web.api_shapes import (
     ChatReply,
@@ -33,7 +33,6 @@ from hyperchat.web.api_shapes import (
     Stats,
     answers_json,
     detail_error,
-    takes,
 )
 from hyperchat.web.errors import BadRequest, json_api
 from hyperchat.web.security import current_user
@@ -69,12 +68,13 @@ async def one(conversation: Conversation, with_messages: bool = False) -> Conver
 
 @bp.post("/", strict_slashes=False)
 @json_api
-@takes(ChatSend)
+@payloads.takes_json(ChatSend)
 @document_response(ChatReply)  # not validate_response: a stream is a Response of its own
-async def chat(data: ChatSend):
+async def chat():
     """Send a message (in `conversationId`, or a new conversation) and answer with the reply
     once written; with `"stream": true` (or `Accept: text/event-stream`), SSE of JSON: a
     `start`, `delta`s of text as it comes, then `done` with the whole reply."""
+    data: ChatSend = payloads.model()
     conversation = await get_conversation(data.conversationId, current_user()) \
         if data.conversationId is not None else None
     content = view_helpers.checked_message(data.message)
@@ -118,11 +118,12 @@ async def stream_reply(sent):
 
 @bp.post("/conversation")
 @json_api
-@takes(ConversationStart)
+@payloads.takes_json(ConversationStart)
 @validate_response(ConversationV1, 201)
-async def create(data: ConversationStart):
+async def create():
     """Create a conversation, titled `title` (or from its first message); `firstMessage` is
     sent in it and its reply started."""
+    data: ConversationStart = payloads.model()
     title = conversations.clean_title(data.title) if data.title is not None else None
     if data.firstMessage is not None:
         content = view_helpers.checked_message(data.firstMessage)
@@ -165,10 +166,11 @@ async def show(conversation_id: int):
 
 @bp.patch("/conversation/<int:conversation_id>")
 @json_api
-@takes(ConversationPatch)
+@payloads.takes_json(ConversationPatch)
 @validate_response(ConversationV1)
-async def update(conversation_id: int, data: ConversationPatch):
+async def update(conversation_id: int):
     """Rename and/or (un)archive a conversation; both are checked before either is saved."""
+    data: ConversationPatch = payloads.model()
     conversation = await get_conversation(conversation_id, current_user())
     if data.title is None and data.archived is None:
         raise BadRequest('Send "title" and/or "archived".')

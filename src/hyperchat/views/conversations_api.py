@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from hyperchat.chat import conversations, rooms, versions
 from hyperchat.metering import model_choice
 from hyperchat.store.schema import Conversation, Message, Mode
-from hyperchat.web import view_helpers
+from hyperchat.web import payloads, view_helpers
 from hyperchat.web.access import get_conversation
 from hyperchat.web.api_shapes import (
     ConversationCreate,
@@ -25,7 +25,6 @@ from hyperchat.web.api_shapes import (
     ListQuery,
     answers_json,
     detail_error,
-    takes,
 )
 from hyperchat.web.errors import BadRequest, json_api
 from hyperchat.web.security import current_user
@@ -36,11 +35,12 @@ answers_json(bp, ("/conversations/",), detail_error)
 
 @bp.post("/conversations/")
 @json_api
-@takes(ConversationCreate)
+@payloads.takes_json(ConversationCreate)
 @validate_response(ConversationSummary, 201)
-async def create(data: ConversationCreate):
+async def create():
     """Create an empty conversation with its settings and, for a partner or group room, its
     other people (`participant_usernames`): all of them or none (one transaction)."""
+    data: ConversationCreate = payloads.model()
     title = conversations.clean_title(data.title) if data.title is not None else "New chat"
     model = model_choice.known_model(data.default_model_id, what="default_model_id")
     mode = Mode(data.mode)
@@ -75,11 +75,12 @@ async def index(query_args: ListQuery):
 
 @bp.post("/conversations/<int:conversation_id>/messages")
 @json_api
-@takes(ConversationMessageCreate)
+@payloads.takes_json(ConversationMessageCreate)
 @validate_response(list[ConversationMessage], 201)
-async def send(conversation_id: int, data: ConversationMessageCreate):
+async def send(conversation_id: int):
     """Send a message (its `model` over the conversation's default) and wait for the reply:
     both messages, or yours alone when the conversation's AI is off."""
+    data: ConversationMessageCreate = payloads.model()
     conversation = await get_conversation(conversation_id, current_user())
     content = view_helpers.checked_message(data.content)
     sent = await view_helpers.send(conversation, content, model_choice.known_model(data.model))

@@ -34,7 +34,6 @@ from hyperchat.web.api_shapes import (
     TaskState,
     answers_json,
     envelope_error,
-    takes,
 )
 from hyperchat.web.errors import NotFound, json_api
 from hyperchat.web.security import current_user
@@ -51,10 +50,11 @@ def task_ref(reply) -> TaskRef:
 
 @bp.post("/api/messages/<int:message_id>/regenerate")
 @json_api
-@takes(RegenerateRequest)
+@payloads.takes_json(RegenerateRequest)
 @validate_response(TaskStarted)
-async def regenerate(message_id: int, data: RegenerateRequest):
+async def regenerate(message_id: int):
     """Write a new version of a reply; its task can be followed at /api/tasks/<task_id>."""
+    data: RegenerateRequest = payloads.model()
     message = await get_message(message_id, current_user())
     model = model_choice.known_model(data.model)
     started, _html = await view_helpers.regenerate(message, data.temperature, model)
@@ -63,11 +63,12 @@ async def regenerate(message_id: int, data: RegenerateRequest):
 
 @bp.put("/api/messages/<int:message_id>")
 @json_api
-@takes(EditRequest)
+@payloads.takes_json(EditRequest)
 @validate_response(EditAnswer)
-async def edit(message_id: int, data: EditRequest):
+async def edit(message_id: int):
     """Edit one of your messages (a new version); `trigger_regeneration` (default true)
     also writes a new reply to it, unless the conversation's AI is off."""
+    data: EditRequest = payloads.model()
     message = await get_message(message_id, current_user())
     started, _html = await view_helpers.edit(message, data.content,
                                              rerun=data.trigger_regeneration)
@@ -91,10 +92,11 @@ async def delete(message_id: int):
 
 @bp.post("/api/messages/<int:message_id>/feedback")
 @json_api
-@takes(FeedbackRequest)
+@payloads.takes_json(FeedbackRequest)
 @validate_response(FeedbackAnswer)
-async def feedback_(message_id: int, data: FeedbackRequest):
+async def feedback_(message_id: int):
     """Vote on a reply, with a free-text reason (kept) and reason chips."""
+    data: FeedbackRequest = payloads.model()
     message = await get_message(message_id, current_user())
     given = {"feedback_type": data.feedback_type, "reasons": data.reasons,
              "comment": data.reason or ""}

@@ -13,38 +13,16 @@ Content-Type, an empty body as `{}`), then validated against its model; a refusa
 naming the field (web/errors.py).
 """
 
-import functools
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, g, request
-from quart_schema import validate_request
 
 from hyperchat.chat import tasks
 from hyperchat.chat.exports import iso
 from hyperchat.store.schema import INT_MAX, Conversation, Message, Role
-from hyperchat.web import payloads
 
 # ----------------------------------------------------------------------------- plumbing
-
-
-def takes(model: type[BaseModel]):
-    """Declare a view's JSON body as `model` (the view gets it as `data=`)."""
-    def declare(view):
-        validated = validate_request(model)(view)
-
-        @functools.wraps(validated)
-        async def wrapper(*args, **kwargs):
-            document = payloads.document()
-            # quart-schema reads request.get_json(), which is None for a body sent without
-            # a JSON Content-Type and refuses an empty one: hand it what payloads.py read.
-            # (Quart's own cache of the parsed body; Quart is pinned.)
-            request._cached_json = dict.fromkeys((False, True), {} if document is None
-                                                 else document)
-            return await validated(*args, **kwargs)
-
-        return payloads.takes_document()(wrapper)
-    return declare
 
 
 def answers_json(bp: Blueprint, prefixes: tuple[str, ...], shape) -> None:
