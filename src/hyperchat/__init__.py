@@ -31,7 +31,7 @@ Module map (ARCHITECTURE.md follows a request through it):
   metering/     models and what they cost
     catalog.py model_choice.py usage.py quotas.py limits.py analytics.py charts.py
   upstream/     the provider: client.py (the one narrow interface), wire.py (its SSE
-                parser), demo.py (the offline demo model)
+                parser), transport.py (httpx on aiohttp), demo.py (the offline demo model)
   store/        database.py (connect, migrate), schema.py (the tables)
   web/          HTTP concerns: errors.py, security.py (identity, CSRF, cookies, headers),
                 proxies.py (trusted reverse proxies), write_limits.py (limits on writes),
