@@ -40,11 +40,12 @@ def checked_content(value, limit: int, *, empty: str = "Type a message first.",
 
 async def send(owner: str, conversation: Conversation | None, content: str, *,
                answer: bool, model_override: str | None,
-               files: list[Attachment] = ()) -> Sent:
+               files: list[Attachment] = (), client_address: str | None = None) -> Sent:
     """Save `content` as `owner`'s next message (`owner`: the person writing, who owns a new
     conversation and is the author in an existing one) (in a new conversation when `conversation` is
-    None) and, when `answer`, the streaming reply after it. The message is saved before the
-    upstream is called, so it is never lost."""
+    None) and, when `answer`, the streaming reply after it, asked for from `client_address`
+    (metering/quotas.py). The message is saved before the upstream is called, so it is never
+    lost."""
     now = datetime.now(UTC)
     new = conversation is None
     async with in_transaction():
@@ -55,10 +56,10 @@ async def send(owner: str, conversation: Conversation | None, content: str, *,
                 owner=owner, title=title_from(content or files[0].name))
             parent_id = None
         else:
+            # Updating its row takes the conversation's lock (versions.lock's: PostgreSQL's row
+            # lock, SQLite's one writer), so the end of the branch shown is found under it and
+            # two tabs sending at once make one line, not two branches.
             await Conversation.filter(id=conversation.id).update(last_activity_at=now)
-            # At the end of the branch shown, found under the conversation's lock so that two
-            # tabs sending at once make one line, not two branches.
-            await versions.lock(conversation.id)
             parent_id = await versions.leaf_id(conversation.id)
         message = await versions.append(
             conversation.id, parent_id, role=Role.USER, content=content,
@@ -68,7 +69,8 @@ async def send(owner: str, conversation: Conversation | None, content: str, *,
         message.attachments = list(files)
         # The reply's author is the person who asked for it, who pays for it.
         reply = await versions.append(conversation.id, message.id, role=Role.ASSISTANT,
-                                      status=Status.STREAMING, author=owner) if answer else None
+                                      status=Status.STREAMING, author=owner,
+                                      client_address=client_address) if answer else None
     return Sent(conversation, message, reply, new)
 
 
@@ -77,4 +79,4 @@ async def context_for(sent: Sent) -> list[ChatMessage]:
     if sent.new_conversation:
         return [ChatMessage(Role.USER.value, attachments.with_documents(
             sent.message.content, sent.message.attachments))]
-    return await versions.context(sent.conversation.id, sent.message.id)
+    return await versions.context(sent.conversation.id, sent.message.id, sent.conversation)

@@ -151,11 +151,13 @@ async def link_linear(conversation_id: int) -> None:
         f"WHERE conversation_id = {conversation_id} AND parent_id IS NULL")
 
 
-async def context(conversation_id: int, upto: int | None) -> list[ChatMessage]:
+async def context(conversation_id: int, upto: int | None,
+                  conversation: Conversation | None = None) -> list[ChatMessage]:
     """What the model is sent to write the message after `upto`: `upto` and its ancestors,
     oldest first, finished and not deleted. `upto=None`: nothing (a first message).
     In a partner or group room each person's message is prefixed with their name
-    ("alice: text"), the rule chat/rooms.py describes."""
+    ("alice: text"), the rule chat/rooms.py describes. `conversation`: the conversation,
+    when the caller has it loaded (its mode and owner are not read again)."""
     if upto is None:
         return []
     rows = await Message.filter(conversation_id=conversation_id, id__lte=upto).values_list(
@@ -171,7 +173,8 @@ async def context(conversation_id: int, upto: int | None) -> list[ChatMessage]:
     kept = [row for row in reversed(chain)
             if row[5] is None and row[4] in FINISHED and (row[3] or files.get(row[0]))
             and row[2] in (Role.USER, Role.ASSISTANT, Role.SYSTEM)]
-    room = await Conversation.filter(id=conversation_id).first().values("mode", "owner")
+    room = {"mode": conversation.mode, "owner": conversation.owner} if conversation \
+        else await Conversation.filter(id=conversation_id).first().values("mode", "owner")
     if not room or room["mode"] == Mode.SOLO:
         return [ChatMessage(role=str(row[2]), content=attachments.with_documents(
                     row[3], files.get(row[0], []))) for row in kept]
@@ -183,12 +186,18 @@ async def context(conversation_id: int, upto: int | None) -> list[ChatMessage]:
             for row in kept]
 
 
-async def _authors(messages: list[Message], conversation_ids: set[int]) -> None:
+async def _authors(messages: list[Message], conversation: Conversation | None = None) -> None:
     """Who wrote each message (`author_who`, an owner string: the same for every viewer, so
     one rendering of a bubble serves every tab), and in a room their name (`author_name`;
-    None in a solo conversation, whose bubbles show no author)."""
-    rooms = {row[0]: row for row in await Conversation.filter(
-        id__in=list(conversation_ids)).values_list("id", "owner", "mode")}
+    None in a solo conversation, whose bubbles show no author). `conversation`: the
+    messages' one conversation, when the caller has it (its owner and mode are not read
+    again)."""
+    if conversation is not None:
+        rooms = {conversation.id: (conversation.id, conversation.owner, conversation.mode)}
+    else:
+        rooms = {row[0]: row for row in await Conversation.filter(
+            id__in=list({m.conversation_id for m in messages})).values_list(
+            "id", "owner", "mode")}
     in_room = [m for m in messages
                if m.conversation_id in rooms and rooms[m.conversation_id][2] != Mode.SOLO]
     names = await account_names({m.author or rooms[m.conversation_id][1] for m in in_room})
@@ -200,10 +209,12 @@ async def _authors(messages: list[Message], conversation_ids: set[int]) -> None:
         message.author_name = names.get(message.author_who, "Deleted account")
 
 
-async def annotate(messages: list[Message]) -> list[Message]:
+async def annotate(messages: list[Message],
+                   conversation: Conversation | None = None) -> list[Message]:
     """Set what a bubble shows beyond its row: `message.version` (a Version, or None for a
     turn with one version), `message.reported_cost` (what the provider said the reply
-    cost, from its usage record; None when it said nothing) and its author (`_authors`)."""
+    cost, from its usage record; None when it said nothing) and its author (`_authors`).
+    `conversation`: the messages' one conversation, when the caller has it loaded."""
     if not messages:
         return messages
     costs = dict(await UsageRecord.filter(
@@ -213,14 +224,15 @@ async def annotate(messages: list[Message]) -> list[Message]:
     for message in messages:
         message.reported_cost = costs.get(message.id)
         message.attachments = files.get(message.id, [])
-    conversation_ids = {m.conversation_id for m in messages}
-    await _authors(messages, conversation_ids)
+    await _authors(messages, conversation)
+    # A turn's versions are its siblings: the children of its parent (the roots, for a
+    # first message) with its role.
     parents = [m.parent_id for m in messages if m.parent_id is not None]
-    where = Q(parent_id__isnull=True)
-    if parents:
-        where = where | Q(parent_id__in=parents)
-    rows = await Message.filter(where, conversation_id__in=list(conversation_ids),
-                                deleted_at=None).order_by("id").values_list(
+    where = Q(parent_id__in=parents) if parents else None
+    if len(parents) < len(messages):
+        where = Q(parent_id__isnull=True) if where is None else where | Q(parent_id__isnull=True)
+    rows = await Message.filter(where, conversation_id__in=list(
+        {m.conversation_id for m in messages}), deleted_at=None).order_by("id").values_list(
         "id", "conversation_id", "parent_id", "role")
     groups: dict[tuple, list[int]] = defaultdict(list)
     for id_, conversation_id, parent_id, role in rows:
@@ -232,6 +244,21 @@ async def annotate(messages: list[Message]) -> list[Message]:
             i = ids.index(message.id)
             message.version = Version(i + 1, len(ids), ids[i - 1] if i else None,
                                       ids[i + 1] if i + 1 < len(ids) else None)
+    return messages
+
+
+async def annotate_appended(messages: list[Message],
+                            conversation: Conversation) -> list[Message]:
+    """`annotate` for messages just appended at the end of `conversation`'s branch (a send),
+    without reading what is already known: each is its turn's only version (the branch's
+    end has no children: the branch would go on through them), no reply has a usage record
+    yet, and a message's files are those it was sent with (`message.attachments`)."""
+    for message in messages:
+        message.version = None
+        message.reported_cost = None
+        # In id order, as annotate reads them.
+        message.attachments = sorted(getattr(message, "attachments", []), key=lambda a: a.id)
+    await _authors(messages, conversation)
     return messages
 
 

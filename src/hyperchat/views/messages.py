@@ -79,7 +79,8 @@ async def create():
         return jsonify(message_json(sent.message, sent.reply, conversation)), 201
     if not htmx.is_request():
         return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
-    shown = await versions.annotate([m for m in (sent.message, sent.reply) if m])
+    shown = await versions.annotate_appended([m for m in (sent.message, sent.reply) if m],
+                                             conversation)
     if not sent.new_conversation:
         # Every other open tab of the conversation (every member's, in a room) shows it too.
         await publish(conversation.id, tab_events.MESSAGE_CREATED, await render_template(

@@ -248,7 +248,7 @@ def finish_publisher(app, conversation_id: int, origin: str | None):
 async def render_final(finished: Message) -> str:
     """The last frame of a reply: its finished parts, the conversation's running total and the
     sidebar's counts, all out of band (`finished` has its conversation loaded)."""
-    await versions.annotate([finished])
+    await versions.annotate([finished], finished.conversation)
     return await render_template("messages/_final.html", message=finished,
                                  conversation=finished.conversation,
                                  stats=await conversations.stats(finished.conversation.owner))
@@ -294,10 +294,11 @@ async def send(conversation: Conversation | None, content: str,
     answer = conversation is None or rooms.answers(conversation, content, model, ask_ai)
     if answer:
         await quotas.check(current_user())
+    # The reply is saved claimed by this address (see claim).
     sent = await sending.send(current_user(), conversation, content, answer=answer,
-                              model_override=override, files=files or [])
+                              model_override=override, files=files or [],
+                              client_address=quotas.address())
     if sent.reply is not None:
-        await claim(sent.reply)
         await generations().start(sent.reply, model, await sending.context_for(sent),
                                   received_at=g.get("received_at"))
     return sent
@@ -390,7 +391,7 @@ async def render_feedback(message: Message, editing: bool) -> str:
 async def render_feedback_changed(message: Message, editing: bool = False) -> str:
     """The reply's vote buttons and feedback, out of band: what the other tabs are sent,
     and what the voting tab gets back (with the feedback form open: `editing`)."""
-    await versions.annotate([message])
+    await versions.annotate([message], message.conversation)
     await rooms.own_votes([message], message.conversation)
     return await render_template("actions/_feedback_changed.html", editing=editing,
                                  conversation=message.conversation,
