@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Sum
 
 from hyperchat.metering.catalog import Catalog
@@ -49,40 +50,50 @@ async def record_reply(message: Message, requested_model: str, usage: Usage | No
         return None
     prompt, completion = prompt or 0, completion or 0
     estimated = bool(saved.get("tokens_estimated"))
-    existing = await UsageRecord.get_or_none(message_id=message.id)
-    if existing is not None:
-        completion = max(0, completion - existing.completion_tokens)
     # Kept under the model the person chose (a catalog id, which the picker's timings and
     # prices use); the reply's metadata shows the model that actually served it.
     model = requested_model
-    served = saved.get("model_id_used")
-    cost, source = price(model, prompt, completion, usage, catalog)
-    if cost is None and served and served != model:
-        cost, source = price(served, prompt, completion, None, catalog)
-    total = prompt + completion
-    if usage is not None and not estimated and usage.total_tokens and existing is None:
-        total = usage.total_tokens
-    if existing is not None:
-        existing.prompt_tokens += prompt
-        existing.completion_tokens += completion
-        existing.total_tokens += total
-        existing.cost = None if existing.cost is None or cost is None else existing.cost + cost
-        existing.tokens_estimated = existing.tokens_estimated or estimated
-        await existing.save()
-        return existing
     # The person who asked for the reply pays (its author); rows from before rooms had
     # several people have none: the conversation's owner asked.
-    owner = await Conversation.filter(id=message.conversation_id).first().values_list(
-        "owner", flat=True)
-    if owner is None:
+    owner = message.author or await Conversation.filter(
+        id=message.conversation_id).first().values_list("owner", flat=True)
+    if owner is not None:
+        cost, source, total = _call(model, prompt, completion, usage, saved, catalog)
+        if usage is not None and not estimated and usage.total_tokens:
+            total = usage.total_tokens
+        try:
+            # A reply's first call, nearly always: one statement.
+            return await UsageRecord.create(
+                message_id=message.id, owner=owner, conversation_id=message.conversation_id,
+                model=model, prompt_tokens=prompt, completion_tokens=completion,
+                total_tokens=total, cost=cost, cost_source=source, tokens_estimated=estimated,
+                ttft_ms=saved.get("ttft_ms"), client_address=message.client_address)
+        except IntegrityError:
+            # Its record exists already (message_id is unique), or its conversation is gone.
+            pass
+    # A continued reply: its record holds the calls before this one.
+    existing = await UsageRecord.get_or_none(message_id=message.id)
+    if existing is None:
         return None
-    author = await Message.filter(id=message.id).first().values_list("author", flat=True)
-    owner = author or owner
-    return await UsageRecord.create(
-        message_id=message.id, owner=owner, conversation_id=message.conversation_id,
-        model=model, prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
-        cost=cost, cost_source=source, tokens_estimated=estimated,
-        ttft_ms=saved.get("ttft_ms"), client_address=message.client_address)
+    completion = max(0, completion - existing.completion_tokens)
+    cost, _, total = _call(model, prompt, completion, usage, saved, catalog)
+    existing.prompt_tokens += prompt
+    existing.completion_tokens += completion
+    existing.total_tokens += total
+    existing.cost = None if existing.cost is None or cost is None else existing.cost + cost
+    existing.tokens_estimated = existing.tokens_estimated or estimated
+    await existing.save()
+    return existing
+
+
+def _call(model: str, prompt: int, completion: int, usage: Usage | None, saved: dict,
+          catalog: Catalog | None) -> tuple[Decimal | None, str | None, int]:
+    """(cost, where it came from, tokens) of one upstream call of a reply."""
+    cost, source = price(model, prompt, completion, usage, catalog)
+    served = saved.get("model_id_used")
+    if cost is None and served and served != model:
+        cost, source = price(served, prompt, completion, None, catalog)
+    return cost, source, prompt + completion
 
 
 # --------------------------------------------------------------------------- reading
