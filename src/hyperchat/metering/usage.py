@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Sum
 
@@ -124,33 +125,50 @@ def _dec(value) -> Decimal:
 async def address_totals(address: str, *, since: datetime) -> Totals:
     """What the replies asked for from one address used since `since` (the per-address
     budget: a fresh cookie must not bring a fresh budget)."""
-    return await _totals(UsageRecord.filter(client_address=address, created_at__gte=since))
+    return await _totals("client_address", address, since=since)
 
 
 async def totals(owner: str, *, since: datetime | None = None,
                  conversation_id: int | None = None, detail: bool = False) -> Totals:
     """One query (pages show these); `detail` adds whether any count is an estimate."""
-    return await _totals(UsageRecord.filter(owner=owner), since=since,
-                         conversation_id=conversation_id, detail=detail)
+    return await _totals("owner", owner, since=since, conversation_id=conversation_id,
+                         detail=detail)
 
 
-async def _totals(query, *, since: datetime | None = None,
+async def _totals(column: str, value: str, *, since: datetime | None = None,
                   conversation_id: int | None = None, detail: bool = False) -> Totals:
-    if since is not None:
-        query = query.filter(created_at__gte=since)
-    if conversation_id is not None:
-        query = query.filter(conversation_id=conversation_id)
+    # In SQL of our own: the last frame of every reply shows its conversation's total, and
+    # the ORM spent more CPU composing this aggregate than the database spent on it.
+    conditions = {column: value, "created_at >=": since, "conversation_id": conversation_id}
+    where, params = _where({k: v for k, v in conditions.items() if v is not None})
+    db = connections.get("default")
     # COUNT(cost) counts the known costs: fewer than the replies means some are unknown.
-    row = await query.annotate(tokens=Sum("total_tokens"), cost_sum=Sum("cost"),
-                               replies=Count("id"), costed=Count("cost")).first().values(
-        "tokens", "cost_sum", "replies", "costed")
-    result = Totals(tokens=int(row["tokens"] or 0) if row else 0,
-                    cost=_dec(row["cost_sum"]) if row else Decimal(0),
-                    replies=int(row["replies"] or 0) if row else 0)
-    result.cost_incomplete = bool(row) and int(row["costed"] or 0) < result.replies
+    # (SQLite keeps decimals as text: the CAST sums them as numbers, as the ORM does.)
+    row = (await db.execute_query_dict(
+        "SELECT SUM(total_tokens) AS tokens, SUM(CAST(cost AS NUMERIC)) AS cost_sum, "
+        f"COUNT(*) AS replies, COUNT(cost) AS costed FROM usage_record WHERE {where}",
+        params))[0]
+    result = Totals(tokens=int(row["tokens"] or 0), cost=_dec(row["cost_sum"]),
+                    replies=int(row["replies"] or 0))
+    result.cost_incomplete = int(row["costed"] or 0) < result.replies
     if detail and result.replies:
-        result.estimated = await query.filter(tokens_estimated=True).exists()
+        where, params = _where({k: v for k, v in {**conditions, "tokens_estimated": True}
+                                .items() if v is not None})
+        result.estimated = bool(await db.execute_query_dict(
+            f"SELECT 1 FROM usage_record WHERE {where} LIMIT 1", params))
     return result
+
+
+def _where(conditions: dict) -> tuple[str, list]:
+    """`conditions` ({"column": value, "column >=": value}) as a WHERE clause and its
+    parameters, in the placeholders of the database's dialect ($1 for asyncpg, ? for
+    SQLite)."""
+    postgres = connections.get("default").capabilities.dialect == "postgres"
+    clauses = []
+    for i, key in enumerate(conditions, start=1):
+        column, _, operator = key.partition(" ")
+        clauses.append(f"{column} {operator or '='} {f'${i}' if postgres else '?'}")
+    return " AND ".join(clauses), list(conditions.values())
 
 
 @dataclass
