@@ -1,5 +1,7 @@
 """create_app's layered configuration, the offline demo model, and static assets."""
 
+import inspect
+
 import pytest
 
 from hyperchat import create_app
@@ -157,3 +159,19 @@ async def test_streaming_messages_of_a_dead_process_become_errors_on_start(app_c
     async with create_app(app_config).test_app():
         message = await Message.get(content="half")
         assert message.status == Status.ERROR and "restarted" in message.error
+
+
+def test_request_hooks_and_template_processors_are_async(tmp_path):
+    """Quart runs a sync hook or context processor in a thread: a hop to the thread pool on
+    every request (or every template rendered), for work of a few microseconds."""
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": f"sqlite://{tmp_path}/db.sqlite3"})
+    registries = {"before_request": app.before_request_funcs,
+                  "after_request": app.after_request_funcs,
+                  "teardown_request": app.teardown_request_funcs,
+                  "template_context_processors": app.template_context_processors}
+    sync = [f"{kind}: {function.__module__}.{function.__qualname__}"
+            for kind, registry in registries.items() for functions in registry.values()
+            for function in functions if not inspect.iscoroutinefunction(function)]
+    assert sync == []
+    # Templates still get `g` and `request` (Quart's own processor).
+    assert [f.__module__ for f in app.template_context_processors[None]] == ["quart.templating"]

@@ -139,5 +139,6 @@ def create_app(config: dict | None = None) -> Quart:
     templating.init_app(app)
     for view in BLUEPRINTS:
         app.register_blueprint(view.bp)
+    templating.drop_flask_processors(app)
     lifecycle.init_app(app)
     return app

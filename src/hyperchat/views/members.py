@@ -37,7 +37,7 @@ API = "/api/conversations/<int:conversation_id>/members"
 
 
 @bp.before_request
-def api_answers_json():
+async def api_answers_json():
     # The /api/ routes answer JSON, errors included, whatever the client accepts.
     if request.path.startswith("/api/"):
         g.json_api = True

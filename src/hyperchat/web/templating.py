@@ -6,6 +6,7 @@ them. Everything else a template shows comes from its view's context.
 
 from decimal import Decimal
 
+from flask import templating as flask_templating
 from markupsafe import Markup
 from quart import Quart, current_app, g
 
@@ -58,6 +59,17 @@ def init_app(app: Quart) -> None:
     env.globals["composer_quota"] = composer_quota
     # how many messages a conversation's share holds (its header's share status).
     env.globals["shared_count"] = sharing.size
+
+
+def drop_flask_processors(app: Quart) -> None:
+    """Take out the template context processor Flask's scaffold gives every blueprint (once
+    they are registered). It reads Flask's request context, which Quart never sets, so it
+    adds nothing; and being sync, Quart ran it in a thread: a hop to the thread pool for every
+    template rendered in a blueprint's request. Quart's own processor (async) stays, and puts
+    `g` and `request` in every template as before."""
+    for processors in app.template_context_processors.values():
+        processors[:] = [processor for processor in processors
+                         if processor is not flask_templating._default_template_ctx_processor]
 
 
 async def markdown(text: str) -> Markup:
