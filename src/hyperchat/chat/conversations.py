@@ -9,6 +9,7 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from hyperchat.chat.rooms import account_id
+from hyperchat.store.database import placeholder
 from hyperchat.store.schema import (
     Attachment,
     Conversation,
@@ -126,12 +127,11 @@ async def purge_trash(retention_days: int, now: datetime | None = None) -> int:
 
 async def stats(owner: str) -> dict:
     """Counts for the sidebar footer and the stats endpoint."""
-    # One round trip, in SQL of our own: the last frame of every reply sends these, and the
-    # ORM spent more CPU composing the two aggregates than the database spent on them. Each
-    # side is an aggregate without GROUP BY, so exactly one row (zeros when there is none).
-    db = connections.get("default")
-    mark = "$1" if db.capabilities.dialect == "postgres" else "?1"
-    row = (await db.execute_query_dict(
+    # One round trip, by hand (store/database.py:placeholder): the last frame of every reply
+    # sends these. Each side is an aggregate without GROUP BY, so exactly one row (zeros
+    # when there is none).
+    mark = placeholder(1)
+    row = (await connections.get("default").execute_query_dict(
         "SELECT c.total, c.trash, c.archived, m.messages, m.prompt, m.completion FROM "
         "(SELECT COUNT(*) AS total, COUNT(deleted_at) AS trash, "
         "COALESCE(SUM(CASE WHEN deleted_at IS NULL AND archived THEN 1 ELSE 0 END), 0) "

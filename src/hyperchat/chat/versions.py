@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tortoise import connections
-from tortoise.expressions import Q
 
 from hyperchat.accounts import account_names
 from hyperchat.files import attachments
+from hyperchat.store.database import placeholder
 from hyperchat.store.schema import FINISHED, Conversation, Message, Mode, Role, UsageRecord
 from hyperchat.upstream.client import ChatMessage
 
@@ -217,9 +217,16 @@ async def annotate(messages: list[Message],
     `conversation`: the messages' one conversation, when the caller has it loaded."""
     if not messages:
         return messages
-    costs = dict(await UsageRecord.filter(
-        message_id__in=[m.id for m in messages], cost_source="provider").values_list(
-        "message_id", "cost"))
+    # The two reads by hand (store/database.py:placeholder): pages annotate their window of
+    # messages, and the last frame of every reply its finished reply.
+    db = connections.get("default")
+    ids = [m.id for m in messages]
+    marks = ", ".join(placeholder(i) for i in range(2, len(ids) + 2))
+    to_cost = UsageRecord._meta.fields_map["cost"].to_python_value
+    costs = {row["message_id"]: to_cost(row["cost"]) for row in await db.execute_query_dict(
+        "SELECT message_id, cost FROM usage_record "
+        f"WHERE cost_source = {placeholder(1)} AND message_id IN ({marks})",
+        ["provider", *ids])}
     files = await attachments.of_messages([m.id for m in messages if m.role == Role.USER])
     for message in messages:
         message.reported_cost = costs.get(message.id)
@@ -227,16 +234,20 @@ async def annotate(messages: list[Message],
     await _authors(messages, conversation)
     # A turn's versions are its siblings: the children of its parent (the roots, for a
     # first message) with its role.
-    parents = [m.parent_id for m in messages if m.parent_id is not None]
-    where = Q(parent_id__in=parents) if parents else None
-    if len(parents) < len(messages):
-        where = Q(parent_id__isnull=True) if where is None else where | Q(parent_id__isnull=True)
-    rows = await Message.filter(where, conversation_id__in=list(
-        {m.conversation_id for m in messages}), deleted_at=None).order_by("id").values_list(
-        "id", "conversation_id", "parent_id", "role")
+    conversation_ids = list({m.conversation_id for m in messages})
+    parents = list({m.parent_id for m in messages if m.parent_id is not None})
+    params = [*conversation_ids, *parents]
+    marks = [placeholder(i) for i in range(1, len(params) + 1)]
+    siblings = [f"parent_id IN ({', '.join(marks[len(conversation_ids):])})"] if parents else []
+    if any(m.parent_id is None for m in messages):
+        siblings.append("parent_id IS NULL")
+    rows = await db.execute_query_dict(
+        "SELECT id, conversation_id, parent_id, role FROM message "
+        f"WHERE conversation_id IN ({', '.join(marks[:len(conversation_ids)])}) "
+        f"AND deleted_at IS NULL AND ({' OR '.join(siblings)}) ORDER BY id", params)
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for id_, conversation_id, parent_id, role in rows:
-        groups[(conversation_id, parent_id, str(role))].append(id_)
+    for row in rows:
+        groups[(row["conversation_id"], row["parent_id"], str(row["role"]))].append(row["id"])
     for message in messages:
         ids = groups.get((message.conversation_id, message.parent_id, str(message.role)), [])
         message.version = None

@@ -17,6 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Sum
 
 from hyperchat.metering.catalog import Catalog
+from hyperchat.store.database import placeholder
 from hyperchat.store.schema import Conversation, Message, UsageRecord
 from hyperchat.upstream.wire import Usage
 
@@ -137,8 +138,8 @@ async def totals(owner: str, *, since: datetime | None = None,
 
 async def _totals(column: str, value: str, *, since: datetime | None = None,
                   conversation_id: int | None = None, detail: bool = False) -> Totals:
-    # In SQL of our own: the last frame of every reply shows its conversation's total, and
-    # the ORM spent more CPU composing this aggregate than the database spent on it.
+    # By hand (store/database.py:placeholder): the last frame of every reply shows its
+    # conversation's total.
     conditions = {column: value, "created_at >=": since, "conversation_id": conversation_id}
     where, params = _where({k: v for k, v in conditions.items() if v is not None})
     db = connections.get("default")
@@ -161,13 +162,11 @@ async def _totals(column: str, value: str, *, since: datetime | None = None,
 
 def _where(conditions: dict) -> tuple[str, list]:
     """`conditions` ({"column": value, "column >=": value}) as a WHERE clause and its
-    parameters, in the placeholders of the database's dialect ($1 for asyncpg, ? for
-    SQLite)."""
-    postgres = connections.get("default").capabilities.dialect == "postgres"
+    parameters."""
     clauses = []
     for i, key in enumerate(conditions, start=1):
         column, _, operator = key.partition(" ")
-        clauses.append(f"{column} {operator or '='} {f'${i}' if postgres else '?'}")
+        clauses.append(f"{column} {operator or '='} {placeholder(i)}")
     return " AND ".join(clauses), list(conditions.values())
 
 
