@@ -140,3 +140,19 @@ async def test_the_person_is_told_which_failure_it_was(upstream, fake_upstream):
             await texts(refused)
     finally:
         await refused.aclose()
+
+
+async def test_the_environments_proxy_is_used_unless_no_proxy_names_the_host(fake_upstream,
+                                                                             monkeypatch):
+    """HTTP_PROXY applies as it did with httpx: the request goes to the proxy (the fake
+    stands in for it and sees the absolute URL), except for hosts in NO_PROXY."""
+    proxy = fake_upstream.url.removesuffix("/api/v1")
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setenv("NO_PROXY", "direct.invalid")
+    body = {"model": "m", "stream": True, "messages": []}
+    async with httpx.AsyncClient(transport=AiohttpTransport(verify=True), trust_env=False) as http:
+        await http.post("http://provider.invalid/api/v1/chat/completions", json=body)
+        assert fake_upstream.requests[-1]["path"] == \
+            "http://provider.invalid/api/v1/chat/completions"
+        with pytest.raises(httpx.ConnectError):  # not proxied: resolving it fails
+            await http.post("http://direct.invalid/api/v1/chat/completions", json=body)

@@ -22,6 +22,8 @@ from types import SimpleNamespace
 
 import aiohttp
 import httpx
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 # The httpcore trace events (an httpx request's `trace` extension) this transport emits, at
 # the same moments: the request now waits on the network, not on this process.
@@ -98,6 +100,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._ssl = verify
         self._keepalive = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], tuple[URL | None, aiohttp.BasicAuth | None]] = {}
+
+    async def _proxy_for(self, url: httpx.URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+        """The proxy for a host from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, the
+        proxy's credentials in .netrc), read once per host: aiohttp's own trust_env reads
+        them, .netrc file included, in a worker thread on every request."""
+        key = (url.scheme, url.host)
+        if key not in self._proxies:
+            self._proxies[key] = await asyncio.to_thread(_env_proxy, URL(str(url)))
+        return self._proxies[key]
 
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -106,22 +118,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             traces.on_request_chunk_sent.append(_on_request_chunk_sent)
             connector = aiohttp.TCPConnector(limit=0, ssl=self._ssl,
                                              keepalive_timeout=self._keepalive)
-            # auto_decompress off: httpx decodes, as with its own transport. trust_env: the
-            # HTTP(S)_PROXY and NO_PROXY variables apply as they did with httpx.
+            # auto_decompress off: httpx decodes, as with its own transport. The proxy
+            # settings of the environment apply as they did with httpx (see _proxy_for).
             self._session = aiohttp.ClientSession(connector=connector, trace_configs=[traces],
-                                                  auto_decompress=False, trust_env=True)
+                                                  auto_decompress=False)
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeout = request.extensions.get("timeout", {})
         session = self._session_now()
         body = await request.aread()
+        proxy, proxy_auth = await self._proxy_for(request.url)
         with _as_httpx(request):
             response = await session.request(
                 request.method, str(request.url),
                 headers=[(k.decode("latin-1"), v.decode("latin-1"))
                          for k, v in request.headers.raw],
-                data=body or None, allow_redirects=False,
+                data=body or None, allow_redirects=False, proxy=proxy, proxy_auth=proxy_auth,
                 timeout=aiohttp.ClientTimeout(total=None, connect=timeout.get("pool"),
                                               sock_connect=timeout.get("connect"),
                                               sock_read=timeout.get("read")),
@@ -140,3 +153,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             await self._session.close()
             # aiohttp closes TLS transports on the loop's next turns; let them finish.
             await asyncio.sleep(0)
+
+
+def _env_proxy(url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+    try:
+        return get_env_proxy_for_url(url)
+    except LookupError:  # none set for this scheme, or NO_PROXY covers the host
+        return None, None
