@@ -169,7 +169,7 @@ async def test_another_persons_ids_are_not_found(app, client, key, fake_upstream
     ("/api/messages/{a}/regenerate", {"temperature": "warm"},
      "temperature: input should be a valid number."),
     ("/api/messages/{a}/regenerate", {"model": "nobody/such-model"}, "Unknown model"),
-    ("/api/messages/{a}/regenerate", [1], "input should be a valid dictionary"),
+    ("/api/messages/{a}/regenerate", [1], "Send a JSON object as the request body."),
     ("/api/messages/{a}/regenerate", "{", "The body is not valid JSON"),
     ("/api/messages/{q}/regenerate", {}, "Only a reply can be regenerated"),
     ("/api/messages/{a}/feedback", {"feedback_type": "meh"}, "feedback_type: input should be"),
