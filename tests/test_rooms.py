@@ -325,6 +325,7 @@ async def test_a_room_is_in_members_sidebars_and_search(room):
     item = listed.select_one(f"#conv-{cid}")
     assert item is not None and item.select_one(".room-mark") is not None
     assert item.select_one(".item-hover-actions") is None  # the owner's to rename or trash
+    assert item.select_one(".item-actions") is None  # nor restore nor destroy
     hits = await (await bob.get("/api/chat/sessions/?q=hello")).get_json()
     assert [s["id"] for s in hits["sessions"]] == [cid]
     assert (await carol.get("/conversations", headers=htmx())).status_code == 200
