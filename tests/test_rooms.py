@@ -3,6 +3,7 @@
 each member, when the AI answers and who pays. On SQLite and PostgreSQL (the fixtures)."""
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -324,6 +325,7 @@ async def test_a_room_is_in_members_sidebars_and_search(room):
     item = listed.select_one(f"#conv-{cid}")
     assert item is not None and item.select_one(".room-mark") is not None
     assert item.select_one(".item-hover-actions") is None  # the owner's to rename or trash
+    assert item.select_one(".item-actions") is None  # nor restore nor destroy
     hits = await (await bob.get("/api/chat/sessions/?q=hello")).get_json()
     assert [s["id"] for s in hits["sessions"]] == [cid]
     assert (await carol.get("/conversations", headers=htmx())).status_code == 200
@@ -383,3 +385,176 @@ async def test_a_solo_conversation_is_unchanged(client, fake_upstream):
     assert messages[-1] == ("user", "again")
     page = soup(await (await client.get(f"/c/{conversation.id}")).get_data(as_text=True))
     assert page.select_one(".message-author") is None
+
+
+# ------------------------------------------------------------------ what each member's tab shows
+
+
+class Tab:
+    """A member's open tab: the conversation's channel, read frame by frame."""
+
+    def __init__(self, connection):
+        self.connection, self.raw, self.seen = connection, "", 0
+
+    async def next(self, wanted, timeout: float = 5) -> dict:
+        """The next frame with data for which `wanted(soup)` holds (frames before it pass)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frames = [e for e in parse_sse(self.raw) if "comment" not in e]
+            for frame in frames[self.seen:]:
+                self.seen += 1
+                if frame["data"] and wanted(soup(frame["data"])):
+                    return frame
+            chunk = await asyncio.wait_for(self.connection.receive(), deadline - loop.time())
+            self.raw += chunk.decode()
+
+
+def pressed(html, reply: int) -> dict:
+    """Which of a reply's vote buttons a fragment shows pressed, as {"up", "down"}."""
+    return {side: html.select_one(f"#msg-{reply}-{side}vote")["aria-pressed"] == "true"
+            for side in ("up", "down")}
+
+
+def assert_neutral(html, reply: int, reloads: bool) -> None:
+    """A fragment for every member: no one's vote, token or side; a reply someone voted on
+    loads each reader's own vote."""
+    assert pressed(html, reply) == {"up": False, "down": False}
+    assert not html.select(".voted") and not html.select(".mine")
+    assert not html.select("input[name=csrf_token]")
+    reload = html.select_one(f"#msg-{reply}-actions .vote-reload")
+    assert (reload is not None) == reloads
+    if reloads:
+        assert reload["hx-get"] == f"/messages/{reply}/vote"
+        assert reload["hx-trigger"] == "load"
+
+
+async def own_vote(client, reply: int) -> dict:
+    response = await client.get(f"/messages/{reply}/vote", headers=htmx())
+    assert response.status_code == 200
+    return pressed(soup(await response.get_data(as_text=True)), reply)
+
+
+async def test_a_regeneration_and_a_version_switch_push_no_ones_vote(room, fake_upstream):
+    alice, bob, carol, cid, q, a = room
+    await alice.post(f"/messages/{a}/vote", form={"rating": "-1"}, headers=htmx())
+    await bob.post(f"/messages/{a}/vote", form={"rating": "1"}, headers=htmx())
+    async with bob.client.request(f"/c/{cid}/events", headers={"X-Tab-Id": "bob-tab"}) as tab:
+        await tab.send_complete()
+        tab = Tab(tab)
+        fake_upstream.enqueue(Tokens(["again"]))
+        response = await alice.post(f"/messages/{a}/regenerate", form={},
+                                    headers=htmx(**{"X-Tab-Id": "alice-tab"}))
+        assert response.status_code == 200
+        (a2,) = new_id(await response.get_data(as_text=True))
+        await finished(a2)
+        # The finished reply as pushed to every tab: nobody voted on it, nothing to load.
+        frame = await tab.next(lambda html: html.select_one(f"#msg-{a2}-actions .upvote-btn"))
+        assert_neutral(soup(frame["data"]), a2, reloads=False)
+        assert soup(frame["data"]).select_one("#sidebar-stats") is None  # alice's counts
+
+        # Back to the first version: its bubble comes back, to alice's tab and bob's alike.
+        response = await alice.post(f"/messages/{a}/select",
+                                    headers=htmx(**{"X-Tab-Id": "alice-tab"}))
+        answered = soup(await response.get_data(as_text=True))
+        frame = await tab.next(lambda html: html.select_one(f"article#msg-{a}"))
+        pushed = soup(frame["data"])
+        for html in (answered, pushed):
+            assert_neutral(html, a, reloads=True)
+        # What each tab then loads is its person's own vote.
+        assert await own_vote(bob, a) == {"up": True, "down": False}
+        assert await own_vote(alice, a) == {"up": False, "down": True}
+        await tab.connection.disconnect()
+
+
+async def test_a_delete_and_its_undo_push_no_ones_vote(room):
+    alice, bob, carol, cid, q, a = room
+    await bob.post(f"/messages/{a}/vote", form={"rating": "1"}, headers=htmx())
+    async with bob.client.request(f"/c/{cid}/events", headers={"X-Tab-Id": "bob-tab"}) as tab:
+        await tab.send_complete()
+        tab = Tab(tab)
+        assert (await alice.post(f"/messages/{q}/delete", headers=htmx())).status_code == 200
+        frame = await tab.next(lambda html: html.select_one(f"#msg-{q}[hx-swap-oob=delete]"))
+        assert "csrf" not in frame["data"]
+        assert (await alice.post(f"/messages/{q}/restore", headers=htmx())).status_code == 200
+        frame = await tab.next(lambda html: html.select_one(f"article#msg-{a}"))
+        pushed = soup(frame["data"])
+        assert_neutral(pushed, a, reloads=True)
+        assert pushed.select_one(f"article#msg-{q}")["data-author"] == alice.owner
+        # The feedback under the reply asks no one "why" until the reader's own is loaded.
+        assert pushed.select_one(f"#msg-{a}-feedback .feedback-edit-btn") is None
+        assert await own_vote(bob, a) == {"up": True, "down": False}
+        assert await own_vote(alice, a) == {"up": False, "down": False}
+        await tab.connection.disconnect()
+
+
+async def test_an_edit_pushed_to_a_room_is_no_ones_own(room):
+    alice, bob, carol, cid, q, a = room
+    (mine,) = new_id(await (await send(bob, "typo", cid)).get_data(as_text=True))
+    async with alice.client.request(f"/c/{cid}/events",
+                                    headers={"X-Tab-Id": "alice-tab"}) as tab:
+        await tab.send_complete()
+        tab = Tab(tab)
+        response = await bob.post(f"/messages/{mine}/edit",
+                                  form={"content": "fixed", "rerun": "off"}, headers=htmx())
+        assert response.status_code == 200
+        (edited,) = new_id(await response.get_data(as_text=True))
+        frame = await tab.next(lambda html: html.select_one(f"article#msg-{edited}"))
+        bubble = soup(frame["data"]).select_one(f"article#msg-{edited}")
+        # Bob's message, on Bob's side in his tabs only (static/room.js reads data-author).
+        assert bubble["data-author"] == bob.owner and "mine" not in bubble["class"]
+        await tab.connection.disconnect()
+
+
+async def test_a_reply_streams_last_frame_is_its_readers(room, fake_upstream):
+    alice, bob, carol, cid, q, a = room
+    fake_upstream.enqueue(Tokens(["more"]))
+    (_, reply) = new_id(await (await send(bob, "@ai one more", cid)).get_data(as_text=True))
+    await finished(reply)
+    await alice.post(f"/messages/{reply}/vote", form={"rating": "1"}, headers=htmx())
+    await bob.post(f"/messages/{reply}/vote", form={"rating": "-1"}, headers=htmx())
+    for client, vote, counts in ((alice, {"up": True, "down": False}, True),
+                                 (bob, {"up": False, "down": True}, False)):
+        raw = await (await client.get(f"/messages/{reply}/stream?after=0")).get_data(
+            as_text=True)
+        (final,) = [e for e in parse_sse(raw) if f"msg-{reply}-actions" in e["data"]]
+        html = soup(final["data"])
+        assert pressed(html, reply) == vote
+        # The sidebar's counts are the owner's: a reply in alice's room changes only hers.
+        assert (html.select_one("#sidebar-stats") is not None) == counts
+        token = html.select_one("input[name=csrf_token]")["value"]
+        assert token == await client.token()
+
+
+async def test_a_vote_reaches_only_its_persons_tabs_and_events(room):
+    alice, bob, carol, cid, q, a = room
+    async with bob.client.request(f"/c/{cid}/events", headers={"X-Tab-Id": "bob-tab"}) as tab, \
+            bob.client.request(f"/api/conversations/{cid}/events") as api:
+        await tab.send_complete()
+        await api.send_complete()
+        await alice.post(f"/messages/{a}/vote", form={"rating": "1"}, headers=htmx())
+        await alice.post(f"/messages/{a}/feedback", headers=htmx(), form={
+            "feedback_type": "upvote", "reasons": "accurate", "comment": "alice's words"})
+        await bob.post(f"/messages/{a}/vote", form={"rating": "-1"}, headers=htmx())
+        # Alice's vote and feedback came first; bob's tab and his program get only his.
+        (mine,) = [f for f in await read_frames(api, 3) if f["data"]]
+        assert mine["event"] == "feedback_submitted"
+        assert json.loads(mine["data"])["feedbackType"] == "downvote"
+        frames = [f for f in await read_frames(tab, 3) if f["data"]]
+        assert len(frames) == 1
+        assert pressed(soup(frames[0]["data"]), a) == {"up": False, "down": True}
+        assert "alice's words" not in tab_raw(frames)
+        await tab.disconnect()
+        await api.disconnect()
+
+
+def tab_raw(frames: list[dict]) -> str:
+    return "".join(f["data"] for f in frames)
+
+
+async def test_the_scroll_window_shows_the_readers_votes(room, fake_upstream):
+    alice, bob, carol, cid, q, a = room
+    await alice.post(f"/messages/{a}/vote", form={"rating": "1"}, headers=htmx())
+    html = soup(await (await bob.get(f"/c/{cid}/messages?after={q}", headers=htmx())).get_data(
+        as_text=True))
+    assert pressed(html, a) == {"up": False, "down": False}

@@ -1,7 +1,9 @@
 """A group chat in a real Chromium: three signed-in people in three browser contexts. Alice
 makes a group room, invites Bob by username and Carol by link; all three write and see each
 other's messages arrive live with their authors; Bob asks the AI and all three watch the
-reply stream; Alice removes Carol and Carol's page loses the room at once. Once on one
+reply stream; each votes on it as they please, and Alice's regeneration and return to the
+first version leave each page showing its own person's vote; Alice removes Carol and Carol's
+page loses the room at once. Once on one
 server, once across two workers (PostgreSQL and Redis), Bob on the other worker."""
 
 import secrets
@@ -37,7 +39,13 @@ def bubble(page, text: str):
     return page.locator("#thread article.message.user", has_text=text)
 
 
-def group_chat(make_context, fake, url_a: str, url_b: str) -> None:
+def votes(page, reply) -> tuple[str, str]:
+    """(up, down) aria-pressed of a reply's vote buttons on one page."""
+    return (reply.locator(".upvote-btn").get_attribute("aria-pressed"),
+            reply.locator(".downvote-btn").get_attribute("aria-pressed"))
+
+
+def group_chat(make_context, fake, url_a: str, url_b: str, shots=None) -> None:
     tag = secrets.token_hex(3)
     alice_name, bob_name, carol_name = (f"{n}_{tag}" for n in ("alice", "bob", "carol"))
     alice = signed_in(make_context, url_a, alice_name)
@@ -97,6 +105,32 @@ def group_chat(make_context, fake, url_a: str, url_b: str) -> None:
     assert fake.requests[-1]["json"]["messages"][-1]["content"] == (
         f"{bob_name}: What should we plan?")
 
+    # Bob votes the reply up, then Alice down: each page keeps its own person's vote.
+    reply = {page: page.locator("#thread article.message.assistant").nth(1)
+             for page in (alice, bob)}
+    reply[bob].locator(".upvote-btn").click()
+    expect(reply[bob].locator(".upvote-btn")).to_have_attribute("aria-pressed", "true")
+    reply[alice].locator(".downvote-btn").click()
+    expect(reply[alice].locator(".downvote-btn")).to_have_attribute("aria-pressed", "true")
+    # Alice regenerates it, then goes back to the first version: the bubble she brings back
+    # is pushed to every page, and each loads its own person's vote into it.
+    fake.enqueue(Tokens(["Another ", "plan."]))
+    reply[alice].locator(".regenerate-btn").click()
+    for page in (alice, bob):
+        expect(reply[page].locator(".version-count")).to_have_text("2/2")
+        expect(reply[page].locator(".message-content")).to_have_text("Another plan.")
+    reply[alice].locator(".version-prev").click()
+    for page, vote in ((alice, ("false", "true")), (bob, ("true", "false"))):
+        expect(reply[page].locator(".version-count")).to_have_text("1/2")
+        expect(reply[page].locator(".vote-reload")).to_have_count(0)
+        expect(reply[page].locator(".upvote-btn")).to_have_attribute("aria-pressed", vote[0])
+        assert votes(page, reply[page]) == vote
+    expect(reply[bob].locator(".upvote-btn.voted")).to_be_visible()
+    if shots is not None:
+        bob.set_viewport_size({"width": 1280, "height": 800})
+        reply[bob].scroll_into_view_if_needed()
+        bob.screenshot(path=str(shots / "group-own-vote-bob.png"))
+
     # Alice removes Carol: Carol's page loses the room there and then.
     carol_row = alice.locator("#members-panel .member", has_text=carol_name)
     carol_row.locator(".remove-member-btn").click()
@@ -109,8 +143,8 @@ def group_chat(make_context, fake, url_a: str, url_b: str) -> None:
 
 
 @pytest.mark.browser
-def test_three_people_in_a_group_room(new_context, fake, live_server):
-    group_chat(new_context, fake, live_server.url, live_server.url)
+def test_three_people_in_a_group_room(new_context, fake, live_server, tmp_path):
+    group_chat(new_context, fake, live_server.url, live_server.url, shots=tmp_path)
 
 
 @pytest.mark.browser

@@ -32,6 +32,7 @@ from hyperchat.store.schema import (
     Message,
     MessageFeedback,
     Mode,
+    Role,
     User,
 )
 from hyperchat.web.errors import BadRequest, Forbidden, NotFound
@@ -307,3 +308,18 @@ async def own_votes(messages: list[Message], conversation: Conversation) -> None
     for message in messages:
         kind = votes.get(message.id)
         message.rating = 1 if kind == "upvote" else -1 if kind == "downvote" else 0
+
+
+async def neutral_votes(messages: list[Message]) -> None:
+    """Ready replies rendered once for every member's tab (a change pushed to a room): no
+    one's vote shows as pressed, and `vote_reload` marks the replies someone voted on, whose
+    bubbles then load each reader's own vote (messages/_actions.html). One query, and for
+    the replies nobody voted on (a reply that just finished, say) no request from any tab."""
+    replies = [m for m in messages if m.role == Role.ASSISTANT]
+    voted = set(await MessageFeedback.filter(
+        message_id__in=[m.id for m in replies]).values_list("message_id", flat=True)) \
+        if replies else set()
+    for message in messages:
+        # The rating column is the owner's vote (imports may carry one with no record).
+        message.vote_reload = message.id in voted or bool(message.rating)
+        message.rating = 0

@@ -53,6 +53,11 @@ def audience(type: str) -> str | None:
     return type.partition(PERSONAL)[2] or None
 
 
+def kind(type: str) -> str:
+    """An event's type without its audience: the name programs know it by."""
+    return type.partition(PERSONAL)[0]
+
+
 # Sent to a tab that cannot be brought up to date event by event.
 RESYNC = "resync"
 

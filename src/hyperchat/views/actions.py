@@ -190,6 +190,17 @@ async def save_feedback(message_id: int):
         "reasons": feedback.reasons_of(record), "comment": record.comment}})
 
 
+@bp.get("/messages/<int:message_id>/vote")
+async def own_vote(message_id: int):
+    """Show your vote buttons and feedback on a reply, out of band: what a bubble pushed to a
+    whole room loads for each reader (messages/_actions.html)."""
+    message = await get_message(message_id, current_user())
+    message_actions.refuse_deleted(message)
+    if message.role != Role.ASSISTANT:
+        raise BadRequest("Only replies take votes.")
+    return await render_feedback_changed(message)
+
+
 @bp.post("/messages/<int:message_id>/vote")
 # A form sends text, JSON an integer; never true/false, which Python takes for 1 and 0.
 @payloads.takes_body(rating=payloads.Choice(1, -1, 0))

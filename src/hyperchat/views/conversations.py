@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from quart import Blueprint, current_app, render_template, request, url_for
 
-from hyperchat.chat import conversations, sidebar, versions
+from hyperchat.chat import conversations, rooms, sidebar, versions
 from hyperchat.chat.conversations import View
 from hyperchat.live import tab_events
 from hyperchat.store.schema import Conversation
@@ -100,6 +100,8 @@ async def messages(conversation_id: int):
         direction = "later"
     else:
         raise BadRequest("Say before=<message id> or after=<message id>.")
+    # Each person's own votes, as on the page (the rating column is the owner's).
+    await rooms.own_votes(rows, conversation)
     return await render_template("conversations/_window.html", conversation=conversation,
                                  messages=await versions.annotate(list(rows)),
                                  live=await live_snapshots(rows), more=more,

@@ -127,6 +127,7 @@ async def events(conversation_id: int):
     regeneration_progress, message_regenerated, message_edited, message_deleted,
     feedback_submitted) with JSON data, every change included, the caller's own too."""
     conversation = await get_conversation(conversation_id, current_user())
+    who = current_user()
     after = payloads.header("Last-Event-ID", payloads.Text(100)) or payloads.query().get("after")
     follow = view_helpers.bus().follow(conversation.id, after,
                                        current_app.config["SSE_KEEPALIVE"])
@@ -141,10 +142,12 @@ async def events(conversation_id: int):
                 body = {"conversationId": conversation.id,
                         "reason": "Some changes were missed: read the conversation again."}
                 yield event_stream.frame(json.dumps(body), event=event.type, id=event.position)
-            elif event.data is None:
+            elif event.data is None or tab_events.audience(event.type) not in (None, who):
+                # Nothing for programs, or another person's own change (their vote and
+                # feedback in a room, which are theirs to see).
                 yield event_stream.position(event.position)
             else:
-                yield event_stream.frame(json.dumps(event.data), event=event.type,
-                                         id=event.position)
+                yield event_stream.frame(json.dumps(event.data),
+                                         event=tab_events.kind(event.type), id=event.position)
 
     return await view_helpers.event_stream_response(stream())

@@ -84,7 +84,8 @@ async def create():
     if not sent.new_conversation:
         # Every other open tab of the conversation (every member's, in a room) shows it too.
         await publish(conversation.id, tab_events.MESSAGE_CREATED, await render_template(
-            "messages/_pushed.html", conversation=conversation, messages=shown, live={}))
+            "messages/_pushed.html", conversation=conversation, messages=shown, live={},
+            neutral=rooms.is_room(conversation)))
     room = {}
     if sent.new_conversation:
         # The new pane's members panel, for its owner.
@@ -190,7 +191,7 @@ async def stream(message_id: int):
             yield event_stream.comment()
             await asyncio.sleep(config["SSE_KEEPALIVE"])
             finished = await Message.get(id=message.id).select_related("conversation")
-        final = await render_final(finished)
+        final = await render_final(finished, who)
         yield event_stream.frame(final, id=seq + 1)
         # Named and non-empty: browsers drop events without data.
         yield event_stream.frame(str(message.id), event="done")

@@ -161,8 +161,13 @@ def removed_ids(change: versions.ThreadChange) -> list[int]:
 
 
 async def render_change(change: versions.ThreadChange, conversation, **extra) -> str:
+    """The swaps of a change, for the acting tab and the other tabs alike: in a room, every
+    member's, so rendered viewer-neutral (rooms.neutral_votes)."""
+    neutral = rooms.is_room(conversation)
+    if neutral:
+        await rooms.neutral_votes(change.messages)
     return await render_template("actions/_thread_change.html", change=change,
-                                 conversation=conversation,
+                                 conversation=conversation, neutral=neutral,
                                  live=await live_snapshots(change.messages), **extra)
 
 
@@ -235,7 +240,7 @@ def finish_publisher(app, conversation_id: int, origin: str | None):
     async def on_finish(message: Message) -> None:
         finished = await Message.get(id=message.id).select_related("conversation")
         async with app.app_context():
-            html = await render_final(finished)
+            html = await render_final(finished, None)
             task = await tasks.read(finished, app.extensions["generations"].hub)
         data = {"conversationId": conversation_id, "messageId": finished.id,
                 "taskId": finished.id, "status": task.status, "content": finished.content,
@@ -245,13 +250,26 @@ def finish_publisher(app, conversation_id: int, origin: str | None):
     return on_finish
 
 
-async def render_final(finished: Message) -> str:
+async def render_final(finished: Message, reader: str | None) -> str:
     """The last frame of a reply: its finished parts, the conversation's running total and the
-    sidebar's counts, all out of band (`finished` has its conversation loaded)."""
-    await versions.annotate([finished], finished.conversation)
+    sidebar's counts, all out of band (`finished` has its conversation loaded).
+
+    A reply stream is its `reader`'s own: their vote, and the counts of their sidebar, which
+    a reply changes only for the conversation's owner. Pushed to every tab (`reader` None),
+    in a room it is every member's: viewer-neutral, without anyone's sidebar."""
+    conversation = finished.conversation
+    await versions.annotate([finished], conversation)
+    neutral = reader is None and rooms.is_room(conversation)
+    if neutral:
+        await rooms.neutral_votes([finished])
+    elif reader is not None:
+        conversation.viewer = reader
+        await rooms.own_votes([finished], conversation)
+    counter = conversation.owner if reader in (None, conversation.owner) and not neutral \
+        else None
     return await render_template("messages/_final.html", message=finished,
-                                 conversation=finished.conversation,
-                                 stats=await conversations.stats(finished.conversation.owner))
+                                 conversation=conversation, neutral=neutral,
+                                 stats=await conversations.stats(counter) if counter else None)
 
 
 async def claim(reply: Message) -> None:
