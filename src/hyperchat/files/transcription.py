@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 
 from hyperchat.files.extractors import ExtractionError
+from hyperchat.upstream.client import tls_context
 
 NOT_CONFIGURED = ("Audio transcription is not configured on this server: set "
                   "TRANSCRIPTION_BASE_URL (an OpenAI-compatible API), TRANSCRIPTION_API_KEY "
@@ -20,7 +21,10 @@ class Transcriber:
         self.api_key = api_key
         self.model = model
         self.demo = demo
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10.0))
+        # The process's one TLS context: a new one per app costs each test, and each
+        # worker's start, about 0.1 s of CPU.
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10.0),
+                                         verify=tls_context())
 
     @property
     def available(self) -> bool:
