@@ -209,6 +209,12 @@ def context(new_context):
 @pytest.fixture
 def page(context):
     page = context.new_page()
+    # File choosers are intercepted from before the page loads. Playwright turns interception
+    # on when the first listener is added and does not wait for the browser to confirm it, so
+    # `expect_file_chooser` around the very key press that opens a chooser could lose that
+    # race on a loaded machine: the browser's own chooser opened instead, and the wait timed
+    # out (test_files.py, seen once in CI). A page load later it has long been on.
+    page.on("filechooser", lambda _chooser: None)
     page.goto("/")
     page.wait_for_function("() => window.htmx !== undefined")
     return page
