@@ -91,19 +91,19 @@ async def test_tokens_are_coalesced_into_fewer_frames(client, fake_upstream):
     assert int(frames[-1]["id"]) == len(tokens)
 
 
-@pytest.mark.config(RESPONSE_TIMEOUT=1)
+@pytest.mark.config(RESPONSE_TIMEOUT=0.3)
 async def test_a_stream_outlives_quarts_response_timeout(client, fake_upstream):
     tokens = [f"slow{i} " for i in range(12)]
-    # 12 tokens, 0.2 s apart, after 0.2 s: the reply takes about 2.4 s, over twice the
+    # 12 tokens, 0.06 s apart, after 0.06 s: the reply takes about 0.72 s, over twice the
     # timeout that Quart would otherwise apply to the whole response.
     loop = asyncio.get_running_loop()
     # From before the POST: the reply starts streaming upstream as soon as it is sent, so a
-    # slow POST (PostgreSQL on a busy machine) would otherwise eat into the 2.4 s.
+    # slow POST (PostgreSQL on a busy machine) would otherwise eat into the 0.72 s.
     started = loop.time()
-    reply_id = await start_reply(client, fake_upstream, Tokens(tokens, ttft=0.2, interval=0.2))
+    reply_id = await start_reply(client, fake_upstream, Tokens(tokens, ttft=0.06, interval=0.06))
     events = parse_sse(await (await client.get(f"/messages/{reply_id}/stream?after=0"))
                        .get_data(as_text=True))
-    assert loop.time() - started > 2
+    assert loop.time() - started > 0.6
     assert token_text(events) == "".join(tokens)
     assert events[-1] == {"id": None, "event": "done", "data": str(reply_id)}
     assert (await finished(reply_id)).status == Status.COMPLETE
