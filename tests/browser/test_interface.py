@@ -203,6 +203,9 @@ def test_the_drawer_on_a_phone(new_context, fake):
     page.locator("#composer-input").fill("first")
     page.locator("#composer-input").press("Enter")
     expect(page.locator("#thread .copy-btn").last).to_be_visible()
+    # The list reloads after the send (to show the new conversation): under load the reply
+    # can finish first, and a drawer opened before that reload has no current item to focus.
+    expect(page.locator("#sidebar .conversation-item.current")).to_have_count(1)
     sidebar, toggle = page.locator("#sidebar"), page.locator(".sidebar-toggle")
     expect(sidebar).not_to_be_visible()
     expect(toggle).to_have_attribute("aria-expanded", "false")
