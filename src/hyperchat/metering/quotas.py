@@ -31,6 +31,7 @@ from tortoise import connections
 from tortoise.expressions import Q
 
 from hyperchat.metering import usage
+from hyperchat.store.database import placeholder
 from hyperchat.store.schema import Budget, Message, Role, Status
 from hyperchat.web.errors import HTTPError
 from hyperchat.web.rendering import format_wait
@@ -328,8 +329,7 @@ async def budget_and_running(person: str, address: str | None = None
     query is a hop to the database's thread (SQLite) or server. Counts what running()
     counts from the database."""
     db = connections.get("default")
-    # Parameters used twice: $1 for asyncpg, ?1 for SQLite.
-    mark, address_mark = ("$1", "$2") if db.capabilities.dialect == "postgres" else ("?1", "?2")
+    mark, address_mark = placeholder(1), placeholder(2)  # the person's is used twice
     rows = await db.execute_query_dict(
         "SELECT b.daily_tokens AS daily_tokens, b.daily_cost AS daily_cost, "
         "(SELECT COUNT(*) FROM message m JOIN conversation c ON c.id = m.conversation_id "
